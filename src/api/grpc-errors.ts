@@ -1,0 +1,37 @@
+import { status } from '@grpc/grpc-js';
+import { CompactedError, FutureRevisionError } from '../mvcc/errors';
+import { ServerError, ServerErrorReason } from '../server/errors';
+
+/** A failure as the client sees it: etcd's gRPC code and its exact message text. */
+export interface GrpcFailure {
+  code: status;
+  details: string;
+}
+
+/**
+ * THE table from our error classes to etcd's wire errors (etcd's rpctypes). Clients match on
+ * the text, and on the code to decide whether to retry elsewhere, so both must be exact.
+ */
+const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
+  'empty-key': { code: status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' },
+  'key-not-found': { code: status.INVALID_ARGUMENT, details: 'etcdserver: key not found' },
+  'value-provided': { code: status.INVALID_ARGUMENT, details: 'etcdserver: value is provided' },
+  'lease-provided': { code: status.INVALID_ARGUMENT, details: 'etcdserver: lease is provided' },
+  'too-many-ops': { code: status.INVALID_ARGUMENT, details: 'etcdserver: too many operations in txn request' },
+  'duplicate-key': { code: status.INVALID_ARGUMENT, details: 'etcdserver: duplicate key given in txn request' },
+  'invalid-sort-option': { code: status.INVALID_ARGUMENT, details: 'etcdserver: invalid sort option' },
+  'request-too-large': { code: status.INVALID_ARGUMENT, details: 'etcdserver: request is too large' },
+  stopped: { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' },
+  timeout: { code: status.UNAVAILABLE, details: 'etcdserver: request timed out' },
+};
+
+export function toGrpcFailure(err: unknown): GrpcFailure {
+  if (err instanceof ServerError) return BY_REASON[err.reason];
+  if (err instanceof CompactedError) {
+    return { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' };
+  }
+  if (err instanceof FutureRevisionError) {
+    return { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' };
+  }
+  return { code: status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
+}

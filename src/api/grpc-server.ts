@@ -1,0 +1,28 @@
+import * as grpc from '@grpc/grpc-js';
+import { KeelServer } from '../server/keel-server';
+import { Logger } from '../util/logger';
+import { etcdPackage } from '../wire/etcd-package';
+import { clusterService } from './cluster-service';
+import { kvService } from './kv-service';
+import { maintenanceService } from './maintenance-service';
+
+/** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/** The client-facing gRPC server of one member, listening on every given host:port. */
+export async function startClientServer(
+  server: KeelServer, listenAddrs: string[], maxRequestBytes: number, log: Logger,
+): Promise<grpc.Server> {
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
+  grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
+  // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
+  grpcServer.addService(etcdPackage.Maintenance.service, maintenanceService(server, log) as grpc.UntypedServiceImplementation);
+  grpcServer.addService(etcdPackage.Cluster.service, clusterService(server, log) as grpc.UntypedServiceImplementation);
+  for (const addr of listenAddrs) {
+    await new Promise<void>((resolve, reject) => {
+      grpcServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+    });
+    log.info('serving client traffic insecurely', { address: addr });
+  }
+  return grpcServer;
+}

@@ -1,0 +1,36 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ResponseHeader } from '../generated/etcdserverpb/ResponseHeader';
+import { KeelServer } from '../server/keel-server';
+import { InvariantError } from '../util/invariant';
+import { Logger } from '../util/logger';
+import { toGrpcFailure } from './grpc-errors';
+
+/**
+ * Adapts an async handler to grpc-js: the answer goes to the callback, an expected failure becomes
+ * etcd's status, and a broken invariant is rethrown outside the promise so the process exits.
+ */
+export function unary<Req, Res>(log: Logger, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handle(call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        if (err instanceof InvariantError) {
+          process.nextTick(() => {
+            throw err;
+          });
+          return;
+        }
+        const failure = toGrpcFailure(err);
+        if (failure.code === grpc.status.UNKNOWN) log.error('request failed unexpectedly', { error: String(err) });
+        callback({ ...failure, name: 'Error', message: failure.details });
+      },
+    );
+  };
+}
+
+/** Completes a response header: who answered, in which term, and the revision if the core left none. */
+export function withHeader<Res extends { header?: ResponseHeader | null }>(server: KeelServer, res: Res): Res {
+  const revision = Number(res.header?.revision ?? 0);
+  res.header = { ...server.header(), revision: revision > 0 ? revision : server.currentRevision };
+  return res;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { startClientServer } from '../api/grpc-server';
+import { startHttpServer } from '../api/http-server';
+import { ConfigError } from '../server/errors';
+import { KeelServer } from '../server/keel-server';
+import { ETCD_VERSION } from '../server/version';
+import { LevelEngine } from '../storage/level-engine';
+import { hostPort, KeelFlags, parseKeelFlags } from './keel-flags';
+import { createLogger } from './pino-logger';
+
+/** The `keel` binary: one member. Reads flags, opens the data dir, serves until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let flags: KeelFlags;
+  try {
+    flags = parseKeelFlags(process.argv.slice(2), `keel ${ETCD_VERSION}`);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    console.error(`keel: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const log = createLogger(flags.logLevel, { name: flags.name });
+  process.on('unhandledRejection', (err) => {
+    log.error('fatal error, exiting', { error: String(err) });
+    process.exit(1);
+  });
+  log.info('starting keel', { version: ETCD_VERSION, 'data-dir': flags.dataDir, 'listen-client-urls': flags.listenClientUrls });
+
+  let engine: LevelEngine;
+  try {
+    await mkdir(flags.dataDir, { recursive: true, mode: 0o700 });
+    engine = await LevelEngine.open(flags.dataDir);
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+    log.error('cannot open data dir', { 'data-dir': flags.dataDir, error: cause });
+    console.error(`keel: cannot open data dir ${flags.dataDir}: ${cause}`);
+    process.exit(1);
+  }
+  let server: KeelServer;
+  try {
+    server = await KeelServer.start(engine, flags, log);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error('cannot start member', { error: err.message });
+    console.error(`keel: ${err.message}`);
+    await engine.close();
+    process.exit(1);
+  }
+  const grpcServer = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags.maxRequestBytes, log);
+  const httpServers = await startHttpServer(server, flags.listenMetricsUrls.map(hostPort), log);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('received signal, shutting down', { signal });
+    await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+    for (const h of httpServers) h.close();
+    await server.stop();
+    await engine.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', (s) => void stop(s));
+  process.on('SIGTERM', (s) => void stop(s));
+}
+
+void main();

@@ -1,0 +1,59 @@
+import { Long, Reader, util, Writer } from 'protobufjs/minimal';
+
+/**
+ * A key's value at one revision, shaped as the wire's mvccpb.KeyValue so a range answer needs no
+ * per-key conversion. Revisions are safe integers; the lease ID is a decimal int64 string ('0' = none).
+ */
+export interface KeyValue {
+  key: Buffer;
+  create_revision: number;
+  mod_revision: number;
+  version: number;
+  value: Buffer;
+  lease: string;
+}
+
+// Field numbers of mvccpb.KeyValue; the record on disk is that message's protobuf encoding.
+const F_KEY = 1;
+const F_CREATE = 2;
+const F_MOD = 3;
+const F_VERSION = 4;
+const F_VALUE = 5;
+const F_LEASE = 6;
+const VARINT = 0;
+const BYTES = 2;
+
+export function encodeKeyValue(kv: KeyValue): Buffer {
+  const w = Writer.create();
+  if (kv.key.length > 0) w.uint32((F_KEY << 3) | BYTES).bytes(kv.key);
+  if (kv.create_revision !== 0) w.uint32((F_CREATE << 3) | VARINT).int64(kv.create_revision);
+  if (kv.mod_revision !== 0) w.uint32((F_MOD << 3) | VARINT).int64(kv.mod_revision);
+  if (kv.version !== 0) w.uint32((F_VERSION << 3) | VARINT).int64(kv.version);
+  if (kv.value.length > 0) w.uint32((F_VALUE << 3) | BYTES).bytes(kv.value);
+  if (kv.lease !== '0') w.uint32((F_LEASE << 3) | VARINT).int64(kv.lease);
+  return Buffer.from(w.finish());
+}
+
+export function decodeKeyValue(bytes: Uint8Array): KeyValue {
+  const r = Reader.create(bytes);
+  const kv: KeyValue = { key: EMPTY, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: '0' };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case F_KEY: kv.key = Buffer.from(r.bytes()); break;
+      case F_CREATE: kv.create_revision = toNumber(r.int64()); break;
+      case F_MOD: kv.mod_revision = toNumber(r.int64()); break;
+      case F_VERSION: kv.version = toNumber(r.int64()); break;
+      case F_VALUE: kv.value = Buffer.from(r.bytes()); break;
+      case F_LEASE: kv.lease = r.int64().toString(); break;
+      default: r.skipType(tag & 7);
+    }
+  }
+  return kv;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toNumber(v: number | Long): number {
+  return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();
+}

@@ -1,0 +1,184 @@
+import { Engine, EngineOp } from '../storage/engine';
+import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
+import { toKeyString } from '../util/bytes';
+import { Logger } from '../util/logger';
+import { CompactedError, FutureRevisionError } from './errors';
+import { decodeKeyValue, KeyValue } from './key-value';
+import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision';
+import { compactRecords } from './compaction';
+import { KeySpan, TreeIndex } from './tree-index';
+import { WriteTxn } from './write-txn';
+
+export interface RangeOptions {
+  /** Revision to read at; 0 or less reads the current one. */
+  rev: number;
+  /** Most keys to return (0 = all); `count` still counts every match. */
+  limit: number;
+  countOnly: boolean;
+}
+
+/** Reads at one revision: a read view, or a write transaction seeing its own writes. */
+export interface KvView {
+  readonly headRev: number;
+  /** Reads below this revision fail; it can only grow. */
+  readonly compactRev: number;
+  range(span: KeySpan, opts: RangeOptions): Promise<RangeResult>;
+}
+
+export interface RangeResult {
+  kvs: KeyValue[];
+  count: number;
+  /** The store's current revision, whatever revision was read (as etcd answers). */
+  rev: number;
+}
+
+/**
+ * The multi-version store: revision records in the engine, the key index in memory. Writes come
+ * only from apply, one WriteTxn at a time, into a batch the applier writes together with the
+ * applied index; reads may run concurrently and never see a write transaction half done.
+ */
+export class MvccStore {
+  private readonly index = new TreeIndex();
+  /** Records written by apply but not yet in the engine, by revision id; reads look here first. */
+  private readonly unflushed = new Map<string, KeyValue>();
+  /** Physical compactions wait for the batch that schedules them, then run one after another. */
+  private awaitingFlush: Array<{ rev: number; keep: Set<string>; done: (err?: unknown) => void }> = [];
+  private physicalCompaction: Promise<void> = Promise.resolve();
+  private rev = 0;
+  private compactRev = 0;
+
+  private constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads the key index from the revision records and finishes a compaction a crash interrupted. */
+  static async open(engine: Engine, log: Logger): Promise<MvccStore> {
+    const store = new MvccStore(engine, log);
+    const scheduled = decodeNumber(await engine.get(metaKey('compact-scheduled'))) ?? 0;
+    const finished = decodeNumber(await engine.get(metaKey('compact-finished'))) ?? 0;
+    let records = 0;
+    for await (const [k, v] of engine.entries(prefixRange(PREFIX_REVISION))) {
+      const { rev, tombstone } = parseRevisionKey(k);
+      const kv = decodeKeyValue(v);
+      store.index.restore(toKeyString(kv.key), rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
+      store.rev = rev.main;
+      records++;
+    }
+    store.rev = Math.max(store.rev, scheduled);
+    if (scheduled > 0) {
+      store.compactRev = scheduled;
+      const keep = store.index.compact(scheduled);
+      if (scheduled > finished) store.startPhysicalCompaction(scheduled, keep, () => {});
+    }
+    log.info('restored mvcc store', {
+      'current-revision': store.rev, 'compact-revision': store.compactRev, keys: store.index.size, records,
+    });
+    return store;
+  }
+
+  get currentRevision(): number {
+    return this.rev;
+  }
+
+  get compactedRevision(): number {
+    return this.compactRev;
+  }
+
+  /** Reads at the current revision, fixed now so a multi-read request sees one state. */
+  readView(): KvView {
+    const headRev = this.rev;
+    const store = this;
+    return {
+      headRev,
+      get compactRev() {
+        return store.compactRev;
+      },
+      range: (span, opts) => this.rangeAt(span, opts, headRev),
+    };
+  }
+
+  /** Starts the only write transaction; its changes go into `batch`, which the caller writes. */
+  beginWrite(batch: EngineOp[]): WriteTxn {
+    return new WriteTxn(this.rev, batch, {
+      index: this.index,
+      compactRev: () => this.compactRev,
+      unflushed: this.unflushed,
+      range: (span, opts, headRev) => this.rangeAt(span, opts, headRev),
+      commit: (rev) => {
+        this.rev = rev;
+      },
+    });
+  }
+
+  /**
+   * Compacts history at `rev`: the index at once, the records after the scheduling batch is
+   * flushed. The returned promise settles when the records are gone (etcd's `physical`).
+   */
+  compact(rev: number, batch: EngineOp[]): Promise<void> {
+    if (rev <= this.compactRev) throw new CompactedError();
+    if (rev > this.rev) throw new FutureRevisionError();
+    this.compactRev = rev;
+    const keep = this.index.compact(rev);
+    batch.push({ type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(rev) });
+    return new Promise((resolve, reject) => {
+      this.awaitingFlush.push({ rev, keep, done: (err) => (err === undefined ? resolve() : reject(err)) });
+    });
+  }
+
+  /** Called once the batch holding every write so far is in the engine. */
+  markFlushed(): void {
+    this.unflushed.clear();
+    const ready = this.awaitingFlush;
+    this.awaitingFlush = [];
+    for (const c of ready) this.startPhysicalCompaction(c.rev, c.keep, c.done);
+  }
+
+  /** Resolves when no physical compaction is running. */
+  async idle(): Promise<void> {
+    await this.physicalCompaction;
+  }
+
+  private startPhysicalCompaction(rev: number, keep: Set<string>, done: (err?: unknown) => void): void {
+    this.physicalCompaction = this.physicalCompaction.then(async () => {
+      const started = process.hrtime.bigint();
+      try {
+        const removed = await compactRecords(this.engine, rev, keep);
+        this.log.info('finished scheduled compaction', {
+          'compact-revision': rev, 'removed-records': removed,
+          took: `${Number(process.hrtime.bigint() - started) / 1e6}ms`,
+        });
+        done();
+      } catch (err) {
+        done(err);
+        throw err;
+      }
+    });
+  }
+
+  private async rangeAt(span: KeySpan, opts: RangeOptions, headRev: number): Promise<RangeResult> {
+    if (opts.rev > headRev) throw new FutureRevisionError();
+    const rev = opts.rev <= 0 ? headRev : opts.rev;
+    if (rev < this.compactRev) throw new CompactedError();
+    const { keys, total } = this.index.range(span, rev, opts.countOnly ? 1 : opts.limit);
+    if (opts.countOnly) return { kvs: [], count: total, rev: headRev };
+    return { kvs: await this.readRecords(keys.map((k) => k.modified)), count: total, rev: headRev };
+  }
+
+  private async readRecords(revs: Revision[]): Promise<KeyValue[]> {
+    const out = new Array<KeyValue>(revs.length);
+    const missing: number[] = [];
+    revs.forEach((rev, i) => {
+      const kv = this.unflushed.get(revisionId(rev));
+      if (kv !== undefined) out[i] = kv;
+      else missing.push(i);
+    });
+    const values = await this.engine.getMany(missing.map((i) => revisionKey(revs[i]!, false)));
+    values.forEach((v, j) => {
+      // Only a compaction that ran while this read was in flight removes a record it needs.
+      if (v === undefined) throw new CompactedError();
+      out[missing[j]!] = decodeKeyValue(v);
+    });
+    return out;
+  }
+}

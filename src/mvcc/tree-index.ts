@@ -1,0 +1,110 @@
+import BTree from 'sorted-btree';
+import { KeyAtRevision, KeyIndex } from './key-index';
+import { Revision } from './revision';
+
+/** A key as found by a range over the index. */
+export interface IndexedKey extends KeyAtRevision {
+  key: string;
+}
+
+/**
+ * A key range over latin1 key strings: `end` undefined is the single key `start`; `end` '' is every
+ * key from `start` on (the wire's "\0"); otherwise the half-open interval [start, end).
+ */
+export interface KeySpan {
+  start: string;
+  end: string | undefined;
+}
+
+/**
+ * The in-memory index from key to its revision history, ordered by key bytes. Rebuilt from the
+ * revision records at start; every write goes through it, every read starts from it.
+ */
+export class TreeIndex {
+  private readonly tree = new BTree<string, KeyIndex>();
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  put(key: string, rev: Revision): void {
+    let ki = this.tree.get(key);
+    if (ki === undefined) {
+      ki = new KeyIndex(key);
+      this.tree.set(key, ki);
+    }
+    ki.put(rev);
+  }
+
+  tombstone(key: string, rev: Revision): void {
+    this.tree.get(key)?.tombstone(rev);
+  }
+
+  /** Replays one revision record at start; see KeyIndex.restorePut. */
+  restore(key: string, rev: Revision, record: { tombstone: boolean; createdMain: number; version: number }): void {
+    let ki = this.tree.get(key);
+    if (record.tombstone) {
+      // A kept tombstone whose earlier life was compacted away has nothing left to close.
+      if (ki?.isAlive()) ki.tombstone(rev);
+      return;
+    }
+    if (ki === undefined) {
+      ki = new KeyIndex(key);
+      this.tree.set(key, ki);
+    }
+    ki.restorePut(rev, record.createdMain, record.version);
+  }
+
+  get(key: string, atRev: number): KeyAtRevision | undefined {
+    return this.tree.get(key)?.get(atRev);
+  }
+
+  /** Keys alive at the head of history within the span, in key order (deletes act on these). */
+  aliveKeys(span: KeySpan): string[] {
+    const out: string[] = [];
+    this.visit(span, (ki) => {
+      if (ki.isAlive()) out.push(ki.key);
+    });
+    return out;
+  }
+
+  /**
+   * Keys alive at `atRev` within the span, in key order. Collects at most `limit` of them
+   * (0 = no limit) but always counts them all.
+   */
+  range(span: KeySpan, atRev: number, limit: number): { keys: IndexedKey[]; total: number } {
+    const keys: IndexedKey[] = [];
+    let total = 0;
+    this.visit(span, (ki) => {
+      const at = ki.get(atRev);
+      if (at !== undefined) {
+        total++;
+        if (limit <= 0 || keys.length < limit) keys.push({ key: ki.key, ...at });
+      }
+    });
+    return { keys, total };
+  }
+
+  /** Compacts every key's history at `atRev`; returns the revisions whose records must survive. */
+  compact(atRev: number): Set<string> {
+    const keep = new Set<string>();
+    const emptied: string[] = [];
+    for (const [key, ki] of this.tree.entries()) {
+      if (ki.compact(atRev, keep)) emptied.push(key);
+    }
+    for (const key of emptied) this.tree.delete(key);
+    return keep;
+  }
+
+  private visit(span: KeySpan, onKey: (ki: KeyIndex) => void): void {
+    if (span.end === undefined) {
+      const ki = this.tree.get(span.start);
+      if (ki !== undefined) onKey(ki);
+      return;
+    }
+    for (const [key, ki] of this.tree.entries(span.start)) {
+      if (span.end !== '' && key >= span.end) return;
+      onKey(ki);
+    }
+  }
+}

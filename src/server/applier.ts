@@ -1,0 +1,86 @@
+import type { InternalRequest__Output } from '../generated/keelpb/InternalRequest';
+import { CompactedError, FutureRevisionError } from '../mvcc/errors';
+import { MvccStore } from '../mvcc/kv-store';
+import { WriteTxn } from '../mvcc/write-txn';
+import { Engine, EngineOp } from '../storage/engine';
+import { encodeNumber, metaKey } from '../storage/keyspace';
+import { LogEntry } from '../storage/log-store';
+import { invariant } from '../util/invariant';
+import { applyDeleteRange, applyPut } from './apply/put-delete';
+import { applyTxn } from './apply/txn';
+import { ServerError } from './errors';
+import { decodeInternalRequest } from './internal-request';
+
+/** What applying one entry produced, handed to the proposer's waiter. Failures are values. */
+export type ApplyResult =
+  | { ok: true; response: object; physicalCompaction?: Promise<void> }
+  | { ok: false; error: Error };
+
+/**
+ * Applies committed entries to the MVCC store, deterministically, in log order. One call writes
+ * one batch holding every change and the new applied index, so a restart never applies twice.
+ */
+export class Applier {
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: MvccStore,
+    private applied: number,
+  ) {}
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  async applyEntries(entries: LogEntry[]): Promise<Array<{ id: string; result: ApplyResult }>> {
+    const batch: EngineOp[] = [];
+    const results: Array<{ id: string; result: ApplyResult }> = [];
+    for (const entry of entries) {
+      invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
+      const req = decodeInternalRequest(entry.data);
+      results.push({ id: req.id, result: await this.applyRequest(req, batch) });
+      this.applied = entry.index;
+    }
+    batch.push({ type: 'put', key: metaKey('applied-index'), value: encodeNumber(this.applied) });
+    // The log already holds these entries durably; losing this batch in a crash only means replaying them.
+    await this.engine.write(batch, { sync: false });
+    this.store.markFlushed();
+    return results;
+  }
+
+  private async applyRequest(req: InternalRequest__Output, batch: EngineOp[]): Promise<ApplyResult> {
+    if (req.compaction != null) {
+      try {
+        const physicalCompaction = this.store.compact(Number(req.compaction.revision), batch);
+        // Nobody may be waiting for a compaction proposed before a restart.
+        physicalCompaction.catch(() => {});
+        return { ok: true, response: { header: { revision: this.store.currentRevision } }, physicalCompaction };
+      } catch (err) {
+        return failure(err);
+      }
+    }
+    const txn = this.store.beginWrite(batch);
+    try {
+      return { ok: true, response: await this.applyWrite(txn, req) };
+    } catch (err) {
+      invariant(txn.changes.length === 0, `request failed after writing: ${String(err)}`);
+      return failure(err);
+    } finally {
+      txn.end();
+    }
+  }
+
+  private applyWrite(txn: WriteTxn, req: InternalRequest__Output): Promise<object> {
+    if (req.put != null) return applyPut(txn, req.put);
+    if (req.delete_range != null) return applyDeleteRange(txn, req.delete_range);
+    invariant(req.txn != null, `log entry ${req.id} holds no request`);
+    return applyTxn(txn, req.txn);
+  }
+}
+
+/** Expected failures become results; anything else is a bug or an IO failure and stays thrown. */
+function failure(err: unknown): ApplyResult {
+  if (err instanceof ServerError || err instanceof CompactedError || err instanceof FutureRevisionError) {
+    return { ok: false, error: err };
+  }
+  throw err;
+}

@@ -1,0 +1,40 @@
+import type { DeleteRangeRequest__Output } from '../../generated/etcdserverpb/DeleteRangeRequest';
+import type { DeleteRangeResponse } from '../../generated/etcdserverpb/DeleteRangeResponse';
+import type { PutRequest__Output } from '../../generated/etcdserverpb/PutRequest';
+import type { PutResponse } from '../../generated/etcdserverpb/PutResponse';
+import { KeyValue } from '../../mvcc/key-value';
+import { KvView } from '../../mvcc/kv-store';
+import { WriteTxn } from '../../mvcc/write-txn';
+import { ServerError } from '../errors';
+import { spanOf } from './span';
+
+const ALL = { rev: 0, limit: 0, countOnly: false };
+
+/** The key's current value, read only when the request needs it. */
+async function previous(view: KvView, req: PutRequest__Output): Promise<KeyValue | undefined> {
+  if (!req.ignore_value && !req.ignore_lease && !req.prev_kv) return undefined;
+  return (await view.range(spanOf(req.key, EMPTY), ALL)).kvs[0];
+}
+
+/** Fails before any write when ignore_value/ignore_lease have no existing key to borrow from. */
+export async function checkPut(view: KvView, req: PutRequest__Output): Promise<void> {
+  if ((req.ignore_value || req.ignore_lease) && (await previous(view, req)) === undefined) {
+    throw new ServerError('key-not-found');
+  }
+}
+
+export async function applyPut(txn: WriteTxn, req: PutRequest__Output): Promise<PutResponse> {
+  const prev = await previous(txn, req);
+  if ((req.ignore_value || req.ignore_lease) && prev === undefined) throw new ServerError('key-not-found');
+  txn.put(req.key, req.ignore_value ? prev!.value : req.value, req.ignore_lease ? prev!.lease : req.lease);
+  return { header: { revision: txn.headRev }, prev_kv: req.prev_kv ? prev ?? null : null };
+}
+
+export async function applyDeleteRange(txn: WriteTxn, req: DeleteRangeRequest__Output): Promise<DeleteRangeResponse> {
+  const span = spanOf(req.key, req.range_end);
+  const prevKvs = req.prev_kv ? (await txn.range(span, ALL)).kvs : [];
+  const deleted = txn.deleteRange(span);
+  return { header: { revision: txn.headRev }, deleted, prev_kvs: prevKvs };
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,15 @@
+import { KeySpan } from '../../mvcc/tree-index';
+import { toKeyString } from '../../util/bytes';
+
+/** The wire's (key, range_end) as a span: no end = one key, "\0" = every key from `key` on. */
+export function spanOf(key: Buffer, rangeEnd: Buffer): KeySpan {
+  const start = toKeyString(key);
+  if (rangeEnd.length === 0) return { start, end: undefined };
+  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start, end: '' };
+  return { start, end: toKeyString(rangeEnd) };
+}
+
+export function spanContains(span: KeySpan, key: string): boolean {
+  if (span.end === undefined) return key === span.start;
+  return key >= span.start && (span.end === '' || key < span.end);
+}

@@ -1,0 +1,117 @@
+import type { Compare__Output } from '../../generated/etcdserverpb/Compare';
+import type { RequestOp__Output } from '../../generated/etcdserverpb/RequestOp';
+import type { ResponseOp } from '../../generated/etcdserverpb/ResponseOp';
+import type { TxnRequest__Output } from '../../generated/etcdserverpb/TxnRequest';
+import type { TxnResponse } from '../../generated/etcdserverpb/TxnResponse';
+import { CompactedError, FutureRevisionError } from '../../mvcc/errors';
+import { KeyValue } from '../../mvcc/key-value';
+import { KvView } from '../../mvcc/kv-store';
+import { WriteTxn } from '../../mvcc/write-txn';
+import { invariant } from '../../util/invariant';
+import { applyDeleteRange, applyPut, checkPut } from './put-delete';
+import { applyRange } from './range';
+import { spanOf } from './span';
+
+/**
+ * etcd's Txn, in three passes so a failing request changes nothing: (1) evaluate every compare on
+ * the branch taken, nested ones included, against the state before the txn; (2) check the chosen
+ * operations; (3) run them, each seeing the writes before it, all at one revision.
+ */
+export async function applyTxn(view: KvView, req: TxnRequest__Output): Promise<TxnResponse> {
+  const path = await compareToPath(view, req);
+  await checkRequests(view, req, [...path]);
+  const resp = await execute(view, req, path);
+  resp.header = { revision: view.headRev };
+  return resp;
+}
+
+/** Whether the txn can be answered from a read view, without a revision of its own. */
+export function isTxnReadOnly(req: TxnRequest__Output): boolean {
+  return [...req.success, ...req.failure].every((op) =>
+    op.request_range != null || (op.request_txn != null && isTxnReadOnly(op.request_txn)));
+}
+
+/** The branch each txn on the way takes, in depth-first order. */
+async function compareToPath(view: KvView, req: TxnRequest__Output): Promise<boolean[]> {
+  let succeeded = true;
+  for (const c of req.compare) {
+    if (!(await applyCompare(view, c))) {
+      succeeded = false;
+      break;
+    }
+  }
+  const path = [succeeded];
+  for (const op of succeeded ? req.success : req.failure) {
+    if (op.request_txn != null) path.push(...(await compareToPath(view, op.request_txn)));
+  }
+  return path;
+}
+
+async function applyCompare(view: KvView, c: Compare__Output): Promise<boolean> {
+  let kvs: KeyValue[];
+  try {
+    kvs = (await view.range(spanOf(c.key, c.range_end), { rev: 0, limit: 0, countOnly: false })).kvs;
+  } catch (err) {
+    if (err instanceof CompactedError) return false;
+    throw err;
+  }
+  // A missing key has no value to compare, whatever the operator.
+  if (kvs.length === 0) return c.target === 'VALUE' ? false : compareKv(c, MISSING);
+  return kvs.every((kv) => compareKv(c, kv));
+}
+
+function compareKv(c: Compare__Output, kv: KeyValue): boolean {
+  let result: number;
+  switch (c.target) {
+    case 'VALUE': result = Buffer.compare(kv.value, c.value ?? EMPTY); break;
+    case 'CREATE': result = Math.sign(kv.create_revision - Number(c.create_revision ?? 0)); break;
+    case 'MOD': result = Math.sign(kv.mod_revision - Number(c.mod_revision ?? 0)); break;
+    case 'VERSION': result = Math.sign(kv.version - Number(c.version ?? 0)); break;
+    case 'LEASE': {
+      const [a, b] = [BigInt(kv.lease), BigInt(c.lease ?? 0)];
+      result = a === b ? 0 : a > b ? 1 : -1;
+      break;
+    }
+  }
+  switch (c.result) {
+    case 'EQUAL': return result === 0;
+    case 'NOT_EQUAL': return result !== 0;
+    case 'GREATER': return result > 0;
+    case 'LESS': return result < 0;
+  }
+}
+
+/** Consumes `path` from the front as it descends into nested txns. */
+async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolean[]): Promise<void> {
+  const ops = path.shift() ? req.success : req.failure;
+  for (const op of ops) {
+    if (op.request_txn != null) await checkRequests(view, op.request_txn, path);
+    else if (op.request_put != null) await checkPut(view, op.request_put);
+    else if (op.request_range != null) {
+      const rev = Number(op.request_range.revision);
+      if (rev > view.headRev) throw new FutureRevisionError();
+      if (rev > 0 && rev < view.compactRev) throw new CompactedError();
+    }
+  }
+}
+
+async function execute(view: KvView, req: TxnRequest__Output, path: boolean[]): Promise<TxnResponse> {
+  const succeeded = path.shift();
+  invariant(succeeded !== undefined, 'txn path shorter than the txn');
+  const responses: ResponseOp[] = [];
+  for (const op of succeeded ? req.success : req.failure) responses.push(await executeOp(view, op, path));
+  // Nested txn headers stay empty, as etcd's; the caller fills the outermost.
+  return { header: {}, succeeded, responses };
+}
+
+async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[]): Promise<ResponseOp> {
+  if (op.request_range != null) return { response_range: await applyRange(view, op.request_range) };
+  if (op.request_txn != null) return { response_txn: await execute(view, op.request_txn, path) };
+  invariant(view instanceof WriteTxn, 'write operation in a read-only txn');
+  if (op.request_put != null) return { response_put: await applyPut(view, op.request_put) };
+  invariant(op.request_delete_range != null, 'txn operation with no request (validation lets none through)');
+  return { response_delete_range: await applyDeleteRange(view, op.request_delete_range) };
+}
+
+const EMPTY = Buffer.alloc(0);
+const MISSING: KeyValue = { key: EMPTY, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: '0' };

@@ -1,0 +1,27 @@
+/**
+ * Expected failures of the server core, one reason per failure mode. The API layer's single table
+ * (api/grpc-errors.ts) turns each reason into etcd's gRPC code and message text.
+ */
+export type ServerErrorReason =
+  | 'empty-key'
+  | 'key-not-found'
+  | 'value-provided'
+  | 'lease-provided'
+  | 'too-many-ops'
+  | 'duplicate-key'
+  | 'invalid-sort-option'
+  | 'request-too-large'
+  | 'stopped'
+  | 'timeout';
+
+export class ServerError extends Error {
+  override name = 'ServerError';
+  constructor(readonly reason: ServerErrorReason) {
+    super(reason);
+  }
+}
+
+/** A flag or data-dir problem found before the member starts serving. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { ConfigError } from './errors';
+
+/** A cluster member as MemberList reports it. */
+export interface Member {
+  id: bigint;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+/** Parses etcd's `--initial-cluster` ("name=url,name=url"); a name may appear with several URLs. */
+export function parseInitialCluster(spec: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) throw new ConfigError(`--initial-cluster: "${part}" is not name=url`);
+    const name = part.slice(0, eq);
+    const url = part.slice(eq + 1);
+    validateUrl(url, '--initial-cluster');
+    out.set(name, [...(out.get(name) ?? []), url]);
+  }
+  if (out.size === 0) throw new ConfigError('--initial-cluster is empty');
+  return out;
+}
+
+export function validateUrl(url: string, flag: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${flag}: "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${flag}: URL scheme must be http or https: "${url}"`);
+  }
+  if (parsed.port === '') throw new ConfigError(`${flag}: URL "${url}" has no port`);
+}
+
+/** etcd's member ID: SHA-1 over the sorted peer URLs and the cluster token, first 8 bytes. */
+export function memberIdOf(peerURLs: string[], clusterToken: string): bigint {
+  const hash = createHash('sha1').update([...peerURLs].sort().join('') + clusterToken).digest();
+  return hash.readBigUInt64BE(0);
+}
+
+/** etcd's cluster ID: SHA-1 over the sorted member IDs, 8 bytes each, first 8 bytes. */
+export function clusterIdOf(memberIds: bigint[]): bigint {
+  const bytes = Buffer.alloc(8 * memberIds.length);
+  [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((id, i) => bytes.writeBigUInt64BE(id, 8 * i));
+  return createHash('sha1').update(bytes).digest().readBigUInt64BE(0);
+}

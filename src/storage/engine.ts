@@ -1,0 +1,29 @@
+/**
+ * The small interface the layers above need from an ordered, durable key-value engine.
+ * Keys sort bytewise. A write is one atomic batch; `sync` makes it durable (fsync) before it resolves.
+ */
+export type EngineOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export interface KeyRange {
+  gte: Buffer;
+  lt: Buffer;
+}
+
+export interface Engine {
+  get(key: Buffer): Promise<Buffer | undefined>;
+  getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
+  write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
+  /** Entries of a range in key order, read in chunks from one consistent snapshot. */
+  entries(range: KeyRange): AsyncIterable<[Buffer, Buffer]>;
+  /** Keys of a range in key order, without reading values. */
+  keys(range: KeyRange): AsyncIterable<Buffer>;
+  /** The greatest key of a range, if any. */
+  lastKey(range: KeyRange): Promise<Buffer | undefined>;
+  /** Deletes every key of a range (not synced: callers delete only what they can recompute). */
+  clear(range: KeyRange): Promise<void>;
+  /** Bytes the engine occupies on disk. */
+  sizeOnDisk(): Promise<number>;
+  /** Asks the engine to rewrite a range so deleted data gives back its space. */
+  compactRange(range: KeyRange): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { readUint64BE, writeUint64BE } from '../util/bytes';
+
+/**
+ * One LevelDB per member holds everything, separated by a one-byte prefix so each kind of record
+ * is a contiguous key range:
+ *   'l' + index(8, big-endian)   raft log entry
+ *   'm' + name                   meta: applied index, compaction marks, IDs, raft hard state
+ *   'r' + revision               MVCC: one record per (main, sub) revision, see mvcc/revision.ts
+ */
+export const PREFIX_LOG = 0x6c; // 'l'
+export const PREFIX_META = 0x6d; // 'm'
+export const PREFIX_REVISION = 0x72; // 'r'
+
+/** The whole key range of one prefix. */
+export function prefixRange(prefix: number): { gte: Buffer; lt: Buffer } {
+  return { gte: Buffer.from([prefix]), lt: Buffer.from([prefix + 1]) };
+}
+
+export function logKey(index: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = PREFIX_LOG;
+  writeUint64BE(key, 1, index);
+  return key;
+}
+
+export function logIndexOf(key: Buffer): number {
+  return readUint64BE(key, 1);
+}
+
+export function metaKey(name: MetaName): Buffer {
+  return Buffer.concat([Buffer.from([PREFIX_META]), Buffer.from(name, 'ascii')]);
+}
+
+/** Meta records, each an 8-byte big-endian number unless said otherwise. */
+export type MetaName =
+  | 'applied-index' // last log index whose effects are in the MVCC records; written in the same batch
+  | 'compact-scheduled' // revision of the last compaction accepted by apply
+  | 'compact-finished' // revision up to which physical deletion has completed
+  | 'cluster-id'
+  | 'member-id'
+  | 'members' // JSON list of the cluster's members (membership is rare; readability wins)
+  | 'hard-state'; // raft term, vote and commit
+
+export function encodeNumber(value: number): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  writeUint64BE(out, 0, value);
+  return out;
+}
+
+export function decodeNumber(value: Buffer | undefined): number | undefined {
+  return value === undefined ? undefined : readUint64BE(value, 0);
+}

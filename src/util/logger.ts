@@ -1,0 +1,23 @@
+/**
+ * The logging interface every layer receives by injection. The composition root (src/cmd) backs it
+ * with pino; tests use a silent or buffering one. Messages are short sentences, keys kebab-case.
+ */
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(bindings: LogFields): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
