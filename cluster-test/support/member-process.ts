@@ -1,0 +1,110 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { EtcdClient } from '../../src/client/etcd-client';
+
+/** A member process (keel or a real etcd) started for a test or a benchmark, on loopback. */
+export interface MemberProcess {
+  readonly name: string;
+  /** host:port of the client API. */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly process: ChildProcess;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash: nothing gets to flush. */
+  kill9(): Promise<void>;
+}
+
+export interface MemberOptions {
+  name?: string;
+  /** Where data and the log file go; the data dir is `${baseDir}/${name}.data`. */
+  baseDir: string;
+  clientPort?: number;
+  peerPort?: number;
+  extraArgs?: string[];
+}
+
+/** The compiled keel entry point; tests run from dist/, so it sits beside them. */
+export const KEEL_BIN = join(__dirname, '..', '..', 'src', 'cmd', 'keel.js');
+/** Debian's etcd-server installs the real etcd here. */
+export const ETCD_BIN = '/usr/bin/etcd';
+
+export function startKeel(opts: MemberOptions): Promise<MemberProcess> {
+  return startMember(process.execPath, [KEEL_BIN], opts);
+}
+
+export function startEtcd(opts: MemberOptions): Promise<MemberProcess> {
+  return startMember(ETCD_BIN, [], opts);
+}
+
+/** A port nobody listens on right now (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startMember(command: string, prefixArgs: string[], opts: MemberOptions): Promise<MemberProcess> {
+  const name = opts.name ?? 'm1';
+  const clientPort = opts.clientPort ?? (await freePort());
+  const peerPort = opts.peerPort ?? (await freePort());
+  const dataDir = join(opts.baseDir, `${name}.data`);
+  const logFile = join(opts.baseDir, `${name}.log`);
+  await mkdir(opts.baseDir, { recursive: true });
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    ...prefixArgs,
+    '--name', name, '--data-dir', dataDir,
+    '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
+    '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', `${name}=${peerUrl}`,
+    ...(opts.extraArgs ?? []),
+  ];
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = `127.0.0.1:${clientPort}`;
+  await waitUntilServing(endpoint, exited, logFile);
+  const signalAndWait = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    name, endpoint, dataDir, logFile, process: child,
+    stop: () => signalAndWait('SIGTERM'),
+    kill9: () => signalAndWait('SIGKILL'),
+  };
+}
+
+/** Polls Status until the member answers; fails early if the process exits first. */
+async function waitUntilServing(endpoint: string, exited: Promise<void>, logFile: string): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const client = new EtcdClient(endpoint, { commandTimeoutMs: 500 });
+  const deadline = Date.now() + 15_000;
+  try {
+    for (;;) {
+      if (gone) throw new Error(`member on ${endpoint} exited during start; see ${logFile}`);
+      try {
+        await client.status();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`member on ${endpoint} did not serve within 15 s; see ${logFile}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    client.close();
+  }
+}

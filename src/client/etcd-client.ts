@@ -1,0 +1,86 @@
+import * as grpc from '@grpc/grpc-js';
+import type { KVClient } from '../generated/etcdserverpb/KV';
+import type { ClusterClient } from '../generated/etcdserverpb/Cluster';
+import type { MaintenanceClient } from '../generated/etcdserverpb/Maintenance';
+import type { CompactionRequest } from '../generated/etcdserverpb/CompactionRequest';
+import type { CompactionResponse__Output } from '../generated/etcdserverpb/CompactionResponse';
+import type { DeleteRangeRequest } from '../generated/etcdserverpb/DeleteRangeRequest';
+import type { DeleteRangeResponse__Output } from '../generated/etcdserverpb/DeleteRangeResponse';
+import type { MemberListResponse__Output } from '../generated/etcdserverpb/MemberListResponse';
+import type { PutRequest } from '../generated/etcdserverpb/PutRequest';
+import type { PutResponse__Output } from '../generated/etcdserverpb/PutResponse';
+import type { RangeRequest } from '../generated/etcdserverpb/RangeRequest';
+import type { RangeResponse__Output } from '../generated/etcdserverpb/RangeResponse';
+import type { StatusResponse__Output } from '../generated/etcdserverpb/StatusResponse';
+import type { TxnRequest } from '../generated/etcdserverpb/TxnRequest';
+import type { TxnResponse__Output } from '../generated/etcdserverpb/TxnResponse';
+import { etcdPackage } from '../wire/etcd-package';
+
+export interface ClientOptions {
+  /** Deadline of each call, in milliseconds (etcdctl's --command-timeout, default 5 s). */
+  commandTimeoutMs?: number;
+}
+
+type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown;
+
+/**
+ * A thin typed etcd v3 client over one endpoint: the KV, Maintenance and Cluster calls as promises.
+ * Used by keelctl, the control plane, tests and benchmarks; it works against any etcd.
+ */
+export class EtcdClient {
+  private readonly kv: KVClient;
+  private readonly maintenance: MaintenanceClient;
+  private readonly cluster: ClusterClient;
+  private readonly timeoutMs: number;
+
+  /** `endpoint` is host:port; the three services share one channel. */
+  constructor(readonly endpoint: string, opts: ClientOptions = {}) {
+    const creds = grpc.credentials.createInsecure();
+    this.kv = new etcdPackage.KV(endpoint, creds);
+    const channelOverride = this.kv.getChannel();
+    this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });
+    this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });
+    this.timeoutMs = opts.commandTimeoutMs ?? 5000;
+  }
+
+  range(req: RangeRequest): Promise<RangeResponse__Output> {
+    return this.call(this.kv, this.kv.Range, req);
+  }
+
+  put(req: PutRequest): Promise<PutResponse__Output> {
+    return this.call(this.kv, this.kv.Put, req);
+  }
+
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse__Output> {
+    return this.call(this.kv, this.kv.DeleteRange, req);
+  }
+
+  txn(req: TxnRequest): Promise<TxnResponse__Output> {
+    return this.call(this.kv, this.kv.Txn, req);
+  }
+
+  compact(req: CompactionRequest): Promise<CompactionResponse__Output> {
+    return this.call(this.kv, this.kv.Compact, req);
+  }
+
+  status(): Promise<StatusResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.Status, {});
+  }
+
+  memberList(): Promise<MemberListResponse__Output> {
+    return this.call(this.cluster, this.cluster.MemberList, {});
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+
+  private call<Req, Res>(target: object, method: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(target, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res!);
+      });
+    });
+  }
+}
