@@ -9,20 +9,24 @@ import { maintenanceService } from './maintenance-service';
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-/** The client-facing gRPC server of one member, listening on every given host:port. */
+/**
+ * The client-facing gRPC server of one member, listening on every given host:port.
+ * Returns it with the ports it bound (port 0 asks the kernel for one).
+ */
 export async function startClientServer(
   server: KeelServer, listenAddrs: string[], maxRequestBytes: number, log: Logger,
-): Promise<grpc.Server> {
+): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
   grpcServer.addService(etcdPackage.Maintenance.service, maintenanceService(server, log) as grpc.UntypedServiceImplementation);
   grpcServer.addService(etcdPackage.Cluster.service, clusterService(server, log) as grpc.UntypedServiceImplementation);
+  const ports: number[] = [];
   for (const addr of listenAddrs) {
-    await new Promise<void>((resolve, reject) => {
-      grpcServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-    });
+    ports.push(await new Promise<number>((resolve, reject) => {
+      grpcServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    }));
     log.info('serving client traffic insecurely', { address: addr });
   }
-  return grpcServer;
+  return { grpcServer, ports };
 }

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     await engine.close();
     process.exit(1);
   }
-  const grpcServer = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags.maxRequestBytes, log);
+  const { grpcServer } = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags.maxRequestBytes, log);
   const httpServers = await startHttpServer(server, flags.listenMetricsUrls.map(hostPort), log);
 
   let stopping = false;

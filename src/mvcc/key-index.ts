@@ -7,7 +7,10 @@ import { Revision, revisionId } from './revision';
  */
 interface Generation {
   created: Revision;
-  /** Number of puts in this life, including those compaction removed: the next put's version - 1. */
+  /**
+   * Revisions in this life, including those compaction removed and the closing tombstone, so that
+   * the version at revs[n] is version - (revs.length - 1 - n).
+   */
   version: number;
   revs: Revision[];
 }
@@ -44,11 +47,12 @@ export class KeyIndex {
    */
   restorePut(rev: Revision, createdMain: number, version: number): void {
     const current = this.openGeneration();
-    if (current.revs.length === 0) {
-      current.created = { main: createdMain, sub: 0 };
-      current.version = version - 1;
-    }
+    const fresh = current.revs.length === 0;
     this.put(rev);
+    if (fresh) {
+      current.created = { main: createdMain, sub: 0 };
+      current.version = version;
+    }
   }
 
   /** Records a delete: the tombstone closes the open generation and a new empty one begins. */
@@ -56,6 +60,7 @@ export class KeyIndex {
     const current = this.openGeneration();
     invariant(current.revs.length > 0, `tombstone of ${this.key}, which is not alive`);
     current.revs.push(rev);
+    current.version++;
     this.generations.push({ created: { main: 0, sub: 0 }, version: 0, revs: [] });
   }
 

@@ -1,0 +1,60 @@
+import * as grpc from '@grpc/grpc-js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtcdClient } from '../client/etcd-client';
+import { KeelServer, ServerConfig } from '../server/keel-server';
+import { LevelEngine } from '../storage/level-engine';
+import { silentLogger } from '../util/logger';
+import { startClientServer } from './grpc-server';
+
+/** A real member in this process: LevelDB in a temp dir, gRPC on a loopback port, a client to it. */
+export interface InProcessMember {
+  server: KeelServer;
+  client: EtcdClient;
+  endpoint: string;
+  /** Stops everything and removes the data dir. */
+  close(): Promise<void>;
+}
+
+export const TEST_MEMBER_CONFIG: ServerConfig = {
+  name: 'test',
+  initialCluster: 'test=http://127.0.0.1:2380',
+  initialClusterToken: 'etcd-cluster',
+  initialClusterState: 'new',
+  initialAdvertisePeerUrls: ['http://127.0.0.1:2380'],
+  advertiseClientUrls: ['http://127.0.0.1:2379'],
+  maxRequestBytes: 1.5 * 1024 * 1024,
+  snapshotCount: 100000,
+};
+
+export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-member-'));
+  const engine = await LevelEngine.open(dir);
+  const cfg = { ...TEST_MEMBER_CONFIG, ...overrides };
+  const server = await KeelServer.start(engine, cfg, silentLogger);
+  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, silentLogger);
+  const endpoint = `127.0.0.1:${ports[0]}`;
+  const client = new EtcdClient(endpoint);
+  return {
+    server, client, endpoint,
+    async close() {
+      client.close();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await server.stop();
+      await engine.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The gRPC status of a failed call, for asserting etcd's code and text. */
+export async function failure(call: Promise<unknown>): Promise<{ code: grpc.status; details: string }> {
+  try {
+    await call;
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    return { code: e.code, details: e.details };
+  }
+  throw new Error('call succeeded but was expected to fail');
+}
