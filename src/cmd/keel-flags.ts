@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../server/errors';
 import { ServerConfig } from '../server/keel-server';
 import { validateUrl } from '../server/membership';
 import { LogLevel } from './pino-logger';
@@ -16,6 +17,7 @@ export interface KeelFlags extends ServerConfig {
 
 const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
+/** Parses argv; commander reports its own errors, the checks after it throw ConfigError. */
 export function parseKeelFlags(argv: string[], version: string): KeelFlags {
   const program = new Command('keel')
     .description('Keel: one member of an etcd v3-compatible key-value cluster')
@@ -38,7 +40,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .showHelpAfterError()
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  if (program.args.length > 0) throw new InvalidArgumentError(`unexpected argument "${program.args[0]}"`);
+  if (program.args.length > 0) throw new ConfigError(`unexpected argument "${program.args[0]}"`);
   const o = program.opts();
   const name = o.name as string;
   const advertisePeer = o.initialAdvertisePeerUrls as string[];
@@ -60,7 +62,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     logLevel: o.logLevel,
   };
   if (flags.electionTimeoutMs < 5 * flags.heartbeatIntervalMs) {
-    throw new InvalidArgumentError('--election-timeout must be at least 5 times --heartbeat-interval');
+    throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
   }
   for (const [flag, list] of [
     ['--listen-client-urls', flags.listenClientUrls], ['--advertise-client-urls', flags.advertiseClientUrls],
