@@ -23,6 +23,7 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   'request-too-large': { code: status.INVALID_ARGUMENT, details: 'etcdserver: request is too large' },
   stopped: { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' },
   timeout: { code: status.UNAVAILABLE, details: 'etcdserver: request timed out' },
+  'no-leader': { code: status.UNAVAILABLE, details: 'etcdserver: no leader' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {

@@ -34,3 +34,9 @@ export function withHeader<Res extends { header?: ResponseHeader | null }>(serve
   res.header = { ...server.header(), revision: revision > 0 ? revision : server.currentRevision };
   return res;
 }
+
+/** A header without a revision, as etcd's Cluster service answers. */
+export function withMemberHeader<Res extends { header?: ResponseHeader | null }>(server: KeelServer, res: Res): Res {
+  res.header = server.header();
+  return res;
+}

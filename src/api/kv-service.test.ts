@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import type { RangeRequest } from '../generated/etcdserverpb/RangeRequest';
 import type { RangeResponse__Output } from '../generated/etcdserverpb/RangeResponse';
-import { failure, InProcessMember, startInProcessMember } from './testing';
+import { failure, InProcessMember, startInProcessMember } from '../cmd/in-process-member';
 
 const b = (s: string) => Buffer.from(s);
 const keysOf = (r: RangeResponse__Output) => r.kvs.map((kv) => kv.key.toString());
@@ -16,17 +16,17 @@ describe('KV service over gRPC', () => {
 
   it('fills every response header', async () => {
     const put = await m.client.put({ key: b('k'), value: b('v') });
-    assert.equal(put.header?.revision, '1');
+    assert.equal(put.header?.revision, '2');
     assert.equal(put.header?.cluster_id, m.server.clusterId.toString());
     assert.equal(put.header?.member_id, m.server.memberId.toString());
     assert.equal(put.header?.raft_term, '1');
     const range = await m.client.range({ key: b('missing') });
-    assert.equal(range.header?.revision, '1');
+    assert.equal(range.header?.revision, '2');
     assert.equal(range.header?.cluster_id, m.server.clusterId.toString());
   });
 
   describe('Range options', () => {
-    // Revisions: a=1 b=2 c=3 d=4, then b again at 5 (version 2), e with value "0" at 6.
+    // Revisions (the store starts at 1): a=2 b=3 c=4 d=5, then b again at 6 (version 2), e with value "0" at 7.
     beforeEach(async () => {
       for (const [k, v] of [['a', 'z'], ['b', 'y'], ['c', 'x'], ['d', 'w'], ['b', 'v'], ['e', '0']]) {
         await m.client.put({ key: b(k!), value: b(v!) });
@@ -40,16 +40,16 @@ describe('KV service over gRPC', () => {
       { name: 'all keys', req: { key: Buffer.from([0]), range_end: Buffer.from([0]) }, keys: ['a', 'b', 'c', 'd', 'e'] },
       { name: 'limit with more and full count', req: { key: b('a'), range_end: b('z'), limit: 2 }, keys: ['a', 'b'], count: 5, more: true },
       { name: 'limit equal to matches', req: { key: b('a'), range_end: b('z'), limit: 5 }, keys: ['a', 'b', 'c', 'd', 'e'], more: false },
-      { name: 'at revision 3', req: { key: b('a'), range_end: b('z'), revision: 3 }, keys: ['a', 'b', 'c'] },
+      { name: 'at revision 4', req: { key: b('a'), range_end: b('z'), revision: 4 }, keys: ['a', 'b', 'c'] },
       { name: 'sort by value ascending', req: { key: b('a'), range_end: b('z'), sort_order: 'ASCEND', sort_target: 'VALUE' }, keys: ['e', 'b', 'd', 'c', 'a'] },
       { name: 'sort by key descending', req: { key: b('a'), range_end: b('z'), sort_order: 'DESCEND', sort_target: 'KEY' }, keys: ['e', 'd', 'c', 'b', 'a'] },
       { name: 'sort target without order sorts ascending', req: { key: b('a'), range_end: b('z'), sort_target: 'MOD' }, keys: ['a', 'c', 'd', 'b', 'e'] },
       { name: 'sort by create descending', req: { key: b('a'), range_end: b('z'), sort_order: 'DESCEND', sort_target: 'CREATE' }, keys: ['e', 'd', 'c', 'b', 'a'] },
       { name: 'sort by version descending, then limit', req: { key: b('a'), range_end: b('z'), sort_order: 'DESCEND', sort_target: 'VERSION', limit: 1 }, keys: ['b'], more: true },
-      { name: 'min mod revision', req: { key: b('a'), range_end: b('z'), min_mod_revision: 4 }, keys: ['b', 'd', 'e'] },
-      { name: 'max mod revision', req: { key: b('a'), range_end: b('z'), max_mod_revision: 3 }, keys: ['a', 'c'] },
-      { name: 'min create revision', req: { key: b('a'), range_end: b('z'), min_create_revision: 3 }, keys: ['c', 'd', 'e'] },
-      { name: 'max create revision', req: { key: b('a'), range_end: b('z'), max_create_revision: 2 }, keys: ['a', 'b'] },
+      { name: 'min mod revision', req: { key: b('a'), range_end: b('z'), min_mod_revision: 5 }, keys: ['b', 'd', 'e'] },
+      { name: 'max mod revision', req: { key: b('a'), range_end: b('z'), max_mod_revision: 4 }, keys: ['a', 'c'] },
+      { name: 'min create revision', req: { key: b('a'), range_end: b('z'), min_create_revision: 4 }, keys: ['c', 'd', 'e'] },
+      { name: 'max create revision', req: { key: b('a'), range_end: b('z'), max_create_revision: 3 }, keys: ['a', 'b'] },
       { name: 'serializable', req: { key: b('a'), range_end: b('c'), serializable: true }, keys: ['a', 'b'] },
     ];
     for (const c of cases) {
@@ -58,24 +58,24 @@ describe('KV service over gRPC', () => {
         assert.deepEqual(keysOf(r), c.keys);
         if (c.count !== undefined) assert.equal(r.count, String(c.count));
         if (c.more !== undefined) assert.equal(r.more, c.more);
-        assert.equal(r.header?.revision, '6');
+        assert.equal(r.header?.revision, '7');
       });
     }
 
     it('keys_only drops values, count_only returns only the count', async () => {
       const keysOnly = await m.client.range({ key: b('a'), range_end: b('c'), keys_only: true });
-      assert.deepEqual(keysOnly.kvs.map((kv) => [kv.key.toString(), kv.value.length, kv.mod_revision]), [['a', 0, '1'], ['b', 0, '5']]);
+      assert.deepEqual(keysOnly.kvs.map((kv) => [kv.key.toString(), kv.value.length, kv.mod_revision]), [['a', 0, '2'], ['b', 0, '6']]);
       const countOnly = await m.client.range({ key: b('a'), range_end: b('z'), count_only: true });
       assert.deepEqual([countOnly.kvs.length, countOnly.count], [0, '5']);
     });
 
     it('reports create, mod revision and version per key', async () => {
       const [kv] = (await m.client.range({ key: b('b') })).kvs;
-      assert.deepEqual([kv?.create_revision, kv?.mod_revision, kv?.version, kv?.value.toString()], ['2', '5', '2', 'v']);
+      assert.deepEqual([kv?.create_revision, kv?.mod_revision, kv?.version, kv?.value.toString()], ['3', '6', '2', 'v']);
     });
 
     it('rejects a future revision and an unknown sort option', async () => {
-      assert.deepEqual(await failure(m.client.range({ key: b('a'), revision: 7 })),
+      assert.deepEqual(await failure(m.client.range({ key: b('a'), revision: 8 })),
         { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' });
       assert.deepEqual(await failure(m.client.range({ key: b('a'), sort_target: 9 as never })),
         { code: status.INVALID_ARGUMENT, details: 'etcdserver: invalid sort option' });
@@ -110,7 +110,7 @@ describe('KV service over gRPC', () => {
     for (const e of errors) {
       it(`rejects ${e.name} and changes nothing`, async () => {
         assert.deepEqual(await failure(m.client.put(e.req)), { code: status.INVALID_ARGUMENT, details: e.details });
-        assert.equal((await m.client.range({ key: b('x') })).header?.revision, '0');
+        assert.equal((await m.client.range({ key: b('x') })).header?.revision, '1');
       });
     }
 
@@ -131,10 +131,10 @@ describe('KV service over gRPC', () => {
       const r = await m.client.deleteRange({ key: b('a'), range_end: b('c'), prev_kv: true });
       assert.equal(r.deleted, '2');
       assert.deepEqual(r.prev_kvs.map((kv) => kv.value.toString()), ['a', 'b']);
-      assert.equal(r.header?.revision, '4');
+      assert.equal(r.header?.revision, '5');
       assert.deepEqual(keysOf(await m.client.range({ key: Buffer.from([0]), range_end: Buffer.from([0]) })), ['c']);
       const none = await m.client.deleteRange({ key: b('zzz') });
-      assert.deepEqual([none.deleted, none.header?.revision], ['0', '4']);
+      assert.deepEqual([none.deleted, none.header?.revision], ['0', '5']);
     });
 
     it('rejects an empty key', async () => {
@@ -145,12 +145,12 @@ describe('KV service over gRPC', () => {
   describe('Compact', () => {
     it('makes older revisions unreadable and refuses to compact twice', async () => {
       for (const v of ['1', '2', '3']) await m.client.put({ key: b('k'), value: b(v) });
-      const r = await m.client.compact({ revision: 2, physical: true });
-      assert.equal(r.header?.revision, '3');
+      const r = await m.client.compact({ revision: 3, physical: true });
+      assert.equal(r.header?.revision, '4');
       const compacted = { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' };
-      assert.deepEqual(await failure(m.client.range({ key: b('k'), revision: 1 })), compacted);
-      assert.equal((await m.client.range({ key: b('k'), revision: 2 })).kvs[0]?.value.toString(), '2');
-      assert.deepEqual(await failure(m.client.compact({ revision: 2 })), compacted);
+      assert.deepEqual(await failure(m.client.range({ key: b('k'), revision: 2 })), compacted);
+      assert.equal((await m.client.range({ key: b('k'), revision: 3 })).kvs[0]?.value.toString(), '2');
+      assert.deepEqual(await failure(m.client.compact({ revision: 3 })), compacted);
       assert.deepEqual(await failure(m.client.compact({ revision: 9 })),
         { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' });
     });

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import type { Compare } from '../generated/etcdserverpb/Compare';
 import type { RequestOp } from '../generated/etcdserverpb/RequestOp';
-import { failure, InProcessMember, startInProcessMember } from './testing';
+import { failure, InProcessMember, startInProcessMember } from '../cmd/in-process-member';
 
 const b = (s: string) => Buffer.from(s);
 const put = (key: string, value: string): RequestOp => ({ request_put: { key: b(key), value: b(value) } });
@@ -13,7 +13,7 @@ describe('Txn over gRPC', () => {
   let m: InProcessMember;
   beforeEach(async () => {
     m = await startInProcessMember();
-    // k: created at 1, modified at 2, version 2, value "v2", lease 7.  other: created at 3.
+    // k: created at 2, modified at 3, version 2, value "v2", lease 7.  other: created at 4 (the store starts at 1).
     await m.client.put({ key: b('k'), value: b('v1') });
     await m.client.put({ key: b('k'), value: b('v2'), lease: '7' });
     await m.client.put({ key: b('other'), value: b('o') });
@@ -26,10 +26,10 @@ describe('Txn over gRPC', () => {
     { c: { key: b('k'), target: 'VALUE', result: 'LESS', value: b('v1') }, want: false },
     { c: { key: b('k'), target: 'VERSION', result: 'EQUAL', version: 2 }, want: true },
     { c: { key: b('k'), target: 'VERSION', result: 'NOT_EQUAL', version: 2 }, want: false },
-    { c: { key: b('k'), target: 'CREATE', result: 'EQUAL', create_revision: 1 }, want: true },
-    { c: { key: b('k'), target: 'CREATE', result: 'LESS', create_revision: 1 }, want: false },
-    { c: { key: b('k'), target: 'MOD', result: 'GREATER', mod_revision: 1 }, want: true },
-    { c: { key: b('k'), target: 'MOD', result: 'LESS', mod_revision: 3 }, want: true },
+    { c: { key: b('k'), target: 'CREATE', result: 'EQUAL', create_revision: 2 }, want: true },
+    { c: { key: b('k'), target: 'CREATE', result: 'LESS', create_revision: 2 }, want: false },
+    { c: { key: b('k'), target: 'MOD', result: 'GREATER', mod_revision: 2 }, want: true },
+    { c: { key: b('k'), target: 'MOD', result: 'LESS', mod_revision: 4 }, want: true },
     { c: { key: b('k'), target: 'LEASE', result: 'EQUAL', lease: 7 }, want: true },
     { c: { key: b('k'), target: 'LEASE', result: 'GREATER', lease: 8 }, want: false },
     // A missing key has version, create and mod revision 0, and no value at all.
@@ -39,7 +39,7 @@ describe('Txn over gRPC', () => {
     { c: { key: b('missing'), target: 'VALUE', result: 'NOT_EQUAL', value: b('x') }, want: false },
     // With range_end every key in the range must satisfy the compare.
     { c: { key: b('a'), range_end: b('z'), target: 'VERSION', result: 'GREATER', version: 0 }, want: true },
-    { c: { key: b('a'), range_end: b('z'), target: 'MOD', result: 'EQUAL', mod_revision: 2 }, want: false },
+    { c: { key: b('a'), range_end: b('z'), target: 'MOD', result: 'EQUAL', mod_revision: 3 }, want: false },
   ];
   for (const { c, want } of compares) {
     it(`${c.key} ${c.target} ${c.result} ${JSON.stringify(c.value?.toString() ?? c.version ?? c.create_revision ?? c.mod_revision ?? c.lease)}${c.range_end ? ' over a range' : ''} is ${want}`, async () => {
@@ -61,16 +61,16 @@ describe('Txn over gRPC', () => {
 
   it('writes every operation at one revision, later ops seeing earlier ones', async () => {
     const r = await m.client.txn({ success: [put('x', '1'), put('y', '2'), get('x', 'z'), del('other')] });
-    assert.equal(r.header?.revision, '4');
+    assert.equal(r.header?.revision, '5');
     const [px, py, rg, dl] = r.responses;
-    assert.equal(px?.response_put?.header?.revision, '4');
-    assert.equal(py?.response_put?.header?.revision, '4');
-    assert.deepEqual(rg?.response_range?.kvs.map((kv) => [kv.key.toString(), kv.mod_revision]), [['x', '4'], ['y', '4']]);
+    assert.equal(px?.response_put?.header?.revision, '5');
+    assert.equal(py?.response_put?.header?.revision, '5');
+    assert.deepEqual(rg?.response_range?.kvs.map((kv) => [kv.key.toString(), kv.mod_revision]), [['x', '5'], ['y', '5']]);
     assert.equal(dl?.response_delete_range?.deleted, '1');
     // Nested headers carry only the revision, as etcd's do.
     assert.deepEqual([rg?.response_range?.header?.cluster_id, rg?.response_range?.header?.raft_term], ['0', '0']);
     const all = await m.client.range({ key: Buffer.from([0]), range_end: Buffer.from([0]) });
-    assert.deepEqual(all.kvs.map((kv) => `${kv.key}@${kv.mod_revision}`), ['k@2', 'x@4', 'y@4']);
+    assert.deepEqual(all.kvs.map((kv) => `${kv.key}@${kv.mod_revision}`), ['k@3', 'x@5', 'y@5']);
   });
 
   it('runs nested txns, whose compares see the state before the outer txn', async () => {
@@ -85,14 +85,14 @@ describe('Txn over gRPC', () => {
     });
     const nested = r.responses[1]?.response_txn;
     assert.equal(nested?.succeeded, true);
-    assert.equal(nested?.responses[0]?.response_put?.header?.revision, '4');
+    assert.equal(nested?.responses[0]?.response_put?.header?.revision, '5');
     assert.equal((await m.client.range({ key: b('inner') })).kvs[0]?.value.toString(), 'then');
   });
 
   it('answers a read-only txn without a new revision', async () => {
     const r = await m.client.txn({ compare: [{ key: b('k'), target: 'VERSION', result: 'GREATER', version: 0 }], success: [get('k')] });
-    assert.equal(r.header?.revision, '3');
-    assert.equal((await m.client.put({ key: b('after'), value: b('1') })).header?.revision, '4');
+    assert.equal(r.header?.revision, '4');
+    assert.equal((await m.client.put({ key: b('after'), value: b('1') })).header?.revision, '5');
   });
 
   const rejected: Array<{ name: string; success: RequestOp[]; details: string }> = [
@@ -110,13 +110,13 @@ describe('Txn over gRPC', () => {
       const f = await failure(m.client.txn({ success: c.success }));
       assert.equal(f.details, c.details);
       assert.ok(f.code === status.INVALID_ARGUMENT || f.code === status.OUT_OF_RANGE);
-      assert.equal((await m.client.range({ key: b('k') })).header?.revision, '3');
+      assert.equal((await m.client.range({ key: b('k') })).header?.revision, '4');
     });
   }
 
   it('allows the same key in the then- and else-branch of a nested txn, and two deletes of one key', async () => {
     const nested = { request_txn: { success: [put('d', '1')], failure: [put('d', '2')] } };
-    assert.equal((await m.client.txn({ success: [nested] })).header?.revision, '4');
-    assert.equal((await m.client.txn({ success: [del('k'), del('k'), get('k'), get('k')] })).header?.revision, '5');
+    assert.equal((await m.client.txn({ success: [nested] })).header?.revision, '5');
+    assert.equal((await m.client.txn({ success: [del('k'), del('k'), get('k'), get('k')] })).header?.revision, '6');
   });
 });

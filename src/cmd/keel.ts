@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
+import { randomInt } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { startClientServer } from '../api/grpc-server';
 import { startHttpServer } from '../api/http-server';
@@ -7,6 +8,8 @@ import { ConfigError } from '../server/errors';
 import { KeelServer } from '../server/keel-server';
 import { ETCD_VERSION } from '../server/version';
 import { LevelEngine } from '../storage/level-engine';
+import { GrpcPeerTransport } from '../transport/grpc-peer-transport';
+import { SeededRand } from '../util/rand';
 import { hostPort, KeelFlags, parseKeelFlags } from './keel-flags';
 import { createLogger } from './pino-logger';
 
@@ -37,9 +40,18 @@ async function main(): Promise<void> {
     console.error(`keel: cannot open data dir ${flags.dataDir}: ${cause}`);
     process.exit(1);
   }
+  const peers = await GrpcPeerTransport.listen(flags.listenPeerUrls.map(hostPort), log);
   let server: KeelServer;
   try {
-    server = await KeelServer.start(engine, flags, log);
+    server = await KeelServer.start(flags, {
+      engine,
+      transport: (self, members) => {
+        peers.setPeers(members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: hostPort(m.peerURLs[0]!) })));
+        return peers;
+      },
+      rand: new SeededRand(randomInt(2 ** 31)),
+      log,
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     log.error('cannot start member', { error: err.message });

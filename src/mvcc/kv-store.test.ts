@@ -50,40 +50,45 @@ describe('MvccStore', () => {
     store = await MvccStore.open(engine, silentLogger);
   }
 
+  it('starts at revision 1, as etcd, so the first write is revision 2', async () => {
+    assert.equal(store.currentRevision, 1);
+    assert.deepEqual(await store.readView().range(ALL, at(1)), { kvs: [], count: 0, rev: 1 });
+  });
+
   it('gives every write request one revision and tracks create, mod and version', async () => {
-    assert.equal(await put('a', '1'), 1);
-    assert.equal(await put('a', '2'), 2);
+    assert.equal(await put('a', '1'), 2);
+    assert.equal(await put('a', '2'), 3);
     assert.equal(await write((t) => {
       t.put(Buffer.from('b'), Buffer.from('x'), '7');
       t.put(Buffer.from('c'), Buffer.from('y'), '0');
-    }), 3);
+    }), 4);
     const { kvs, rev, count } = await store.readView().range(ALL, at(0));
-    assert.equal(rev, 3);
+    assert.equal(rev, 4);
     assert.equal(count, 3);
     assert.deepEqual(kvs.map((kv) => [kv.key.toString(), kv.value.toString(), kv.create_revision, kv.mod_revision, kv.version, kv.lease]), [
-      ['a', '2', 1, 2, 2, '0'], ['b', 'x', 3, 3, 1, '7'], ['c', 'y', 3, 3, 1, '0'],
+      ['a', '2', 2, 3, 2, '0'], ['b', 'x', 4, 4, 1, '7'], ['c', 'y', 4, 4, 1, '0'],
     ]);
   });
 
   it('reads history at any revision and answers with the current one', async () => {
-    await put('a', '1');
-    await put('a', '2');
-    await write((t) => t.deleteRange(one('a')));
-    await put('a', '3');
-    const cases: Array<[number, string | undefined]> = [[1, '1'], [2, '2'], [3, undefined], [4, '3']];
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await write((t) => t.deleteRange(one('a'))); // 4
+    await put('a', '3'); // 5
+    const cases: Array<[number, string | undefined]> = [[1, undefined], [2, '1'], [3, '2'], [4, undefined], [5, '3']];
     for (const [rev, want] of cases) {
       const r = await store.readView().range(one('a'), at(rev));
       assert.equal(r.kvs[0]?.value.toString(), want, `at ${rev}`);
-      assert.equal(r.rev, 4);
+      assert.equal(r.rev, 5);
     }
-    assert.equal((await store.readView().range(one('a'), at(4))).kvs[0]?.version, 1, 'a new life restarts the version');
-    await assert.rejects(store.readView().range(one('a'), at(5)), FutureRevisionError);
+    assert.equal((await store.readView().range(one('a'), at(5))).kvs[0]?.version, 1, 'a new life restarts the version');
+    await assert.rejects(store.readView().range(one('a'), at(6)), FutureRevisionError);
   });
 
   it('does not bump the revision for a delete that deletes nothing', async () => {
     await put('a', '1');
-    assert.equal(await write((t) => assert.equal(t.deleteRange(one('zz')), 0)), 1);
-    assert.equal(store.currentRevision, 1);
+    assert.equal(await write((t) => assert.equal(t.deleteRange(one('zz')), 0)), 2);
+    assert.equal(store.currentRevision, 2);
   });
 
   it('lets a write txn read its own writes while other readers see none of them', async () => {
@@ -94,66 +99,63 @@ describe('MvccStore', () => {
       t.put(Buffer.from('b'), Buffer.from('new'), '0');
       const inside = await t.range(ALL, at(0));
       assert.deepEqual(inside.kvs.map((kv) => kv.value.toString()), ['2', 'new']);
-      assert.equal(inside.rev, 2);
+      assert.equal(inside.rev, 3);
       const concurrent = await store.readView().range(ALL, at(0));
       assert.deepEqual(concurrent.kvs.map((kv) => kv.value.toString()), ['1'], 'no half-done txn is visible');
     });
     assert.deepEqual((await outside.range(ALL, at(0))).kvs.map((kv) => kv.value.toString()), ['1'], 'a view keeps its revision');
   });
 
-  it('compacts: history below fails, the newest version at the compact revision stays', async () => {
-    await put('a', '1'); // 1
-    await put('a', '2'); // 2
-    await put('b', '1'); // 3
-    await write((t) => t.deleteRange(one('b'))); // 4
-    await put('a', '3'); // 5
+  /** Compacts as apply does: the scheduling batch first, then the physical deletion. */
+  async function compact(rev: number): Promise<void> {
     const batch: EngineOp[] = [];
-    const physical = store.compact(4, batch);
+    const physical = store.compact(rev, batch);
     await engine.write(batch, { sync: false });
     store.markFlushed();
     await physical;
-    await assert.rejects(store.readView().range(ALL, at(3)), CompactedError);
-    assert.deepEqual((await store.readView().range(ALL, at(4))).kvs.map((kv) => kv.value.toString()), ['2']);
-    assert.throws(() => store.compact(4, []), CompactedError);
+  }
+
+  it('compacts: history below fails, the newest version at the compact revision stays', async () => {
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await put('b', '1'); // 4
+    await write((t) => t.deleteRange(one('b'))); // 5
+    await put('a', '3'); // 6
+    await compact(5);
+    await assert.rejects(store.readView().range(ALL, at(4)), CompactedError);
+    assert.deepEqual((await store.readView().range(ALL, at(5))).kvs.map((kv) => kv.value.toString()), ['2']);
+    assert.throws(() => store.compact(5, []), CompactedError);
     assert.throws(() => store.compact(9, []), FutureRevisionError);
-    // Left on disk: a@2 (newest at 4), the delete of b at 4 (a watch from 4 needs it), a@5.
+    // Left on disk: a@3 (newest at 5), the delete of b at 5 (a watch from 5 needs it), a@6.
     const left: string[] = [];
     for await (const key of engine.keys(prefixRange(PREFIX_REVISION))) left.push(key.readBigUInt64BE(1).toString());
-    assert.deepEqual(left, ['2', '4', '5']);
+    assert.deepEqual(left, ['3', '5', '6']);
   });
 
   it('restores index, revision and compaction from disk', async () => {
-    await put('a', '1');
-    await put('a', '2');
-    await put('b', '1');
-    const batch: EngineOp[] = [];
-    const physical = store.compact(2, batch);
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-    await physical;
-    await put('a', '3');
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await put('b', '1'); // 4
+    await compact(3);
+    await put('a', '3'); // 5
     await reopen();
-    assert.equal(store.currentRevision, 4);
-    assert.equal(store.compactedRevision, 2);
+    assert.equal(store.currentRevision, 5);
+    assert.equal(store.compactedRevision, 3);
     const kvs = (await store.readView().range(ALL, at(0))).kvs;
-    assert.deepEqual(kvs.map((kv) => [kv.key.toString(), kv.create_revision, kv.version]), [['a', 1, 3], ['b', 3, 1]]);
-    assert.equal(await put('a', '4'), 5);
+    assert.deepEqual(kvs.map((kv) => [kv.key.toString(), kv.create_revision, kv.version]), [['a', 2, 3], ['b', 4, 1]]);
+    assert.equal(await put('a', '4'), 6);
     assert.equal((await store.readView().range(one('a'), at(0))).kvs[0]?.version, 4);
-    await assert.rejects(store.readView().range(ALL, at(1)), CompactedError);
+    await assert.rejects(store.readView().range(ALL, at(2)), CompactedError);
   });
 
   it('keeps the revision of a store whose every record was compacted away', async () => {
     await put('a', '1');
     await write((t) => t.deleteRange(one('a')));
     await put('z', '1');
-    await write((t) => t.deleteRange(one('z')));
-    const batch: EngineOp[] = [];
-    const physical = store.compact(4, batch);
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-    await physical;
+    await write((t) => t.deleteRange(one('z'))); // 5
+    await compact(5);
     await reopen();
-    assert.equal(store.currentRevision, 4);
-    assert.equal(await put('b', '1'), 5);
+    assert.equal(store.currentRevision, 5);
+    assert.equal(await put('b', '1'), 6);
   });
 });

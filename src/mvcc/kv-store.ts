@@ -38,13 +38,14 @@ export interface RangeResult {
  * applied index; reads may run concurrently and never see a write transaction half done.
  */
 export class MvccStore {
-  private readonly index = new TreeIndex();
+  private index = new TreeIndex();
   /** Records written by apply but not yet in the engine, by revision id; reads look here first. */
   private readonly unflushed = new Map<string, KeyValue>();
   /** Physical compactions wait for the batch that schedules them, then run one after another. */
   private awaitingFlush: Array<{ rev: number; keep: Set<string>; done: (err?: unknown) => void }> = [];
   private physicalCompaction: Promise<void> = Promise.resolve();
-  private rev = 0;
+  /** etcd's store starts at revision 1, so the first write is revision 2. */
+  private rev = 1;
   private compactRev = 0;
 
   private constructor(
@@ -55,26 +56,40 @@ export class MvccStore {
   /** Loads the key index from the revision records and finishes a compaction a crash interrupted. */
   static async open(engine: Engine, log: Logger): Promise<MvccStore> {
     const store = new MvccStore(engine, log);
-    const scheduled = decodeNumber(await engine.get(metaKey('compact-scheduled'))) ?? 0;
-    const finished = decodeNumber(await engine.get(metaKey('compact-finished'))) ?? 0;
+    await store.load();
+    return store;
+  }
+
+  /** Drops the in-memory state and loads it again, after the records were replaced (a snapshot). */
+  async reload(): Promise<void> {
+    await this.idle();
+    this.index = new TreeIndex();
+    this.unflushed.clear();
+    this.rev = 1;
+    this.compactRev = 0;
+    await this.load();
+  }
+
+  private async load(): Promise<void> {
+    const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
+    const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     let records = 0;
-    for await (const [k, v] of engine.entries(prefixRange(PREFIX_REVISION))) {
+    for await (const [k, v] of this.engine.entries(prefixRange(PREFIX_REVISION))) {
       const { rev, tombstone } = parseRevisionKey(k);
       const kv = decodeKeyValue(v);
-      store.index.restore(toKeyString(kv.key), rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
-      store.rev = rev.main;
+      this.index.restore(toKeyString(kv.key), rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
+      this.rev = Math.max(this.rev, rev.main);
       records++;
     }
-    store.rev = Math.max(store.rev, scheduled);
+    this.rev = Math.max(this.rev, scheduled);
     if (scheduled > 0) {
-      store.compactRev = scheduled;
-      const keep = store.index.compact(scheduled);
-      if (scheduled > finished) store.startPhysicalCompaction(scheduled, keep, () => {});
+      this.compactRev = scheduled;
+      const keep = this.index.compact(scheduled);
+      if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
     }
-    log.info('restored mvcc store', {
-      'current-revision': store.rev, 'compact-revision': store.compactRev, keys: store.index.size, records,
+    this.log.info('restored mvcc store', {
+      'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size, records,
     });
-    return store;
   }
 
   get currentRevision(): number {

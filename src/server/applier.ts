@@ -31,14 +31,22 @@ export class Applier {
     return this.applied;
   }
 
+  /** After a snapshot replaced the state. */
+  resetAppliedIndex(index: number): void {
+    this.applied = index;
+  }
+
   async applyEntries(entries: LogEntry[]): Promise<Array<{ id: string; result: ApplyResult }>> {
     const batch: EngineOp[] = [];
     const results: Array<{ id: string; result: ApplyResult }> = [];
     for (const entry of entries) {
       invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
+      this.applied = entry.index;
+      // A new leader's empty entry, or a configuration change (membership lives elsewhere), only
+      // moves the applied index.
+      if (entry.type !== 'normal' || entry.data.length === 0) continue;
       const req = decodeInternalRequest(entry.data);
       results.push({ id: req.id, result: await this.applyRequest(req, batch) });
-      this.applied = entry.index;
     }
     batch.push({ type: 'put', key: metaKey('applied-index'), value: encodeNumber(this.applied) });
     // The log already holds these entries durably; losing this batch in a crash only means replaying them.

@@ -12,7 +12,8 @@ export type ServerErrorReason =
   | 'invalid-sort-option'
   | 'request-too-large'
   | 'stopped'
-  | 'timeout';
+  | 'timeout'
+  | 'no-leader';
 
 export class ServerError extends Error {
   override name = 'ServerError';

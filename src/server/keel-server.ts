@@ -10,10 +10,15 @@ import type { TxnRequest__Output } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse } from '../generated/etcdserverpb/TxnResponse';
 import type { InternalRequest } from '../generated/keelpb/InternalRequest';
 import { MvccStore } from '../mvcc/kv-store';
+import { ProposalDroppedError } from '../raft/errors';
+import { RawNode } from '../raft/raw-node';
+import { NodeId, NONE } from '../raft/types';
 import { Engine } from '../storage/engine';
 import { decodeNumber, metaKey } from '../storage/keyspace';
 import { LogStore } from '../storage/log-store';
+import { PeerTransport } from '../transport/transport';
 import { Logger } from '../util/logger';
+import { Rand } from '../util/rand';
 import { applyRange } from './apply/range';
 import { applyTxn, isTxnReadOnly } from './apply/txn';
 import { Applier, ApplyResult } from './applier';
@@ -22,14 +27,20 @@ import { ServerError } from './errors';
 import { IdGenerator } from './id-generator';
 import { encodeInternalRequest } from './internal-request';
 import { Member } from './membership';
-import { SingleMemberLog } from './single-member-log';
+import { loadRaftStorage, RaftNode } from './raft-node';
+import { LinearizableReads } from './read-index';
+import { dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
 
 export interface ServerConfig extends ClusterFlags {
   /** Largest proposal accepted, in bytes (etcd's --max-request-bytes, default 1.5 MiB). */
   maxRequestBytes: number;
-  /** Applied entries between log trims (etcd's --snapshot-count). */
+  /** Applied entries between snapshots that trim the Raft log (etcd's --snapshot-count). */
   snapshotCount: number;
+  /** Time of a heartbeat interval, one Raft tick (etcd's --heartbeat-interval, default 100). */
+  heartbeatIntervalMs: number;
+  /** Time of an election timeout (etcd's --election-timeout, default 1000). */
+  electionTimeoutMs: number;
 }
 
 /** The fields every response header carries besides the revision. */
@@ -47,60 +58,120 @@ export interface MemberStatus {
   dbSize: number;
 }
 
+/** What the composition root hands the server besides its config. */
+export interface ServerDeps {
+  engine: Engine;
+  /** Builds the peer transport once the member knows its identity and its peers. */
+  transport(memberId: NodeId, members: Member[]): PeerTransport;
+  /** Randomness for election timeouts. */
+  rand: Rand;
+  log: Logger;
+}
+
 /**
- * One Keel member's core: writes go propose → log → apply → waiter; reads are served from the
- * applied state. The gRPC services in src/api call only this class.
+ * One Keel member's core: writes go propose → Raft → durable log → apply → waiter on the
+ * proposing member; linearizable reads wait for a ReadIndex round, serializable reads do not.
+ * The gRPC services in src/api call only this class.
  */
 export class KeelServer {
   private readonly wait = new Wait<ApplyResult>();
+  private readonly appliedWaiters: Array<{ index: number; resolve(): void }> = [];
+  private readonly ids: IdGenerator;
+  private readonly reads: LinearizableReads;
+  private readonly ticker: NodeJS.Timeout;
   private stopped = false;
 
   private constructor(
     private readonly engine: Engine,
     private readonly store: MvccStore,
     private readonly applier: Applier,
-    private readonly log: SingleMemberLog,
-    private readonly ids: IdGenerator,
+    private readonly node: RaftNode,
     readonly clusterId: bigint,
     readonly memberId: bigint,
     private readonly memberList: Member[],
     private readonly cfg: ServerConfig,
-  ) {}
+  ) {
+    this.ids = new IdGenerator(memberId, Date.now());
+    // etcd's request timeout: 5 s plus two election timeouts.
+    this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
+    this.ticker = setInterval(() => node.tick(), cfg.heartbeatIntervalMs);
+  }
 
-  static async start(engine: Engine, cfg: ServerConfig, logger: Logger): Promise<KeelServer> {
-    const identity = await bootstrapIdentity(engine, cfg, logger);
-    const store = await MvccStore.open(engine, logger);
+  static async start(cfg: ServerConfig, deps: ServerDeps): Promise<KeelServer> {
+    const { engine, log } = deps;
+    const identity = await bootstrapIdentity(engine, cfg, log);
+    const store = await MvccStore.open(engine, log);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
     const applier = new Applier(engine, store, applied);
     const logStore = new LogStore(engine);
-    const replay = await logStore.entriesFrom(applied + 1);
-    if (replay.length > 0) {
-      await applier.applyEntries(replay);
-      logger.info('replayed log entries not yet applied', { from: applied + 1, to: applier.appliedIndex });
-    }
-    let server: KeelServer | undefined;
-    const log = new SingleMemberLog(logStore, Math.max(applier.appliedIndex, await logStore.lastIndex()),
-      async (entries) => {
-        for (const { id, result } of await applier.applyEntries(entries)) server?.wait.trigger(id, result);
-      }, cfg.snapshotCount);
-    server = new KeelServer(engine, store, applier, log, new IdGenerator(identity.memberId, Date.now()),
-      identity.clusterId, identity.memberId, identity.members, cfg);
-    logger.info('member is ready to serve', {
-      'applied-index': applier.appliedIndex, revision: store.currentRevision,
+    const storage = await loadRaftStorage(logStore);
+    const raw = new RawNode({
+      id: identity.memberId,
+      electionTicks: Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs),
+      heartbeatTicks: 1,
+      storage,
+      applied,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 512,
+      checkQuorum: true,
+      preVote: true,
+      voters: identity.members.filter((m) => !m.isLearner).map((m) => m.id),
+      rand: deps.rand,
+      logger: log,
     });
+    let server: KeelServer | undefined;
+    const node = new RaftNode({
+      raw, storage, logStore,
+      transport: deps.transport(identity.memberId, identity.members),
+      snapshotCount: cfg.snapshotCount,
+      log,
+      stateMachine: {
+        apply: async (entries) => {
+          for (const { id, result } of await applier.applyEntries(entries)) server?.wait.trigger(id, result);
+          server?.appliedAdvanced();
+        },
+        dump: () => dumpState(engine),
+        install: async (snap) => {
+          await loadState(engine, snap.data, snap.metadata.index);
+          await store.reload();
+          applier.resetAppliedIndex(snap.metadata.index);
+          log.info('installed snapshot from the leader', { index: snap.metadata.index, revision: store.currentRevision });
+        },
+        appliedIndex: () => applier.appliedIndex,
+      },
+      onLeaderChange: (lead, term) => {
+        if (lead === NONE) log.warn('lost the leader', { term });
+        else log.info('elected leader', { leader: lead.toString(16), term });
+      },
+    });
+    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.members, cfg);
+    // A member alone in its cluster need not wait an election timeout to lead.
+    if (identity.members.length === 1) raw.campaign();
+    node.kick();
+    log.info('member is ready to serve', { 'applied-index': applied, revision: store.currentRevision });
     return server;
   }
 
+  private get requestTimeoutMs(): number {
+    return 5000 + 2 * this.cfg.electionTimeoutMs;
+  }
+
   header(): HeaderFields {
-    return { cluster_id: this.clusterId.toString(), member_id: this.memberId.toString(), raft_term: 1 };
+    return { cluster_id: this.clusterId.toString(), member_id: this.memberId.toString(), raft_term: this.node.raw.raft.term };
   }
 
   get currentRevision(): number {
     return this.store.currentRevision;
   }
 
-  range(req: RangeRequest__Output): Promise<RangeResponse> {
+  /** The leader this member knows of, or 0n. */
+  get leader(): bigint {
+    return this.node.raw.raft.lead;
+  }
+
+  async range(req: RangeRequest__Output): Promise<RangeResponse> {
     this.ensureRunning();
+    if (!req.serializable) await this.reads.read();
     return applyRange(this.store.readView(), req);
   }
 
@@ -115,6 +186,8 @@ export class KeelServer {
   async txn(req: TxnRequest__Output): Promise<TxnResponse> {
     if (isTxnReadOnly(req)) {
       this.ensureRunning();
+      // As etcd: a read-only txn is linearizable unless every range in it is serializable.
+      if (!isTxnSerializable(req)) await this.reads.read();
       return applyTxn(this.store.readView(), req);
     }
     return (await this.propose<TxnResponse>({ txn: req })).response;
@@ -131,19 +204,19 @@ export class KeelServer {
   }
 
   async status(): Promise<MemberStatus> {
+    const s = this.node.raw.status();
     return {
-      leader: this.memberId,
-      raftIndex: this.log.lastLogIndex,
-      raftTerm: 1,
-      raftAppliedIndex: this.applier.appliedIndex,
+      leader: s.lead, raftIndex: s.lastIndex, raftTerm: s.term, raftAppliedIndex: this.applier.appliedIndex,
       dbSize: await this.engine.sizeOnDisk(),
     };
   }
 
-  /** Stops taking requests, lets every accepted write finish, and waits for background work. */
+  /** Stops taking requests and waits for the Ready loop and background work to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.log.flush();
+    clearInterval(this.ticker);
+    this.reads.stop();
+    await this.node.stop();
     await this.store.idle();
     this.wait.triggerAll({ ok: false, error: new ServerError('stopped') });
   }
@@ -154,13 +227,44 @@ export class KeelServer {
     const data = encodeInternalRequest({ ...req, id });
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');
     const done = this.wait.register(id);
-    this.log.propose(data);
-    const result = await done;
+    try {
+      this.node.propose(data);
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+      this.wait.trigger(id, { ok: false, error: new ServerError('no-leader') });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<ApplyResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, error: new ServerError('timeout') }), this.requestTimeoutMs);
+    });
+    const result = await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     if (!result.ok) throw result.error;
     return { response: result.response as T, physicalCompaction: result.physicalCompaction };
+  }
+
+  private waitApplied(index: number): Promise<void> {
+    if (this.applier.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  private appliedAdvanced(): void {
+    const applied = this.applier.appliedIndex;
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const w = this.appliedWaiters[i]!;
+      if (w.index <= applied) {
+        this.appliedWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
   }
 
   private ensureRunning(): void {
     if (this.stopped) throw new ServerError('stopped');
   }
+}
+
+function isTxnSerializable(req: TxnRequest__Output): boolean {
+  return [...req.success, ...req.failure].every((op) =>
+    (op.request_range == null || op.request_range.serializable) &&
+    (op.request_txn == null || isTxnSerializable(op.request_txn)));
 }

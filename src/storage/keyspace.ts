@@ -39,7 +39,8 @@ export type MetaName =
   | 'cluster-id'
   | 'member-id'
   | 'members' // JSON list of the cluster's members (membership is rare; readability wins)
-  | 'hard-state'; // raft term, vote and commit
+  | 'hard-state' // raft term, vote and commit
+  | 'snapshot'; // JSON: index, term and voters of the last raft snapshot
 
 export function encodeNumber(value: number): Buffer {
   const out = Buffer.allocUnsafe(8);

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { EtcdClient } from '../client/etcd-client';
 import { KeelServer, ServerConfig } from '../server/keel-server';
 import { LevelEngine } from '../storage/level-engine';
+import { InMemoryNetwork } from '../transport/in-memory-transport';
 import { silentLogger } from '../util/logger';
-import { startClientServer } from './grpc-server';
+import { SeededRand } from '../util/rand';
+import { startClientServer } from '../api/grpc-server';
 
 /** A real member in this process: LevelDB in a temp dir, gRPC on a loopback port, a client to it. */
 export interface InProcessMember {
@@ -26,13 +28,19 @@ export const TEST_MEMBER_CONFIG: ServerConfig = {
   advertiseClientUrls: ['http://127.0.0.1:2379'],
   maxRequestBytes: 1.5 * 1024 * 1024,
   snapshotCount: 100000,
+  // Fast ticks keep elections in the in-process clusters short.
+  heartbeatIntervalMs: 10,
+  electionTimeoutMs: 100,
 };
 
 export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-member-'));
   const engine = await LevelEngine.open(dir);
   const cfg = { ...TEST_MEMBER_CONFIG, ...overrides };
-  const server = await KeelServer.start(engine, cfg, silentLogger);
+  const network = new InMemoryNetwork();
+  const server = await KeelServer.start(cfg, {
+    engine, transport: (id) => network.transport(id), rand: new SeededRand(1), log: silentLogger,
+  });
   const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, silentLogger);
   const endpoint = `127.0.0.1:${ports[0]}`;
   const client = new EtcdClient(endpoint);

@@ -1,0 +1,206 @@
+import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
+import { RawNode } from '../raft/raw-node';
+import { MemoryStorage } from '../raft/storage';
+import { Entry, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
+import { LogStore } from '../storage/log-store';
+import { PeerTransport } from '../transport/transport';
+import { invariant } from '../util/invariant';
+import { Logger } from '../util/logger';
+
+/** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
+export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+
+/** What the member does with committed entries and snapshots; the Ready loop awaits each. */
+export interface StateMachine {
+  /** Applies committed entries in order (empty ones included, to advance the applied index). */
+  apply(entries: Entry[]): Promise<void>;
+  /** The applied state as bytes, for a follower behind the compacted log. Called between applies. */
+  dump(): Promise<Buffer>;
+  /** Replaces the state with a snapshot's. */
+  install(snapshot: Snapshot): Promise<void>;
+  appliedIndex(): number;
+}
+
+export interface RaftNodeOptions {
+  raw: RawNode;
+  storage: MemoryStorage;
+  logStore: LogStore;
+  transport: PeerTransport;
+  stateMachine: StateMachine;
+  snapshotCount: number;
+  log: Logger;
+  /** Told when this member learns of a new leader (or of none). */
+  onLeaderChange(lead: NodeId, term: number): void;
+}
+
+/**
+ * The member's Ready loop around the Raft core, in etcd's order: persist entries and hard state
+ * (one batch, fsynced when Raft says so), send messages, apply committed entries, advance.
+ * Everything that can make Raft ready (a tick, a message, a proposal) kicks the loop.
+ */
+export class RaftNode {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
+  private lastLeader: NodeId = NONE;
+
+  constructor(private readonly o: RaftNodeOptions) {
+    o.transport.attach({
+      receive: (m) => this.step(m),
+      unreachable: (to) => {
+        o.raw.reportUnreachable(to);
+        this.kick();
+      },
+      snapshotSent: (to, failed) => {
+        o.raw.reportSnapshot(to, failed);
+        this.kick();
+      },
+    });
+  }
+
+  get raw(): RawNode {
+    return this.o.raw;
+  }
+
+  tick(): void {
+    this.o.raw.tick();
+    this.kick();
+  }
+
+  /** Throws ProposalDroppedError when no leader is known. */
+  propose(data: Uint8Array): void {
+    this.o.raw.propose(data);
+    this.kick();
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.o.raw.readIndex(ctx);
+    this.kick();
+  }
+
+  onReadState(handler: (ctx: Uint8Array, index: number) => void): () => void {
+    this.readStateHandlers.add(handler);
+    return () => this.readStateHandlers.delete(handler);
+  }
+
+  transferLeader(to: NodeId): void {
+    this.o.raw.transferLeader(to);
+    this.kick();
+  }
+
+  private step(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.o.raw.step(m);
+    } catch (err) {
+      // A forwarded proposal meeting a leaderless node, or a reply from a removed member.
+      if (!(err instanceof ProposalDroppedError) && !(err instanceof StepPeerNotFoundError)) throw err;
+    }
+    this.kick();
+  }
+
+  /** Runs the Ready loop until Raft has nothing more, unless it is running already. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    while (this.running) await this.running;
+    await this.o.transport.close();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      while (!this.stopped && this.o.raw.hasReady()) await this.handle(this.o.raw.ready());
+    } while (this.again && !this.stopped);
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    const { storage, logStore, transport, stateMachine } = this.o;
+    if (rd.snapshot) {
+      await stateMachine.install(rd.snapshot);
+      storage.applySnapshot(rd.snapshot);
+      await logStore.saveSnapshotMeta(snapshotMeta(rd.snapshot), rd.snapshot.metadata.index + 1);
+    }
+    const previousLast = storage.lastIndex();
+    if (rd.entries.length > 0 || rd.hardState) {
+      await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, previousLast, rd.mustSync);
+    }
+    storage.append(rd.entries);
+    if (rd.hardState) storage.setHardState(rd.hardState);
+    const snapshots = rd.messages.filter((m) => m.type === 'MsgSnap');
+    transport.send(snapshots.length === 0 ? rd.messages : rd.messages.filter((m) => m.type !== 'MsgSnap'));
+    for (const m of snapshots) this.sendSnapshot(m);
+    if (rd.softState && rd.softState.lead !== this.lastLeader) {
+      this.lastLeader = rd.softState.lead;
+      this.o.onLeaderChange(rd.softState.lead, this.o.raw.raft.term);
+    }
+    if (rd.committedEntries.length > 0) await stateMachine.apply(rd.committedEntries);
+    for (const rs of rd.readStates) for (const h of this.readStateHandlers) h(rs.requestCtx, rs.index);
+    this.o.raw.advance(rd);
+    await this.maybeSnapshot();
+  }
+
+  /**
+   * A snapshot message carries the state as of now (etcd merges the same way): the applied index
+   * and term replace Raft's snapshot metadata, and the dump is started before anything else applies.
+   */
+  private sendSnapshot(m: Message): void {
+    const applied = this.o.stateMachine.appliedIndex();
+    const term = this.o.raw.raft.log.term(applied);
+    invariant(term !== undefined, `no term for applied index ${applied}`);
+    const metadata = { ...m.snapshot!.metadata, index: applied, term };
+    this.o.stateMachine.dump().then(
+      (data) => this.o.transport.send([{ ...m, snapshot: { metadata, data } }]),
+      (err: unknown) => {
+        this.o.log.error('cannot dump state for a snapshot', { to: m.to.toString(16), error: String(err) });
+        this.o.raw.reportSnapshot(m.to, true);
+        this.kick();
+      },
+    );
+  }
+
+  /** Every --snapshot-count applied entries, folds the log into a snapshot and trims it. */
+  private async maybeSnapshot(): Promise<void> {
+    const { storage, logStore, raw } = this.o;
+    const applied = raw.raft.log.applied;
+    if (applied - storage.snapshot().metadata.index < this.o.snapshotCount) return;
+    const voters = raw.raft.voters;
+    const learners = [...raw.raft.prs].filter(([, pr]) => pr.isLearner).map(([id]) => id);
+    const snap = storage.createSnapshot(applied, { voters, learners }, new Uint8Array());
+    const compactTo = Math.max(applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.firstIndex());
+    await logStore.saveSnapshotMeta(snapshotMeta(snap), compactTo);
+    storage.compact(compactTo);
+    this.o.log.info('saved snapshot and compacted the raft log', { index: applied, 'compacted-to': compactTo });
+  }
+}
+
+function snapshotMeta(s: Snapshot) {
+  return { index: s.metadata.index, term: s.metadata.term, voters: s.metadata.confState.voters, learners: s.metadata.confState.learners };
+}
+
+/** Loads the Raft log from disk into memory at start. */
+export async function loadRaftStorage(logStore: LogStore): Promise<MemoryStorage> {
+  const storage = new MemoryStorage();
+  const meta = await logStore.snapshotMeta();
+  if (meta !== undefined) {
+    storage.applySnapshot({
+      metadata: { index: meta.index, term: meta.term, confState: { voters: meta.voters, learners: meta.learners } },
+      data: new Uint8Array(),
+    });
+  }
+  storage.append(await logStore.entriesFrom(storage.firstIndex()));
+  const hs = await logStore.hardState();
+  if (hs !== undefined) storage.setHardState(hs);
+  return storage;
+}

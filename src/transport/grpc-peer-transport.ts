@@ -1,0 +1,188 @@
+import * as grpc from '@grpc/grpc-js';
+import type { MessageBatch, MessageBatch__Output } from '../generated/keelpb/MessageBatch';
+import type { PeerClient } from '../generated/keelpb/Peer';
+import type { SnapshotChunk, SnapshotChunk__Output } from '../generated/keelpb/SnapshotChunk';
+import type { Message, NodeId } from '../raft/types';
+import { Logger } from '../util/logger';
+import { peerPackage } from '../wire/peer-package';
+import { fromWire, toWire } from './codec';
+import { PeerTransport, TransportReceiver } from './transport';
+
+/** Messages waiting for one peer beyond which new ones are dropped: a dead peer costs bounded memory. */
+const MAX_QUEUED_MESSAGES = 4096;
+/** A snapshot's state goes out in pieces of this size. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 3000;
+/** Peer traffic is between members only; Raft bounds message sizes itself. */
+const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+
+/**
+ * Raft messages over gRPC on --listen-peer-urls: one long-lived client stream per peer carrying
+ * batches (everything queued for that peer goes out in one write), snapshots as chunked streams,
+ * reconnection with exponential backoff. send() only queues.
+ */
+export class GrpcPeerTransport implements PeerTransport {
+  private receiver: TransportReceiver | undefined;
+  private readonly senders = new Map<NodeId, PeerSender>();
+
+  private constructor(private readonly server: grpc.Server, private readonly log: Logger) {}
+
+  static async listen(addrs: string[], log: Logger): Promise<GrpcPeerTransport> {
+    const server = new grpc.Server(UNLIMITED);
+    const t = new GrpcPeerTransport(server, log);
+    server.addService(peerPackage.Peer.service, {
+      Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
+        call.on('data', (batch: MessageBatch__Output) => {
+          for (const m of batch.messages) t.receiver?.receive(fromWire(m));
+        });
+        call.on('end', () => cb(null, {}));
+        call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
+      },
+      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk__Output, object>, cb: grpc.sendUnaryData<object>) => {
+        const chunks: Buffer[] = [];
+        let head: SnapshotChunk__Output['message'] = null;
+        call.on('data', (c: SnapshotChunk__Output) => {
+          if (c.message) head = c.message;
+          chunks.push(c.data);
+        });
+        call.on('end', () => {
+          if (head) t.receiver?.receive(fromWire(head, Buffer.concat(chunks)));
+          cb(null, {});
+        });
+        call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
+      },
+    });
+    for (const addr of addrs) {
+      await new Promise<void>((resolve, reject) =>
+        server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+      log.info('listening for peers', { address: addr });
+    }
+    return t;
+  }
+
+  /** Who the other members are: their IDs and peer host:port. */
+  setPeers(peers: Array<{ id: NodeId; address: string }>): void {
+    for (const p of peers) {
+      if (!this.senders.has(p.id)) this.senders.set(p.id, new PeerSender(p.id, p.address, this, this.log));
+    }
+  }
+
+  attach(receiver: TransportReceiver): void {
+    this.receiver = receiver;
+  }
+
+  send(msgs: Message[]): void {
+    for (const m of msgs) {
+      const sender = this.senders.get(m.to);
+      if (sender === undefined) this.receiver?.unreachable(m.to);
+      else if (m.type === 'MsgSnap') sender.sendSnapshot(m);
+      else sender.enqueue(m);
+    }
+  }
+
+  unreachable(to: NodeId): void {
+    this.receiver?.unreachable(to);
+  }
+
+  snapshotSent(to: NodeId, failed: boolean): void {
+    this.receiver?.snapshotSent(to, failed);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.senders.values()) s.close();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+}
+
+/** The sending side toward one peer. */
+class PeerSender {
+  private readonly client: PeerClient;
+  private stream: grpc.ClientWritableStream<MessageBatch> | undefined;
+  private queue: Message[] = [];
+  private flushScheduled = false;
+  private waitingForDrain = false;
+  private reconnectAt = 0;
+  private backoffMs = RECONNECT_MIN_MS;
+  private closed = false;
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly address: string,
+    private readonly transport: GrpcPeerTransport,
+    private readonly log: Logger,
+  ) {
+    this.client = new peerPackage.Peer(address, grpc.credentials.createInsecure(), UNLIMITED);
+  }
+
+  enqueue(m: Message): void {
+    if (this.queue.length >= MAX_QUEUED_MESSAGES) {
+      this.transport.unreachable(this.id);
+      return;
+    }
+    this.queue.push(m);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  sendSnapshot(m: Message): void {
+    const call = this.client.Snapshot((err) => this.transport.snapshotSent(this.id, err !== null));
+    const data = Buffer.from(m.snapshot!.data);
+    call.write({ message: toWire(m) } satisfies SnapshotChunk);
+    for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
+      call.write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) } satisfies SnapshotChunk);
+    }
+    call.end();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.end();
+    this.client.close();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
+    const stream = this.stream ?? this.connect();
+    if (stream === undefined) {
+      // Still backing off: what is queued is lost, as it would be on a dead link.
+      this.queue = [];
+      this.transport.unreachable(this.id);
+      return;
+    }
+    const batch = this.queue.splice(0);
+    if (!stream.write({ messages: batch.map(toWire) })) {
+      this.waitingForDrain = true;
+      stream.once('drain', () => {
+        this.waitingForDrain = false;
+        this.flush();
+      });
+    }
+  }
+
+  private connect(): grpc.ClientWritableStream<MessageBatch> | undefined {
+    if (Date.now() < this.reconnectAt) return undefined;
+    const openedAt = Date.now();
+    const stream = this.client.Stream((err) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.waitingForDrain = false;
+      if (this.closed) return;
+      // A stream that lived a while was a working link: start backing off from the bottom again.
+      const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
+      if (healthy) {
+        this.backoffMs = RECONNECT_MIN_MS;
+        this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: err?.details });
+      } else {
+        this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_MAX_MS);
+      }
+      this.reconnectAt = Date.now() + this.backoffMs;
+      this.transport.unreachable(this.id);
+    });
+    this.stream = stream;
+    return stream;
+  }
+}

@@ -1,0 +1,46 @@
+import type { Message, NodeId } from '../raft/types';
+import { PeerTransport, TransportReceiver } from './transport';
+
+/**
+ * Members in one process, for tests: messages are delivered asynchronously (as over a socket),
+ * and links can be cut to make partitions.
+ */
+export class InMemoryNetwork {
+  private readonly receivers = new Map<NodeId, TransportReceiver>();
+  private readonly cut = new Set<string>();
+
+  transport(id: NodeId): PeerTransport {
+    return {
+      send: (msgs) => {
+        for (const m of msgs) setImmediate(() => this.deliver(id, m));
+      },
+      attach: (r) => {
+        this.receivers.set(id, r);
+      },
+      close: async () => {
+        this.receivers.delete(id);
+      },
+    };
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.receivers.keys()) {
+      if (other === id) continue;
+      this.cut.add(`${id}-${other}`);
+      this.cut.add(`${other}-${id}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  private deliver(from: NodeId, m: Message): void {
+    const sender = this.receivers.get(from);
+    const to = this.receivers.get(m.to);
+    const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
+    if (reachable) to.receive(m);
+    else sender?.unreachable(m.to);
+    if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable);
+  }
+}
