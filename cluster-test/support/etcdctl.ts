@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+
+/** Debian's etcd-client installs the real etcdctl 3.4 here. */
+export const ETCDCTL_BIN = '/usr/bin/etcdctl';
+
+export interface CtlResult {
+  /** etcdctl's exit code (1 server error, 2 connect, 3 txn parse, 4 format, 128 bad arguments). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CtlOptions {
+  /** Written to etcdctl's stdin, which is then closed (txn reads its input from there). */
+  stdin?: string;
+  /** Kills etcdctl if it has not exited by then; etcdctl's own --command-timeout is 5 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the real etcdctl with the v3 API against one endpoint (host:port) and returns what it printed.
+ * It never rejects for a non-zero exit: the exit code is part of the behaviour under test.
+ */
+export function etcdctl(endpoint: string, args: string[], opts: CtlOptions = {}): Promise<CtlResult> {
+  return new Promise((resolve, reject) => {
+    // Only the v3 API switch is passed on: an ETCDCTL_* variable in the caller's environment
+    // (endpoints, credentials) must not change what the test runs.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ETCDCTL_API: '3' };
+    const child = spawn(ETCDCTL_BIN, [`--endpoints=${endpoint}`, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === null) reject(new Error(`etcdctl ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
