@@ -17,6 +17,11 @@ export interface MemberProcess {
   stop(): Promise<void>;
   /** SIGKILL, as a crash: nothing gets to flush. */
   kill9(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the process stops answering without losing anything. */
+  pause(): void;
+  resume(): void;
+  /** Starts the same member again (same flags, data dir and ports) once this one has exited. */
+  restart(): Promise<MemberProcess>;
 }
 
 export interface MemberOptions {
@@ -25,7 +30,19 @@ export interface MemberOptions {
   baseDir: string;
   clientPort?: number;
   peerPort?: number;
+  /** `--initial-cluster`; a one-member cluster of this member when absent. */
+  initialCluster?: string;
   extraArgs?: string[];
+}
+
+export type MemberKind = 'keel' | 'etcd';
+
+/** A whole cluster of one kind, all members started together. */
+export interface ClusterProcesses {
+  members: MemberProcess[];
+  /** Every member's client host:port. */
+  endpoints: string[];
+  stop(): Promise<void>;
 }
 
 /** The compiled keel entry point; tests run from dist/, so it sits beside them. */
@@ -39,6 +56,40 @@ export function startKeel(opts: MemberOptions): Promise<MemberProcess> {
 
 export function startEtcd(opts: MemberOptions): Promise<MemberProcess> {
   return startMember(ETCD_BIN, [], opts);
+}
+
+/**
+ * Starts `size` members of one kind on loopback, members m1..mN under `baseDir`, and resolves
+ * once every member serves and one of them reports a leader.
+ */
+export async function startCluster(kind: MemberKind, baseDir: string, size = 3, extraArgs: string[] = []): Promise<ClusterProcesses> {
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const initialCluster = ports.map((p, i) => `m${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
+  const start = kind === 'keel' ? startKeel : startEtcd;
+  const members = await Promise.all(ports.map((p, i) => start({
+    name: `m${i + 1}`, baseDir, clientPort: p.client, peerPort: p.peer, initialCluster, extraArgs,
+  })));
+  const endpoints = members.map((m) => m.endpoint);
+  await waitForLeader(endpoints);
+  return { members, endpoints, stop: async () => void (await Promise.all(members.map((m) => m.stop()))) };
+}
+
+/** Resolves with the leader's member ID (hex) once some member reports one; fails after 15 s. */
+export async function waitForLeader(endpoints: string[], timeoutMs = 15_000): Promise<string> {
+  const clients = endpoints.map((e) => new EtcdClient(e, { commandTimeoutMs: 500 }));
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      for (const c of clients) {
+        const leader = await c.status().then((s) => s.leader, () => '0');
+        if (leader !== '0') return BigInt(leader).toString(16);
+      }
+      if (Date.now() > deadline) throw new Error(`no leader among ${endpoints.join(', ')} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    for (const c of clients) c.close();
+  }
 }
 
 /** A port nobody listens on right now (the kernel's choice). */
@@ -66,7 +117,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     '--name', name, '--data-dir', dataDir,
     '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
+    '--initial-cluster', opts.initialCluster ?? `${name}=${peerUrl}`,
     ...(opts.extraArgs ?? []),
   ];
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -75,7 +126,12 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   child.stderr!.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `127.0.0.1:${clientPort}`;
-  await waitUntilServing(endpoint, exited, logFile);
+  try {
+    await waitUntilServing(endpoint, exited, logFile);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const signalAndWait = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
@@ -84,6 +140,12 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     name, endpoint, dataDir, logFile, process: child,
     stop: () => signalAndWait('SIGTERM'),
     kill9: () => signalAndWait('SIGKILL'),
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    restart: async () => {
+      await exited;
+      return startMember(command, prefixArgs, { ...opts, name, clientPort, peerPort });
+    },
   };
 }
 

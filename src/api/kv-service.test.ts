@@ -19,7 +19,7 @@ describe('KV service over gRPC', () => {
     assert.equal(put.header?.revision, '2');
     assert.equal(put.header?.cluster_id, m.server.clusterId.toString());
     assert.equal(put.header?.member_id, m.server.memberId.toString());
-    assert.equal(put.header?.raft_term, '1');
+    assert.equal(put.header?.raft_term, '2');
     const range = await m.client.range({ key: b('missing') });
     assert.equal(range.header?.revision, '2');
     assert.equal(range.header?.cluster_id, m.server.clusterId.toString());

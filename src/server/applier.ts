@@ -10,6 +10,7 @@ import { applyDeleteRange, applyPut } from './apply/put-delete';
 import { applyTxn } from './apply/txn';
 import { ServerError } from './errors';
 import { decodeInternalRequest } from './internal-request';
+import { MembershipState } from './membership-state';
 
 /** What applying one entry produced, handed to the proposer's waiter. Failures are values. */
 export type ApplyResult =
@@ -24,6 +25,7 @@ export class Applier {
   constructor(
     private readonly engine: Engine,
     private readonly store: MvccStore,
+    private readonly membership: MembershipState,
     private applied: number,
   ) {}
 
@@ -56,6 +58,15 @@ export class Applier {
   }
 
   private async applyRequest(req: InternalRequest__Output, batch: EngineOp[]): Promise<ApplyResult> {
+    if (req.member_attributes != null) {
+      const a = req.member_attributes;
+      this.membership.setAttributes(BigInt(a.member_id), a.name, a.client_urls, batch);
+      return { ok: true, response: {} };
+    }
+    if (req.cluster_version != null) {
+      this.membership.setClusterVersion(req.cluster_version.version, batch);
+      return { ok: true, response: {} };
+    }
     if (req.compaction != null) {
       try {
         const physicalCompaction = this.store.compact(Number(req.compaction.revision), batch);

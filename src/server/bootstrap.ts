@@ -4,6 +4,7 @@ import { idToHex as hex } from '../util/bytes';
 import { Logger } from '../util/logger';
 import { ConfigError } from './errors';
 import { clusterIdOf, Member, memberIdOf, parseInitialCluster } from './membership';
+import { MembershipState } from './membership-state';
 
 /** The flags that decide a member's identity (etcd's names, camel-cased). */
 export interface ClusterFlags {
@@ -18,15 +19,9 @@ export interface ClusterFlags {
 export interface Identity {
   clusterId: bigint;
   memberId: bigint;
-  members: Member[];
-}
-
-interface StoredMember {
-  id: string;
-  name: string;
-  peerURLs: string[];
-  clientURLs: string[];
-  isLearner: boolean;
+  membership: MembershipState;
+  /** A brand-new cluster: the caller writes the bootstrap entries to the log. */
+  isNew: boolean;
 }
 
 /**
@@ -36,14 +31,20 @@ interface StoredMember {
 export async function bootstrapIdentity(engine: Engine, flags: ClusterFlags, log: Logger): Promise<Identity> {
   const stored = await engine.get(metaKey('members'));
   if (stored !== undefined) {
-    const identity = loadIdentity(stored, await engine.get(metaKey('cluster-id')), await engine.get(metaKey('member-id')));
-    const self = identity.members.find((m) => m.id === identity.memberId);
+    const clusterId = await engine.get(metaKey('cluster-id'));
+    const memberId = await engine.get(metaKey('member-id'));
+    if (clusterId === undefined || memberId === undefined) throw new ConfigError('data dir is missing its cluster or member ID');
+    const identity: Identity = {
+      clusterId: clusterId.readBigUInt64BE(0),
+      memberId: memberId.readBigUInt64BE(0),
+      membership: MembershipState.decode(stored, await engine.get(metaKey('cluster-version'))),
+      isNew: false,
+    };
+    const self = identity.membership.list().find((m) => m.id === identity.memberId);
     if (self === undefined) throw new ConfigError('data dir does not list its own member; it is damaged');
     if (self.name !== flags.name) {
       throw new ConfigError(`data dir belongs to member "${self.name}", not "${flags.name}" (--name)`);
     }
-    self.clientURLs = flags.advertiseClientUrls;
-    await saveIdentity(engine, identity);
     log.info('restarting member from data dir', { 'cluster-id': hex(identity.clusterId), 'local-member-id': hex(identity.memberId) });
     return identity;
   }
@@ -59,42 +60,25 @@ export async function bootstrapIdentity(engine: Engine, flags: ClusterFlags, log
     throw new ConfigError(`--initial-cluster has ${flags.name}=${ownPeerUrls.join(',')} but missing from ` +
       `--initial-advertise-peer-urls=${flags.initialAdvertisePeerUrls.join(',')}`);
   }
+  // Client URLs are learned when each member publishes them through the log.
   const members: Member[] = [...initial].map(([name, peerURLs]) => ({
-    id: memberIdOf(peerURLs, flags.initialClusterToken),
-    name,
-    peerURLs,
-    clientURLs: name === flags.name ? flags.advertiseClientUrls : [],
-    isLearner: false,
+    id: memberIdOf(peerURLs, flags.initialClusterToken), name, peerURLs, clientURLs: [], isLearner: false,
   }));
   const identity: Identity = {
     clusterId: clusterIdOf(members.map((m) => m.id)),
     memberId: members.find((m) => m.name === flags.name)!.id,
-    members,
+    membership: new MembershipState(members, undefined),
+    isNew: true,
   };
-  await saveIdentity(engine, identity);
+  await engine.write([
+    { type: 'put', key: metaKey('cluster-id'), value: uint64(identity.clusterId) },
+    { type: 'put', key: metaKey('member-id'), value: uint64(identity.memberId) },
+    identity.membership.membersOp(),
+  ], { sync: true });
   log.info('starting a new cluster', {
     'cluster-id': hex(identity.clusterId), 'local-member-id': hex(identity.memberId), members: members.length,
   });
   return identity;
-}
-
-function loadIdentity(members: Buffer, clusterId: Buffer | undefined, memberId: Buffer | undefined): Identity {
-  if (clusterId === undefined || memberId === undefined) throw new ConfigError('data dir is missing its cluster or member ID');
-  const list = JSON.parse(members.toString('utf8')) as StoredMember[];
-  return {
-    clusterId: clusterId.readBigUInt64BE(0),
-    memberId: memberId.readBigUInt64BE(0),
-    members: list.map((m) => ({ ...m, id: BigInt(`0x${m.id}`) })),
-  };
-}
-
-async function saveIdentity(engine: Engine, identity: Identity): Promise<void> {
-  const stored: StoredMember[] = identity.members.map((m) => ({ ...m, id: hex(m.id) }));
-  await engine.write([
-    { type: 'put', key: metaKey('cluster-id'), value: uint64(identity.clusterId) },
-    { type: 'put', key: metaKey('member-id'), value: uint64(identity.memberId) },
-    { type: 'put', key: metaKey('members'), value: Buffer.from(JSON.stringify(stored)) },
-  ], { sync: true });
 }
 
 function uint64(v: bigint): Buffer {

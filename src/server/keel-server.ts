@@ -27,6 +27,8 @@ import { ServerError } from './errors';
 import { IdGenerator } from './id-generator';
 import { encodeInternalRequest } from './internal-request';
 import { Member } from './membership';
+import { MembershipState } from './membership-state';
+import { ETCD_CLUSTER_VERSION } from './version';
 import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
 import { dumpState, loadState } from './state-snapshot';
@@ -80,6 +82,7 @@ export class KeelServer {
   private readonly reads: LinearizableReads;
   private readonly ticker: NodeJS.Timeout;
   private stopped = false;
+  private published = false;
 
   private constructor(
     private readonly engine: Engine,
@@ -88,8 +91,9 @@ export class KeelServer {
     private readonly node: RaftNode,
     readonly clusterId: bigint,
     readonly memberId: bigint,
-    private readonly memberList: Member[],
+    private readonly membership: MembershipState,
     private readonly cfg: ServerConfig,
+    private readonly log: Logger,
   ) {
     this.ids = new IdGenerator(memberId, Date.now());
     // etcd's request timeout: 5 s plus two election timeouts.
@@ -102,8 +106,10 @@ export class KeelServer {
     const identity = await bootstrapIdentity(engine, cfg, log);
     const store = await MvccStore.open(engine, log);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
-    const applier = new Applier(engine, store, applied);
+    const applier = new Applier(engine, store, identity.membership, applied);
     const logStore = new LogStore(engine);
+    const voters = identity.membership.list().filter((m) => !m.isLearner).map((m) => m.id);
+    if (identity.isNew) await writeBootstrapEntries(logStore, identity.membership.list());
     const storage = await loadRaftStorage(logStore);
     const raw = new RawNode({
       id: identity.memberId,
@@ -115,14 +121,14 @@ export class KeelServer {
       maxInflightMsgs: 512,
       checkQuorum: true,
       preVote: true,
-      voters: identity.members.filter((m) => !m.isLearner).map((m) => m.id),
+      voters,
       rand: deps.rand,
       logger: log,
     });
     let server: KeelServer | undefined;
     const node = new RaftNode({
       raw, storage, logStore,
-      transport: deps.transport(identity.memberId, identity.members),
+      transport: deps.transport(identity.memberId, identity.membership.list()),
       snapshotCount: cfg.snapshotCount,
       log,
       stateMachine: {
@@ -142,11 +148,12 @@ export class KeelServer {
       onLeaderChange: (lead, term) => {
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
+        if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
       },
     });
-    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.members, cfg);
+    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log);
     // A member alone in its cluster need not wait an election timeout to lead.
-    if (identity.members.length === 1) raw.campaign();
+    if (voters.length === 1) raw.campaign();
     node.kick();
     log.info('member is ready to serve', { 'applied-index': applied, revision: store.currentRevision });
     return server;
@@ -200,7 +207,37 @@ export class KeelServer {
   }
 
   members(): Member[] {
-    return this.memberList;
+    return this.membership.list();
+  }
+
+  /**
+   * Once a leader is known: publish this member's name and client URLs through the log (etcd
+   * does the same at start), and as leader record the cluster version if nobody has yet.
+   */
+  private leaderKnown(isLeader: boolean): void {
+    if (!this.published) {
+      this.published = true;
+      void this.untilDone('publish member attributes', () => this.propose({
+        member_attributes: { member_id: this.memberId.toString(), name: this.cfg.name, client_urls: this.cfg.advertiseClientUrls },
+      }));
+    }
+    if (isLeader && this.membership.clusterVersion() === undefined) {
+      void this.untilDone('set cluster version', () => this.propose({ cluster_version: { version: ETCD_CLUSTER_VERSION } }));
+    }
+  }
+
+  /** Retries a proposal the member makes for itself until it commits or the member stops. */
+  private async untilDone(what: string, propose: () => Promise<unknown>): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await propose();
+        this.log.info(`${what}: done`);
+        return;
+      } catch (err) {
+        this.log.warn(`${what}: will retry`, { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, this.cfg.heartbeatIntervalMs * 5));
+      }
+    }
   }
 
   async status(): Promise<MemberStatus> {
@@ -261,6 +298,18 @@ export class KeelServer {
   private ensureRunning(): void {
     if (this.stopped) throw new ServerError('stopped');
   }
+}
+
+/**
+ * A new cluster's log starts as etcd's does: one configuration entry per initial member, all
+ * committed in term 1, so the first election is for term 2.
+ */
+async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
+  const entries = members.map((m, i) => ({
+    index: i + 1, term: 1, type: 'conf-change' as const,
+    data: Buffer.from(JSON.stringify({ type: 'add-node', id: m.id.toString(16), name: m.name, peerURLs: m.peerURLs })),
+  }));
+  await logStore.save(entries, { term: 1, vote: NONE, commit: entries.length }, 0, true);
 }
 
 function isTxnSerializable(req: TxnRequest__Output): boolean {

@@ -40,7 +40,8 @@ export type MetaName =
   | 'member-id'
   | 'members' // JSON list of the cluster's members (membership is rare; readability wins)
   | 'hard-state' // raft term, vote and commit
-  | 'snapshot'; // JSON: index, term and voters of the last raft snapshot
+  | 'snapshot' // JSON: index, term and voters of the last raft snapshot
+  | 'cluster-version'; // the version string the leader recorded
 
 export function encodeNumber(value: number): Buffer {
   const out = Buffer.allocUnsafe(8);
