@@ -6,7 +6,7 @@ import { EtcdClient } from '../client/etcd-client';
 import { KeelServer, ServerConfig } from '../server/keel-server';
 import { LevelEngine } from '../storage/level-engine';
 import { InMemoryNetwork } from '../transport/in-memory-transport';
-import { silentLogger } from '../util/logger';
+import { recordingLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
 import { startClientServer } from '../api/grpc-server';
 
@@ -15,6 +15,8 @@ export interface InProcessMember {
   server: KeelServer;
   client: EtcdClient;
   endpoint: string;
+  /** Every message the member logged, in order. */
+  logs: string[];
   /** Stops everything and removes the data dir. */
   close(): Promise<void>;
 }
@@ -34,18 +36,57 @@ export const TEST_MEMBER_CONFIG: ServerConfig = {
 };
 
 export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
+  return startMember({ ...TEST_MEMBER_CONFIG, ...overrides }, new InMemoryNetwork(), 1);
+}
+
+/** Members m1..mN of one cluster in this process, joined by an in-memory network that can partition. */
+export interface InProcessCluster {
+  members: InProcessMember[];
+  network: InMemoryNetwork;
+  /** The member that currently leads, once one does (polls; fails after `timeoutMs`). */
+  leader(timeoutMs?: number): Promise<InProcessMember>;
+  close(): Promise<void>;
+}
+
+export async function startInProcessCluster(size: number, overrides: Partial<ServerConfig> = {}): Promise<InProcessCluster> {
+  const network = new InMemoryNetwork();
+  const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
+  // The peer URLs only give each member its ID; the in-memory network carries the messages.
+  const peerUrl = (i: number) => `http://127.0.0.1:${12380 + i}`;
+  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  const members = await Promise.all(names.map((name, i) => startMember({
+    ...TEST_MEMBER_CONFIG, ...overrides, name, initialCluster, initialAdvertisePeerUrls: [peerUrl(i)],
+  }, network, i + 1)));
+  return {
+    members,
+    network,
+    async leader(timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const lead = members.find((m) => m.server.leader === m.server.memberId);
+        if (lead) return lead;
+        if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async close() {
+      await Promise.all(members.map((m) => m.close()));
+    },
+  };
+}
+
+async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: number): Promise<InProcessMember> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-member-'));
   const engine = await LevelEngine.open(dir);
-  const cfg = { ...TEST_MEMBER_CONFIG, ...overrides };
-  const network = new InMemoryNetwork();
+  const log = recordingLogger();
   const server = await KeelServer.start(cfg, {
-    engine, transport: (id) => network.transport(id), rand: new SeededRand(1), log: silentLogger,
+    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), log,
   });
-  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, silentLogger);
+  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, log);
   const endpoint = `127.0.0.1:${ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {
-    server, client, endpoint,
+    server, client, endpoint, logs: log.lines,
     async close() {
       client.close();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));

@@ -66,9 +66,21 @@ export class LinearizableReads {
     }
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64BE(BigInt(++this.seq));
-    const retry = setTimeout(() => this.startRound(this.round?.waiters ?? []), READ_RETRY_MS);
+    const retry = setTimeout(() => this.retry(), READ_RETRY_MS);
     this.round = { ctx: ctx.toString('latin1'), waiters, retry };
     this.node.readIndex(ctx);
+  }
+
+  /** No answer yet: ask again, unless there is no leader to ask, which readers learn at once. */
+  private retry(): void {
+    const waiters = this.round?.waiters ?? [];
+    if (this.node.raw.raft.lead === 0n) {
+      this.round = undefined;
+      for (const w of waiters) w.reject(new ServerError('no-leader'));
+      if (this.waiting.length > 0) this.startRound();
+      return;
+    }
+    this.startRound(waiters);
   }
 
   private answered(ctx: string, index: number): void {

@@ -21,3 +21,12 @@ export const silentLogger: Logger = {
     return silentLogger;
   },
 };
+
+/** A logger that keeps each message (for tests that check what a component said). */
+export function recordingLogger(lines: string[] = []): Logger & { lines: string[] } {
+  const record = (msg: string) => {
+    lines.push(msg);
+  };
+  const logger = { debug: record, info: record, warn: record, error: record, child: () => logger, lines };
+  return logger;
+}
