@@ -137,8 +137,9 @@ export class KeelServer {
           server?.appliedAdvanced();
         },
         dump: () => dumpState(engine),
-        install: async (snap) => {
-          await loadState(engine, snap.data, snap.metadata.index);
+        install: async (snap, markInstalled) => {
+          await store.idle(); // a physical compaction must not delete what the snapshot brings
+          await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
           applier.resetAppliedIndex(snap.metadata.index);
           log.info('installed snapshot from the leader', { index: snap.metadata.index, revision: store.currentRevision });

@@ -2,6 +2,7 @@ import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
+import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
 import { invariant } from '../util/invariant';
@@ -16,8 +17,8 @@ export interface StateMachine {
   apply(entries: Entry[]): Promise<void>;
   /** The applied state as bytes, for a follower behind the compacted log. Called between applies. */
   dump(): Promise<Buffer>;
-  /** Replaces the state with a snapshot's. */
-  install(snapshot: Snapshot): Promise<void>;
+  /** Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it. */
+  install(snapshot: Snapshot, markInstalled: EngineOp): Promise<void>;
   appliedIndex(): number;
 }
 
@@ -128,9 +129,9 @@ export class RaftNode {
   private async handle(rd: Ready): Promise<void> {
     const { storage, logStore, transport, stateMachine } = this.o;
     if (rd.snapshot) {
-      await stateMachine.install(rd.snapshot);
+      await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)));
       storage.applySnapshot(rd.snapshot);
-      await logStore.saveSnapshotMeta(snapshotMeta(rd.snapshot), rd.snapshot.metadata.index + 1);
+      await logStore.clearLog();
     }
     const previousLast = storage.lastIndex();
     if (rd.entries.length > 0 || rd.hardState) {

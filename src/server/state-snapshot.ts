@@ -1,9 +1,6 @@
 import { Engine, EngineOp } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
 
-/** Records per write batch when installing; large enough to be quick, small enough to not stall. */
-const LOAD_BATCH = 1000;
-
 /**
  * The application state a lagging follower receives instead of compacted log entries: every MVCC
  * revision record plus the compaction marks, as length-prefixed key/value pairs.
@@ -26,29 +23,30 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** Replaces the MVCC state with a dump; the caller reloads the store and sets the applied index. */
-export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number): Promise<void> {
+/**
+ * Replaces the MVCC state with a dump, in ONE synced batch together with `finalOps` (the Raft
+ * snapshot mark): a crash leaves the old state or the new one, never a mix. The caller then
+ * reloads the store and sets the applied index.
+ */
+export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<void> {
   const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
-  await engine.clear(prefixRange(PREFIX_REVISION));
+  const ops: EngineOp[] = [];
+  for await (const key of engine.keys(prefixRange(PREFIX_REVISION))) ops.push({ type: 'del', key });
   const compactRev = decodeNumber(data.subarray(0, 8)) ?? 0;
-  let ops: EngineOp[] = [];
   for (let at = 8; at < data.length;) {
     const kl = data.readUInt32BE(at);
     const vl = data.readUInt32BE(at + 4);
-    const key = data.subarray(at + 8, at + 8 + kl);
-    const value = data.subarray(at + 8 + kl, at + 8 + kl + vl);
+    const key = Buffer.from(data.subarray(at + 8, at + 8 + kl));
+    const value = Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl));
     at += 8 + kl + vl;
-    ops.push({ type: 'put', key: Buffer.from(key), value: Buffer.from(value) });
-    if (ops.length >= LOAD_BATCH) {
-      await engine.write(ops, { sync: false });
-      ops = [];
-    }
+    ops.push({ type: 'put', key, value });
   }
   ops.push(
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.
     { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(compactRev) },
     { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
+    ...finalOps,
   );
   await engine.write(ops, { sync: true });
 }

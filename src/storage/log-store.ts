@@ -63,11 +63,21 @@ export class LogStore {
 
   /** Marks the state as a snapshot at `meta.index` and drops entries before `compactBefore`. */
   async saveSnapshotMeta(meta: StoredSnapshotMeta, compactBefore: number): Promise<void> {
-    const value = Buffer.from(JSON.stringify({
-      index: meta.index, term: meta.term, voters: meta.voters.map(String), learners: meta.learners.map(String),
-    }));
-    await this.engine.write([{ type: 'put', key: metaKey('snapshot'), value }], { sync: true });
+    await this.engine.write([{ type: 'put', key: metaKey('snapshot'), value: encodeSnapshotMeta(meta) }], { sync: true });
     await this.engine.clear({ gte: logKey(0), lt: logKey(compactBefore) });
+  }
+
+  /**
+   * The write that marks a snapshot from the leader as installed. It must go in the same batch
+   * as the installed state, so a crash leaves either the old state and log or the new ones.
+   */
+  snapshotMetaOp(meta: StoredSnapshotMeta): EngineOp {
+    return { type: 'put', key: metaKey('snapshot'), value: encodeSnapshotMeta(meta) };
+  }
+
+  /** Drops the whole log once a snapshot replaced it (entries at or below it are ignored at load anyway). */
+  clearLog(): Promise<void> {
+    return this.engine.clear(prefixRange(PREFIX_LOG));
   }
 
   /** Entries from `fromIndex` on, in order. */
@@ -92,6 +102,12 @@ function encodeEntry(e: LogEntry): Buffer {
   out[8] = TYPE_CODES[e.type];
   out.set(e.data, 9);
   return out;
+}
+
+function encodeSnapshotMeta(meta: StoredSnapshotMeta): Buffer {
+  return Buffer.from(JSON.stringify({
+    index: meta.index, term: meta.term, voters: meta.voters.map(String), learners: meta.learners.map(String),
+  }));
 }
 
 function encodeHardState(hs: StoredHardState): Buffer {
