@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   try {
     server = await KeelServer.start(flags, {
       engine,
-      transport: (self, members) => {
-        peers.setPeers(members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: hostPort(m.peerURLs[0]!) })));
+      transport: (self, clusterId, members) => {
+        peers.setPeers(clusterId, members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: hostPort(m.peerURLs[0]!) })));
         return peers;
       },
       rand: new SeededRand(randomInt(2 ** 31)),

@@ -64,7 +64,7 @@ export interface MemberStatus {
 export interface ServerDeps {
   engine: Engine;
   /** Builds the peer transport once the member knows its identity and its peers. */
-  transport(memberId: NodeId, members: Member[]): PeerTransport;
+  transport(memberId: NodeId, clusterId: bigint, members: Member[]): PeerTransport;
   /** Randomness for election timeouts. */
   rand: Rand;
   log: Logger;
@@ -128,7 +128,7 @@ export class KeelServer {
     let server: KeelServer | undefined;
     const node = new RaftNode({
       raw, storage, logStore,
-      transport: deps.transport(identity.memberId, identity.membership.list()),
+      transport: deps.transport(identity.memberId, identity.clusterId, identity.membership.list()),
       snapshotCount: cfg.snapshotCount,
       log,
       stateMachine: {

@@ -15,6 +15,8 @@ const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 3000;
 /** Peer traffic is between members only; Raft bounds message sizes itself. */
+/** gRPC metadata carrying the sender's cluster ID (hex). */
+const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
 
 /**
@@ -25,6 +27,8 @@ const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_messag
 export class GrpcPeerTransport implements PeerTransport {
   private receiver: TransportReceiver | undefined;
   private readonly senders = new Map<NodeId, PeerSender>();
+  /** Set by setPeers; streams from another cluster are refused, as etcd refuses them. */
+  private clusterId = '';
 
   private constructor(private readonly server: grpc.Server, private readonly log: Logger) {}
 
@@ -33,6 +37,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const t = new GrpcPeerTransport(server, log);
     server.addService(peerPackage.Peer.service, {
       Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
+        if (!t.acceptFrom(call, cb)) return;
         call.on('data', (batch: MessageBatch__Output) => {
           for (const m of batch.messages) t.receiver?.receive(fromWire(m));
         });
@@ -40,6 +45,7 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
       },
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk__Output, object>, cb: grpc.sendUnaryData<object>) => {
+        if (!t.acceptFrom(call, cb)) return;
         const chunks: Buffer[] = [];
         let head: SnapshotChunk__Output['message'] = null;
         call.on('data', (c: SnapshotChunk__Output) => {
@@ -61,11 +67,21 @@ export class GrpcPeerTransport implements PeerTransport {
     return t;
   }
 
-  /** Who the other members are: their IDs and peer host:port. */
-  setPeers(peers: Array<{ id: NodeId; address: string }>): void {
+  /** Which cluster this member is in, and who the other members are (ID and peer host:port). */
+  setPeers(clusterId: bigint, peers: Array<{ id: NodeId; address: string }>): void {
+    this.clusterId = clusterId.toString(16);
     for (const p of peers) {
-      if (!this.senders.has(p.id)) this.senders.set(p.id, new PeerSender(p.id, p.address, this, this.log));
+      if (!this.senders.has(p.id)) this.senders.set(p.id, new PeerSender(p.id, p.address, this.clusterId, this, this.log));
     }
+  }
+
+  /** Refuses a peer stream of another cluster (a member started with the wrong flags or data dir). */
+  acceptFrom(call: grpc.ServerReadableStream<unknown, object>, cb: grpc.sendUnaryData<object>): boolean {
+    const theirs = String(call.metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
+    if (theirs === this.clusterId) return true;
+    this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': this.clusterId, 'remote-cluster-id': theirs });
+    cb({ code: grpc.status.FAILED_PRECONDITION, details: `request cluster ID mismatch (got ${theirs} want ${this.clusterId})` });
+    return false;
   }
 
   attach(receiver: TransportReceiver): void {
@@ -106,13 +122,17 @@ class PeerSender {
   private backoffMs = RECONNECT_MIN_MS;
   private closed = false;
 
+  private readonly metadata = new grpc.Metadata();
+
   constructor(
     private readonly id: NodeId,
     private readonly address: string,
+    clusterId: string,
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
   ) {
     this.client = new peerPackage.Peer(address, grpc.credentials.createInsecure(), UNLIMITED);
+    this.metadata.set(CLUSTER_ID_HEADER, clusterId);
   }
 
   enqueue(m: Message): void {
@@ -128,7 +148,7 @@ class PeerSender {
   }
 
   sendSnapshot(m: Message): void {
-    const call = this.client.Snapshot((err) => this.transport.snapshotSent(this.id, err !== null));
+    const call = this.client.Snapshot(this.metadata, (err) => this.transport.snapshotSent(this.id, err !== null));
     const data = Buffer.from(m.snapshot!.data);
     call.write({ message: toWire(m) } satisfies SnapshotChunk);
     for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
@@ -166,13 +186,16 @@ class PeerSender {
   private connect(): grpc.ClientWritableStream<MessageBatch> | undefined {
     if (Date.now() < this.reconnectAt) return undefined;
     const openedAt = Date.now();
-    const stream = this.client.Stream((err) => {
+    const stream = this.client.Stream(this.metadata, (err) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
       this.waitingForDrain = false;
       if (this.closed) return;
       // A stream that lived a while was a working link: start backing off from the bottom again.
       const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
+      if (err?.code === grpc.status.FAILED_PRECONDITION) {
+        this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: err.details });
+      }
       if (healthy) {
         this.backoffMs = RECONNECT_MIN_MS;
         this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: err?.details });
