@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { EtcdClient } from '../client/etcd-client';
 import { KeelServer, ServerConfig } from '../server/keel-server';
 import { LevelEngine } from '../storage/level-engine';
@@ -17,6 +18,8 @@ export interface InProcessMember {
   endpoint: string;
   /** Every message the member logged, in order. */
   logs: string[];
+  /** The member's metrics. */
+  registry: Registry;
   /** Stops everything and removes the data dir. */
   close(): Promise<void>;
 }
@@ -79,14 +82,15 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const dir = await mkdtemp(join(tmpdir(), 'keel-member-'));
   const engine = await LevelEngine.open(dir);
   const log = recordingLogger();
+  const registry = new Registry();
   const server = await KeelServer.start(cfg, {
-    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), log,
+    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), log, registry,
   });
   const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, log);
   const endpoint = `127.0.0.1:${ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {
-    server, client, endpoint, logs: log.lines,
+    server, client, endpoint, logs: log.lines, registry,
     async close() {
       client.close();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));

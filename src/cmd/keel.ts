@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { randomInt } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startClientServer } from '../api/grpc-server';
 import { startHttpServer } from '../api/http-server';
 import { ConfigError } from '../server/errors';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
     console.error(`keel: cannot open data dir ${flags.dataDir}: ${cause}`);
     process.exit(1);
   }
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const peers = await GrpcPeerTransport.listen(flags.listenPeerUrls.map(hostPort), log);
   let server: KeelServer;
   try {
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       },
       rand: new SeededRand(randomInt(2 ** 31)),
       log,
+      registry,
     });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { grpcServer } = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags.maxRequestBytes, log);
-  const httpServers = await startHttpServer(server, flags.listenMetricsUrls.map(hostPort), log);
+  const httpServers = await startHttpServer(server, registry, flags.listenMetricsUrls.map(hostPort), log);
 
   let stopping = false;
   const stop = async (signal: string) => {

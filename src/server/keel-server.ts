@@ -17,6 +17,7 @@ import { Engine } from '../storage/engine';
 import { decodeNumber, metaKey } from '../storage/keyspace';
 import { LogStore } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
+import { Registry } from 'prom-client';
 import { Logger } from '../util/logger';
 import { Rand } from '../util/rand';
 import { applyRange } from './apply/range';
@@ -28,6 +29,7 @@ import { IdGenerator } from './id-generator';
 import { encodeInternalRequest } from './internal-request';
 import { Member } from './membership';
 import { MembershipState } from './membership-state';
+import { ServerMetrics } from './metrics';
 import { ETCD_CLUSTER_VERSION } from './version';
 import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
@@ -68,6 +70,8 @@ export interface ServerDeps {
   /** Randomness for election timeouts. */
   rand: Rand;
   log: Logger;
+  /** Where the member's metrics are registered (a registry per member). */
+  registry: Registry;
 }
 
 /**
@@ -94,6 +98,7 @@ export class KeelServer {
     private readonly membership: MembershipState,
     private readonly cfg: ServerConfig,
     private readonly log: Logger,
+    private readonly metrics: ServerMetrics,
   ) {
     this.ids = new IdGenerator(memberId, Date.now());
     // etcd's request timeout: 5 s plus two election timeouts.
@@ -126,6 +131,15 @@ export class KeelServer {
       logger: log,
     });
     let server: KeelServer | undefined;
+    const metrics = new ServerMetrics(deps.registry, {
+      leader: () => raw.raft.lead,
+      memberId: identity.memberId,
+      committedIndex: () => raw.raft.log.committed,
+      appliedIndex: () => applier.appliedIndex,
+      pendingProposals: () => server?.wait.size ?? 0,
+      currentRevision: () => store.currentRevision,
+      dbSize: () => engine.sizeOnDisk(),
+    });
     const node = new RaftNode({
       raw, storage, logStore,
       transport: deps.transport(identity.memberId, identity.clusterId, identity.membership.list()),
@@ -146,13 +160,15 @@ export class KeelServer {
         },
         appliedIndex: () => applier.appliedIndex,
       },
+      observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
+        if (lead !== NONE) metrics.leaderChanges.inc();
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
       },
     });
-    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log);
+    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (voters.length === 1) raw.campaign();
     node.kick();
@@ -276,7 +292,11 @@ export class KeelServer {
       timer = setTimeout(() => resolve({ ok: false, error: new ServerError('timeout') }), this.requestTimeoutMs);
     });
     const result = await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
-    if (!result.ok) throw result.error;
+    if (!result.ok) {
+      // Proposals that never made it (not apply results such as a missing key) count as failed.
+      if (result.error instanceof ServerError && FAILED_PROPOSAL.has(result.error.reason)) this.metrics.proposalsFailed.inc();
+      throw result.error;
+    }
     return { response: result.response as T, physicalCompaction: result.physicalCompaction };
   }
 
@@ -300,6 +320,8 @@ export class KeelServer {
     if (this.stopped) throw new ServerError('stopped');
   }
 }
+
+const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
 
 /**
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all

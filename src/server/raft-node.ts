@@ -7,6 +7,7 @@ import { LogStore } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
+import { secondsSince } from './metrics';
 
 /** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
@@ -32,6 +33,8 @@ export interface RaftNodeOptions {
   log: Logger;
   /** Told when this member learns of a new leader (or of none). */
   onLeaderChange(lead: NodeId, term: number): void;
+  /** Told how long each synced log write and each apply took, in seconds. */
+  observe: { fsync(seconds: number): void; apply(seconds: number): void };
 }
 
 /**
@@ -135,7 +138,9 @@ export class RaftNode {
     }
     const previousLast = storage.lastIndex();
     if (rd.entries.length > 0 || rd.hardState) {
+      const started = process.hrtime.bigint();
       await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, previousLast, rd.mustSync);
+      if (rd.mustSync) this.o.observe.fsync(secondsSince(started));
     }
     storage.append(rd.entries);
     if (rd.hardState) storage.setHardState(rd.hardState);
@@ -146,7 +151,11 @@ export class RaftNode {
       this.lastLeader = rd.softState.lead;
       this.o.onLeaderChange(rd.softState.lead, this.o.raw.raft.term);
     }
-    if (rd.committedEntries.length > 0) await stateMachine.apply(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      const started = process.hrtime.bigint();
+      await stateMachine.apply(rd.committedEntries);
+      this.o.observe.apply(secondsSince(started));
+    }
     for (const rs of rd.readStates) for (const h of this.readStateHandlers) h(rs.requestCtx, rs.index);
     this.o.raw.advance(rd);
     await this.maybeSnapshot();

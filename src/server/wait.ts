@@ -5,6 +5,11 @@
 export class Wait<T> {
   private readonly waiters = new Map<string, (result: T) => void>();
 
+  /** How many proposers are waiting. */
+  get size(): number {
+    return this.waiters.size;
+  }
+
   register(id: string): Promise<T> {
     return new Promise((resolve) => this.waiters.set(id, resolve));
   }

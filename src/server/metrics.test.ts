@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { InProcessCluster, startInProcessCluster } from '../cmd/in-process-member';
+
+/** The value of a metric's sample (histograms: the sample named `${name}${suffix}`). */
+async function value(registry: Registry, name: string, suffix = ''): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  assert.ok(metric, `no metric ${name}`);
+  const samples = metric.values as Array<{ value: number; metricName?: string }>;
+  const sample = suffix === '' ? samples[0] : samples.find((v) => v.metricName === `${name}${suffix}`);
+  assert.ok(sample, `no sample ${name}${suffix}`);
+  return sample.value;
+}
+
+describe('member metrics (etcd names)', function () {
+  this.timeout(20_000);
+  let c: InProcessCluster;
+  afterEach(() => c.close());
+
+  it('report leadership, proposals and fsyncs as they are', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    for (let i = 0; i < 10; i++) await leader.client.put({ key: Buffer.from(`k${i}`), value: Buffer.from('v') });
+    for (const m of c.members) {
+      assert.equal(await value(m.registry, 'etcd_server_has_leader'), 1);
+      assert.equal(await value(m.registry, 'etcd_server_is_leader'), m === leader ? 1 : 0);
+      assert.ok(await value(m.registry, 'etcd_server_leader_changes_seen_total') >= 1);
+    }
+    const applied = await value(leader.registry, 'etcd_server_proposals_applied_total');
+    assert.equal(applied, (await leader.server.status()).raftAppliedIndex);
+    assert.ok(applied >= 10 + 3, 'ten puts after the three bootstrap entries');
+    assert.ok(await value(leader.registry, 'etcd_disk_wal_fsync_duration_seconds', '_count') >= 1);
+    assert.equal(await value(leader.registry, 'etcd_debugging_mvcc_current_revision'), 11);
+  });
+});
