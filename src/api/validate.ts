@@ -3,8 +3,8 @@ import type { PutRequest__Output } from '../generated/etcdserverpb/PutRequest';
 import type { RangeRequest__Output } from '../generated/etcdserverpb/RangeRequest';
 import type { RequestOp__Output } from '../generated/etcdserverpb/RequestOp';
 import type { TxnRequest__Output } from '../generated/etcdserverpb/TxnRequest';
-import type { KeySpan } from '../mvcc/tree-index';
-import { spanContains, spanOf } from '../server/apply/span';
+import { KeySpan, spanContains } from '../mvcc/tree-index';
+import { spanOf } from '../server/apply/span';
 import { ServerError } from '../server/errors';
 import { toKeyString } from '../util/bytes';
 

@@ -17,6 +17,12 @@ export interface RangeOptions {
   countOnly: boolean;
 }
 
+/** The changes one write request made, all at one revision: puts as stored, deletes as tombstones. */
+export interface RevisionChanges {
+  rev: number;
+  changes: KeyValue[];
+}
+
 /** Reads at one revision: a read view, or a write transaction seeing its own writes. */
 export interface KvView {
   readonly headRev: number;
@@ -47,6 +53,12 @@ export class MvccStore {
   /** etcd's store starts at revision 1, so the first write is revision 2. */
   private rev = 1;
   private compactRev = 0;
+  /** Write requests ended since the last flush, with their changes, for watchers. */
+  private committed: RevisionChanges[] = [];
+  /** The newest revision whose records are all in the engine. */
+  flushedRev = 1;
+  /** Told of every write request's changes once they are in the engine, in revision order. */
+  onFlushed: ((groups: RevisionChanges[]) => void) | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -87,6 +99,7 @@ export class MvccStore {
       const keep = this.index.compact(scheduled);
       if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
     }
+    this.flushedRev = this.rev;
     this.log.info('restored mvcc store', {
       'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size, records,
     });
@@ -120,8 +133,9 @@ export class MvccStore {
       compactRev: () => this.compactRev,
       unflushed: this.unflushed,
       range: (span, opts, headRev) => this.rangeAt(span, opts, headRev),
-      commit: (rev) => {
+      commit: (rev, changes) => {
         this.rev = rev;
+        if (changes.length > 0) this.committed.push({ rev, changes });
       },
     });
   }
@@ -144,6 +158,10 @@ export class MvccStore {
   /** Called once the batch holding every write so far is in the engine. */
   markFlushed(): void {
     this.unflushed.clear();
+    this.flushedRev = this.rev;
+    const groups = this.committed;
+    this.committed = [];
+    if (groups.length > 0) this.onFlushed?.(groups);
     const ready = this.awaitingFlush;
     this.awaitingFlush = [];
     for (const c of ready) this.startPhysicalCompaction(c.rev, c.keep, c.done);

@@ -16,6 +16,11 @@ export interface KeySpan {
   end: string | undefined;
 }
 
+export function spanContains(span: KeySpan, key: string): boolean {
+  if (span.end === undefined) return key === span.start;
+  return key >= span.start && (span.end === '' || key < span.end);
+}
+
 /**
  * The in-memory index from key to its revision history, ordered by key bytes. Rebuilt from the
  * revision records at start; every write goes through it, every read starts from it.

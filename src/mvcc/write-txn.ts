@@ -11,7 +11,7 @@ export interface WriteTxnHost {
   compactRev(): number;
   unflushed: Map<string, KeyValue>;
   range(span: KeySpan, opts: RangeOptions, headRev: number): Promise<RangeResult>;
-  commit(rev: number): void;
+  commit(rev: number, changes: KeyValue[]): void;
 }
 
 /**
@@ -78,7 +78,7 @@ export class WriteTxn implements KvView {
   /** Makes the changes visible to other readers; returns the store's revision after it. */
   end(): number {
     const rev = this.headRev;
-    this.host.commit(rev);
+    this.host.commit(rev, this.changes);
     return rev;
   }
 }

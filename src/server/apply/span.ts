@@ -8,8 +8,3 @@ export function spanOf(key: Buffer, rangeEnd: Buffer): KeySpan {
   if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start, end: '' };
   return { start, end: toKeyString(rangeEnd) };
 }
-
-export function spanContains(span: KeySpan, key: string): boolean {
-  if (span.end === undefined) return key === span.start;
-  return key >= span.start && (span.end === '' || key < span.end);
-}

@@ -1,0 +1,179 @@
+import { Engine } from '../storage/engine';
+import { invariant } from '../util/invariant';
+import { decodeKeyValue, KeyValue } from './key-value';
+import { MvccStore, RevisionChanges } from './kv-store';
+import { parseRevisionKey, revisionKeyFloor } from './revision';
+import { KeySpan, spanContains } from './tree-index';
+import { toKeyString } from '../util/bytes';
+
+export interface WatchEvent {
+  type: 'PUT' | 'DELETE';
+  /** For a delete: the key and the deleting revision only. */
+  kv: KeyValue;
+}
+
+/** Where a watcher's events go: one consumer, such as one watch on a gRPC stream. */
+export interface WatchSink {
+  /**
+   * Takes the events of one or more whole revisions, in order, up to `rev`; returns false when
+   * the consumer is backed up, in which case it took none and is caught up later from history.
+   */
+  deliver(events: WatchEvent[], rev: number): boolean;
+  /** Whether a backed-up consumer can take events again. */
+  ready(): boolean;
+  /** History the watcher needs is compacted away: the watch ends. */
+  compacted(compactRev: number): void;
+}
+
+export interface WatchHandle {
+  cancel(): void;
+}
+
+/** How many revisions one catch-up read takes from history, bounding its memory (etcd: 1000 per batch). */
+const CATCH_UP_REVISIONS = 1000;
+/** How often watchers that fell behind are retried (etcd: every 100 ms). */
+const SYNC_INTERVAL_MS = 100;
+
+interface Watcher {
+  span: KeySpan;
+  /** The next revision this watcher needs. */
+  nextRev: number;
+  sink: WatchSink;
+  canceled: boolean;
+}
+
+/**
+ * etcd's watchable store: watchers that are caught up ("synced") get each write request's
+ * events as it is flushed; the others ("unsynced": new watchers on past revisions, and consumers
+ * that fell behind) are caught up from the revision records in the background. A slow consumer
+ * never holds up apply or other watchers, and nothing is buffered for it here.
+ */
+export class WatchableStore {
+  private readonly synced = new Set<Watcher>();
+  private readonly unsynced = new Set<Watcher>();
+  private syncing = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: MvccStore,
+    private readonly engine: Engine,
+  ) {
+    store.onFlushed = (groups) => this.notify(groups);
+    this.timer = setInterval(() => this.syncUnsynced(), SYNC_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  get watcherCount(): number {
+    return this.synced.size + this.unsynced.size;
+  }
+
+  /** Watches `span` from `startRev` (0: from the next revision). */
+  watch(span: KeySpan, startRev: number, sink: WatchSink): WatchHandle {
+    const w: Watcher = { span, nextRev: startRev > 0 ? startRev : this.store.flushedRev + 1, sink, canceled: false };
+    if (w.nextRev > this.store.flushedRev) this.synced.add(w);
+    else {
+      this.unsynced.add(w);
+      void this.syncUnsynced();
+    }
+    return {
+      cancel: () => {
+        w.canceled = true;
+        this.synced.delete(w);
+        this.unsynced.delete(w);
+      },
+    };
+  }
+
+  /** After the state was replaced (a snapshot), every watcher catches up from the new history. */
+  restored(): void {
+    for (const w of this.synced) this.unsynced.add(w);
+    this.synced.clear();
+    void this.syncUnsynced();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.synced.clear();
+    this.unsynced.clear();
+  }
+
+  private notify(groups: RevisionChanges[]): void {
+    for (const w of this.synced) {
+      const events: WatchEvent[] = [];
+      let last = 0;
+      for (const g of groups) {
+        if (g.rev < w.nextRev) continue; // a watcher created at a future revision
+        for (const kv of g.changes) if (matches(w.span, kv.key)) events.push(toEvent(kv, g.rev));
+        last = g.rev;
+      }
+      if (last === 0) continue;
+      if (events.length === 0 || w.sink.deliver(events, last)) {
+        w.nextRev = last + 1;
+      } else {
+        // The consumer is backed up: it catches up from history once it drains.
+        this.synced.delete(w);
+        this.unsynced.add(w);
+      }
+    }
+  }
+
+  /** Catches unsynced watchers up from the records, one bounded read at a time, until synced. */
+  private async syncUnsynced(): Promise<void> {
+    if (this.syncing || this.unsynced.size === 0) return;
+    this.syncing = true;
+    try {
+      for (const w of [...this.unsynced]) {
+        if (w.canceled || !w.sink.ready()) continue;
+        await this.catchUp(w);
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private async catchUp(w: Watcher): Promise<void> {
+    for (;;) {
+      if (w.canceled) return;
+      if (w.nextRev < this.store.compactedRevision) {
+        this.unsynced.delete(w);
+        w.sink.compacted(this.store.compactedRevision);
+        return;
+      }
+      const target = this.store.flushedRev;
+      if (w.nextRev > target) {
+        // Nothing flushed is left to read, and notify() runs synchronously: from here on it covers the watcher.
+        this.unsynced.delete(w);
+        this.synced.add(w);
+        return;
+      }
+      const until = Math.min(target, w.nextRev + CATCH_UP_REVISIONS - 1);
+      const events = await this.history(w.span, w.nextRev, until);
+      if (w.canceled) return;
+      if (w.nextRev < this.store.compactedRevision) continue; // compacted while reading: report it
+      if (events.length > 0 && !w.sink.deliver(events, until)) return; // still backed up
+      w.nextRev = until + 1;
+    }
+  }
+
+  /** The events in [fromRev, toRev] on keys in `span`, read from the revision records. */
+  private async history(span: KeySpan, fromRev: number, toRev: number): Promise<WatchEvent[]> {
+    const events: WatchEvent[] = [];
+    for await (const [k, v] of this.engine.entries({ gte: revisionKeyFloor(fromRev), lt: revisionKeyFloor(toRev + 1) })) {
+      const kv = decodeKeyValue(v);
+      if (!matches(span, kv.key)) continue;
+      const { rev, tombstone } = parseRevisionKey(k);
+      invariant(rev.main >= fromRev && rev.main <= toRev, `history read ${rev.main} outside [${fromRev}, ${toRev}]`);
+      events.push(tombstone ? toEvent({ ...kv, mod_revision: rev.main }, rev.main) : { type: 'PUT', kv });
+    }
+    return events;
+  }
+}
+
+function toEvent(kv: KeyValue, rev: number): WatchEvent {
+  // A tombstone change holds only the key; its event carries the deleting revision.
+  return kv.create_revision === 0 ? { type: 'DELETE', kv: { ...kv, mod_revision: rev } } : { type: 'PUT', kv };
+}
+
+function matches(span: KeySpan, key: Buffer): boolean {
+  return spanContains(span, toKeyString(key));
+}
