@@ -5,6 +5,10 @@ import { etcdPackage } from '../wire/etcd-package';
 import { clusterService } from './cluster-service';
 import { kvService } from './kv-service';
 import { maintenanceService } from './maintenance-service';
+import { watchService } from './watch-service';
+
+/** How often watchers that asked for it get a progress notification (etcd's default). */
+const PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
 
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -18,6 +22,9 @@ export async function startClientServer(
 ): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
+  grpcServer.addService(etcdPackage.Watch.service, watchService(server, log, {
+    progressNotifyIntervalMs: PROGRESS_NOTIFY_INTERVAL_MS, maxResponseBytes: maxRequestBytes,
+  }));
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
   grpcServer.addService(etcdPackage.Maintenance.service, maintenanceService(server, log) as grpc.UntypedServiceImplementation);
   grpcServer.addService(etcdPackage.Cluster.service, clusterService(server, log) as grpc.UntypedServiceImplementation);
@@ -29,4 +36,18 @@ export async function startClientServer(
     log.info('serving client traffic insecurely', { address: addr });
   }
   return { grpcServer, ports };
+}
+
+/** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** Stops taking calls, lets unary calls finish for a moment, then closes what is left. */
+export function stopClientServer(grpcServer: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => grpcServer.forceShutdown(), SHUTDOWN_GRACE_MS);
+    grpcServer.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }

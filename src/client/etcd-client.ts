@@ -14,6 +14,9 @@ import type { RangeResponse__Output } from '../generated/etcdserverpb/RangeRespo
 import type { StatusResponse__Output } from '../generated/etcdserverpb/StatusResponse';
 import type { TxnRequest } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse__Output } from '../generated/etcdserverpb/TxnResponse';
+import type { WatchClient } from '../generated/etcdserverpb/Watch';
+import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
+import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { etcdPackage } from '../wire/etcd-package';
 
 export interface ClientOptions {
@@ -31,6 +34,7 @@ export class EtcdClient {
   private readonly kv: KVClient;
   private readonly maintenance: MaintenanceClient;
   private readonly cluster: ClusterClient;
+  private readonly watch: WatchClient;
   private readonly timeoutMs: number;
 
   /** `endpoint` is host:port; the three services share one channel. */
@@ -40,6 +44,7 @@ export class EtcdClient {
     const channelOverride = this.kv.getChannel();
     this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });
     this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });
+    this.watch = new etcdPackage.Watch(endpoint, creds, { channelOverride });
     this.timeoutMs = opts.commandTimeoutMs ?? 5000;
   }
 
@@ -69,6 +74,14 @@ export class EtcdClient {
 
   memberList(): Promise<MemberListResponse__Output> {
     return this.call(this.cluster, this.cluster.MemberList, {});
+  }
+
+  /**
+   * Opens a Watch stream: write WatchRequests, read WatchResponses. One stream carries many
+   * watchers; end it to cancel them all.
+   */
+  watchStream(metadata = new grpc.Metadata()): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
+    return this.watch.Watch(metadata);
   }
 
   close(): void {

@@ -9,7 +9,7 @@ import { LevelEngine } from '../storage/level-engine';
 import { InMemoryNetwork } from '../transport/in-memory-transport';
 import { recordingLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
-import { startClientServer } from '../api/grpc-server';
+import { startClientServer, stopClientServer } from '../api/grpc-server';
 
 /** A real member in this process: LevelDB in a temp dir, gRPC on a loopback port, a client to it. */
 export interface InProcessMember {
@@ -93,7 +93,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
     server, client, endpoint, logs: log.lines, registry,
     async close() {
       client.close();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await stopClientServer(grpcServer);
       await server.stop();
       await engine.close();
       await rm(dir, { recursive: true, force: true });

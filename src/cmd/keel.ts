@@ -3,7 +3,7 @@ import { CommanderError } from 'commander';
 import { randomInt } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { startClientServer } from '../api/grpc-server';
+import { startClientServer, stopClientServer } from '../api/grpc-server';
 import { startHttpServer } from '../api/http-server';
 import { ConfigError } from '../server/errors';
 import { KeelServer } from '../server/keel-server';
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('received signal, shutting down', { signal });
-    await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+    await stopClientServer(grpcServer);
     for (const h of httpServers) h.close();
     await server.stop();
     await engine.close();

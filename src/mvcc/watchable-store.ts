@@ -27,10 +27,14 @@ export interface WatchSink {
 
 export interface WatchHandle {
   cancel(): void;
+  /** Whether every event up to the flushed revision has been handed to the sink. */
+  synced(): boolean;
 }
 
-/** How many revisions one catch-up read takes from history, bounding its memory (etcd: 1000 per batch). */
+/** How many revisions one catch-up read takes from history at most (etcd: 1000 per batch). */
 const CATCH_UP_REVISIONS = 1000;
+/** And how many bytes of keys and values, so a history of large values is read in pieces. */
+const CATCH_UP_BYTES = 4 * 1024 * 1024;
 /** How often watchers that fell behind are retried (etcd: every 100 ms). */
 const SYNC_INTERVAL_MS = 100;
 
@@ -81,6 +85,7 @@ export class WatchableStore {
         this.synced.delete(w);
         this.unsynced.delete(w);
       },
+      synced: () => this.synced.has(w),
     };
   }
 
@@ -146,8 +151,7 @@ export class WatchableStore {
         this.synced.add(w);
         return;
       }
-      const until = Math.min(target, w.nextRev + CATCH_UP_REVISIONS - 1);
-      const events = await this.history(w.span, w.nextRev, until);
+      const { events, until } = await this.history(w.span, w.nextRev, Math.min(target, w.nextRev + CATCH_UP_REVISIONS - 1));
       if (w.canceled) return;
       if (w.nextRev < this.store.compactedRevision) continue; // compacted while reading: report it
       if (events.length > 0 && !w.sink.deliver(events, until)) return; // still backed up
@@ -155,17 +159,26 @@ export class WatchableStore {
     }
   }
 
-  /** The events in [fromRev, toRev] on keys in `span`, read from the revision records. */
-  private async history(span: KeySpan, fromRev: number, toRev: number): Promise<WatchEvent[]> {
+  /**
+   * The events on keys in `span` from `fromRev` on, read from the revision records: through
+   * `toRev`, or fewer whole revisions once CATCH_UP_BYTES are read. `until` is the last revision read.
+   */
+  private async history(span: KeySpan, fromRev: number, toRev: number): Promise<{ events: WatchEvent[]; until: number }> {
     const events: WatchEvent[] = [];
+    let bytes = 0;
+    let lastRev = fromRev - 1;
     for await (const [k, v] of this.engine.entries({ gte: revisionKeyFloor(fromRev), lt: revisionKeyFloor(toRev + 1) })) {
-      const kv = decodeKeyValue(v);
-      if (!matches(span, kv.key)) continue;
       const { rev, tombstone } = parseRevisionKey(k);
       invariant(rev.main >= fromRev && rev.main <= toRev, `history read ${rev.main} outside [${fromRev}, ${toRev}]`);
+      // Stop between revisions, never inside one: a revision's events travel together.
+      if (bytes >= CATCH_UP_BYTES && rev.main > lastRev) return { events, until: lastRev };
+      bytes += k.length + v.length;
+      lastRev = rev.main;
+      const kv = decodeKeyValue(v);
+      if (!matches(span, kv.key)) continue;
       events.push(tombstone ? toEvent({ ...kv, mod_revision: rev.main }, rev.main) : { type: 'PUT', kv });
     }
-    return events;
+    return { events, until: toRev };
   }
 }
 

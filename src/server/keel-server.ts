@@ -9,7 +9,10 @@ import type { RangeResponse } from '../generated/etcdserverpb/RangeResponse';
 import type { TxnRequest__Output } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse } from '../generated/etcdserverpb/TxnResponse';
 import type { InternalRequest } from '../generated/keelpb/InternalRequest';
+import { CompactedError } from '../mvcc/errors';
+import { KeyValue } from '../mvcc/key-value';
 import { MvccStore } from '../mvcc/kv-store';
+import { WatchableStore, WatchHandle, WatchSink } from '../mvcc/watchable-store';
 import { ProposalDroppedError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { NodeId, NONE } from '../raft/types';
@@ -21,6 +24,7 @@ import { Registry } from 'prom-client';
 import { Logger } from '../util/logger';
 import { Rand } from '../util/rand';
 import { applyRange } from './apply/range';
+import { spanOf } from './apply/span';
 import { applyTxn, isTxnReadOnly } from './apply/txn';
 import { Applier, ApplyResult } from './applier';
 import { bootstrapIdentity, ClusterFlags } from './bootstrap';
@@ -91,6 +95,7 @@ export class KeelServer {
   private constructor(
     private readonly engine: Engine,
     private readonly store: MvccStore,
+    private readonly watchable: WatchableStore,
     private readonly applier: Applier,
     private readonly node: RaftNode,
     readonly clusterId: bigint,
@@ -110,6 +115,7 @@ export class KeelServer {
     const { engine, log } = deps;
     const identity = await bootstrapIdentity(engine, cfg, log);
     const store = await MvccStore.open(engine, log);
+    const watchable = new WatchableStore(store, engine);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
     const applier = new Applier(engine, store, identity.membership, applied);
     const logStore = new LogStore(engine);
@@ -155,6 +161,7 @@ export class KeelServer {
           await store.idle(); // a physical compaction must not delete what the snapshot brings
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
+          watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
           log.info('installed snapshot from the leader', { index: snap.metadata.index, revision: store.currentRevision });
         },
@@ -168,7 +175,7 @@ export class KeelServer {
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
       },
     });
-    server = new KeelServer(engine, store, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics);
+    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (voters.length === 1) raw.campaign();
     node.kick();
@@ -227,6 +234,28 @@ export class KeelServer {
     return this.membership.list();
   }
 
+  /** Watches a key range from `startRev` (0: from the next revision); see WatchableStore. */
+  watch(key: Buffer, rangeEnd: Buffer, startRev: number, sink: WatchSink): WatchHandle {
+    this.ensureRunning();
+    return this.watchable.watch(spanOf(key, rangeEnd), startRev, sink);
+  }
+
+  /** The key's value just before `modRevision`, for watch events with prev_kv; none if compacted. */
+  async previousKv(key: Buffer, modRevision: number): Promise<KeyValue | undefined> {
+    try {
+      const r = await this.store.readView().range(spanOf(key, EMPTY), { rev: modRevision - 1, limit: 1, countOnly: false });
+      return r.kvs[0];
+    } catch (err) {
+      if (err instanceof CompactedError) return undefined;
+      throw err;
+    }
+  }
+
+  /** The newest revision whose events every synced watcher has been given. */
+  get watchRevision(): number {
+    return this.store.flushedRev;
+  }
+
   /**
    * Once a leader is known: publish this member's name and client URLs through the log (etcd
    * does the same at start), and as leader record the cluster version if nobody has yet.
@@ -270,6 +299,7 @@ export class KeelServer {
     this.stopped = true;
     clearInterval(this.ticker);
     this.reads.stop();
+    this.watchable.close();
     await this.node.stop();
     await this.store.idle();
     this.wait.triggerAll({ ok: false, error: new ServerError('stopped') });
@@ -321,6 +351,7 @@ export class KeelServer {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
 
 /**

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
+import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
+import { InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
+
+const b = (s: string) => Buffer.from(s);
+
+/** A watch stream with its responses collected, and a way to wait for some to arrive. */
+class Stream {
+  readonly responses: WatchResponse__Output[] = [];
+  private readonly call: ClientDuplexStream<WatchRequest, WatchResponse__Output>;
+
+  constructor(m: InProcessMember) {
+    this.call = m.client.watchStream();
+    this.call.on('data', (r: WatchResponse__Output) => this.responses.push(r));
+    this.call.on('error', () => { /* ended by the test */ });
+  }
+
+  send(req: WatchRequest): void {
+    this.call.write(req);
+  }
+
+  /** Waits until `pred` holds for the responses so far (polling), then returns them. */
+  async until(pred: (rs: WatchResponse__Output[]) => boolean, ms = 5000): Promise<WatchResponse__Output[]> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.responses)) {
+      if (Date.now() > deadline) throw new Error(`watch responses never matched: ${JSON.stringify(this.summary())}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.responses;
+  }
+
+  /** Every event so far as "TYPE key@rev=value", per watch ID. */
+  events(watchId: string): string[] {
+    return this.responses.filter((r) => r.watch_id === watchId).flatMap((r) =>
+      r.events.map((e) => `${e.type} ${e.kv?.key}@${e.kv?.mod_revision}${e.type === 'PUT' ? `=${e.kv?.value}` : ''}` +
+        (e.prev_kv ? ` prev=${e.prev_kv.value}` : '')));
+  }
+
+  summary() {
+    return this.responses.map((r) => ({ id: r.watch_id, created: r.created, canceled: r.canceled, rev: r.header?.revision, n: r.events.length }));
+  }
+
+  end(): void {
+    this.call.end();
+  }
+}
+
+describe('Watch service over gRPC', () => {
+  let m: InProcessMember;
+  beforeEach(async () => {
+    m = await startInProcessMember();
+  });
+  afterEach(() => m.close());
+
+  it('answers each create with one created reply carrying the current revision, in order', async () => {
+    await m.client.put({ key: b('x'), value: b('1') }); // revision 2
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('a') } });
+    s.send({ create_request: { key: b('b'), range_end: b('c') } });
+    const rs = await s.until((r) => r.length === 2);
+    assert.deepEqual(rs.map((r) => [r.created, r.watch_id, r.header?.revision]), [[true, '0', '2'], [true, '1', '2']]);
+    s.end();
+  });
+
+  it('streams puts and deletes live, all events of a txn in one response, with filters and prev_kv', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('k'), range_end: b('l'), prev_kv: true } });
+    s.send({ create_request: { key: b('k'), range_end: b('l'), filters: ['NOPUT'] } });
+    await s.until((r) => r.length === 2);
+    await m.client.put({ key: b('k1'), value: b('a') }); // 2
+    await m.client.txn({ success: [
+      { request_put: { key: b('k1'), value: b('b') } }, { request_put: { key: b('k2'), value: b('c') } },
+    ] }); // 3
+    await m.client.deleteRange({ key: b('k1') }); // 4
+    await s.until(() => s.events('0').length === 4 && s.events('1').length === 1);
+    assert.deepEqual(s.events('0'), ['PUT k1@2=a', 'PUT k1@3=b prev=a', 'PUT k2@3=c', 'DELETE k1@4 prev=b']);
+    assert.deepEqual(s.events('1'), ['DELETE k1@4']);
+    const txnResponses = s.responses.filter((r) => r.watch_id === '0' && r.header?.revision === '3');
+    assert.equal(txnResponses.length, 1, 'one txn, one response');
+    s.end();
+  });
+
+  it('replays history from a past revision and goes on live', async () => {
+    for (let i = 0; i < 5; i++) await m.client.put({ key: b('h'), value: b(`${i}`) }); // 2..6
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('h'), start_revision: 4 } });
+    await s.until(() => s.events('0').length === 3);
+    await m.client.put({ key: b('h'), value: b('live') }); // 7
+    await s.until(() => s.events('0').length === 4);
+    assert.deepEqual(s.events('0'), ['PUT h@4=2', 'PUT h@5=3', 'PUT h@6=4', 'PUT h@7=live']);
+    s.end();
+  });
+
+  it('cancels a watch below the compacted revision with compact_revision set', async () => {
+    for (let i = 0; i < 4; i++) await m.client.put({ key: b('c'), value: b(`${i}`) }); // 2..5
+    await m.client.compact({ revision: 4, physical: true });
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('c'), start_revision: 2 } });
+    const rs = await s.until((r) => r.some((x) => x.canceled));
+    const canceled = rs.find((x) => x.canceled)!;
+    assert.deepEqual([canceled.watch_id, canceled.compact_revision], ['0', '4']);
+    s.end();
+  });
+
+  it('cancels on request, answers progress requests, and refuses a watch ID in use', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('p'), watch_id: 7 } });
+    s.send({ create_request: { key: b('q'), watch_id: 7 } });
+    await s.until((r) => r.length === 2);
+    assert.deepEqual([s.responses[1]?.canceled, s.responses[1]?.cancel_reason], [true, 'mvcc: duplicate watch ID provided on the WatchStream']);
+    await m.client.put({ key: b('p'), value: b('1') });
+    s.send({ progress_request: {} });
+    await s.until((r) => r.some((x) => x.watch_id === '-1'));
+    assert.equal(s.responses.find((x) => x.watch_id === '-1')?.header?.revision, '2');
+    s.send({ cancel_request: { watch_id: 7 } });
+    await s.until((r) => r.some((x) => x.watch_id === '7' && x.canceled));
+    await m.client.put({ key: b('p'), value: b('2') });
+    assert.deepEqual(s.events('7'), ['PUT p@2=1'], 'nothing after the cancel');
+    s.end();
+  });
+});
+
+describe('Watch across a three-member cluster', function () {
+  this.timeout(20_000);
+  let c: InProcessCluster;
+  afterEach(() => c.close());
+
+  it('shows the same events at the same revisions on every member', async () => {
+    c = await startInProcessCluster(3);
+    await c.leader();
+    const streams = c.members.map((mem) => new Stream(mem));
+    for (const s of streams) s.send({ create_request: { key: b('w'), range_end: b('x') } });
+    for (const s of streams) await s.until((r) => r.length === 1);
+    for (let i = 0; i < 20; i++) await c.members[i % 3]!.client.put({ key: b(`w${i % 4}`), value: b(`${i}`) });
+    for (const s of streams) await s.until(() => s.events('0').length === 20);
+    assert.deepEqual(streams[1]!.events('0'), streams[0]!.events('0'));
+    assert.deepEqual(streams[2]!.events('0'), streams[0]!.events('0'));
+    for (const s of streams) s.end();
+  });
+});

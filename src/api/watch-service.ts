@@ -1,0 +1,257 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Event } from '../generated/mvccpb/Event';
+import type { WatchHandlers } from '../generated/etcdserverpb/Watch';
+import type { WatchCreateRequest__Output } from '../generated/etcdserverpb/WatchCreateRequest';
+import type { WatchRequest__Output } from '../generated/etcdserverpb/WatchRequest';
+import type { WatchResponse } from '../generated/etcdserverpb/WatchResponse';
+import type { WatchEvent, WatchHandle } from '../mvcc/watchable-store';
+import { KeelServer } from '../server/keel-server';
+import { Logger } from '../util/logger';
+
+export interface WatchServiceOptions {
+  /** How often watchers that asked for progress_notify get an empty response (etcd: 10 minutes). */
+  progressNotifyIntervalMs: number;
+  /** Responses larger than this are split when the watcher asked for fragments (--max-request-bytes). */
+  maxResponseBytes: number;
+}
+
+/**
+ * Events of many revisions (a watcher catching up) go out in responses of about this size, split
+ * only between revisions, so no response outgrows what clients accept (grpc-js: 4 MiB by default).
+ */
+const RESPONSE_BYTES = 1024 * 1024;
+
+/** Responses a stream may have waiting to go out before its watchers count as backed up (etcd: 128). */
+const MAX_PENDING_RESPONSES = 128;
+
+/** etcdserverpb.Watch: one bidirectional stream carries many watchers. */
+export function watchService(server: KeelServer, log: Logger, opts: WatchServiceOptions): WatchHandlers {
+  return {
+    Watch: (call) => {
+      if (call.metadata.get('hasleader')[0] === 'true' && server.leader === 0n) {
+        // A client asking for a leader (WithRequireLeader) is refused while there is none.
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
+        return;
+      }
+      new WatchStream(call, server, log, opts).start();
+    },
+  };
+}
+
+interface StreamWatcher {
+  /** Set right after the created reply is queued. */
+  handle?: WatchHandle;
+  noPut: boolean;
+  noDelete: boolean;
+  prevKv: boolean;
+  fragment: boolean;
+  progressNotify: boolean;
+}
+
+type Call = grpc.ServerDuplexStream<WatchRequest__Output, WatchResponse>;
+
+/**
+ * One Watch stream. Responses go out in order through one chain (events with prev_kv need a read
+ * first); when too many wait, this stream's watchers report themselves backed up and the store
+ * catches them up later, so a client that stops reading costs bounded memory.
+ */
+class WatchStream {
+  private readonly watchers = new Map<string, StreamWatcher>();
+  private nextId = 0;
+  private pending = 0;
+  private unflushedWrites = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private progressPending = false;
+  private lastProgressNotify = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly call: Call,
+    private readonly server: KeelServer,
+    private readonly log: Logger,
+    private readonly opts: WatchServiceOptions,
+  ) {}
+
+  start(): void {
+    this.call.on('data', (req: WatchRequest__Output) => this.onRequest(req));
+    this.call.on('end', () => this.close(true));
+    this.call.on('error', () => this.close(false));
+    this.call.on('cancelled', () => this.close(false));
+    this.timer = setInterval(() => this.tick(), Math.min(this.opts.progressNotifyIntervalMs, 1000));
+    this.timer.unref();
+  }
+
+  private onRequest(req: WatchRequest__Output): void {
+    if (req.create_request) this.create(req.create_request);
+    else if (req.cancel_request) this.cancel(req.cancel_request.watch_id);
+    else if (req.progress_request) {
+      this.progressPending = true;
+      this.maybeSendProgress();
+    }
+  }
+
+  private create(c: WatchCreateRequest__Output): void {
+    let id = c.watch_id;
+    if (id === '0') {
+      while (this.watchers.has(String(this.nextId))) this.nextId++;
+      id = String(this.nextId++);
+    } else if (this.watchers.has(id)) {
+      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream' });
+      return;
+    }
+    // As etcd: an empty key means the smallest key, "\0".
+    const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
+    const w: StreamWatcher = {
+      noPut: c.filters.includes('NOPUT'),
+      noDelete: c.filters.includes('NODELETE'),
+      prevKv: c.prev_kv,
+      fragment: c.fragment,
+      progressNotify: c.progress_notify,
+    };
+    this.watchers.set(id, w);
+    // The created reply goes first and carries the current revision: a client resumes from it.
+    this.send({ watch_id: id, created: true });
+    w.handle = this.server.watch(key, c.range_end, Number(c.start_revision), {
+      deliver: (events, rev) => this.deliver(id, w, events, rev),
+      ready: () => !this.closed && !this.backedUp(),
+      compacted: (compactRev) => {
+        this.watchers.delete(id);
+        this.send({ watch_id: id, canceled: true, compact_revision: compactRev });
+      },
+    });
+  }
+
+  /**
+   * Responses queued here or written but not yet taken by HTTP/2 (a client that stops reading
+   * exhausts its flow-control window, and the writes stop completing).
+   */
+  private backedUp(): boolean {
+    return this.pending + this.unflushedWrites >= MAX_PENDING_RESPONSES;
+  }
+
+  private cancel(id: string): void {
+    const w = this.watchers.get(id);
+    if (w === undefined) return;
+    w.handle?.cancel();
+    this.watchers.delete(id);
+    this.send({ watch_id: id, canceled: true });
+  }
+
+  private deliver(id: string, w: StreamWatcher, events: WatchEvent[], rev: number): boolean {
+    if (this.closed || this.backedUp()) return false;
+    const wanted = events.filter((e) => !(e.type === 'PUT' ? w.noPut : w.noDelete));
+    if (wanted.length === 0) return true;
+    this.enqueue(async () => {
+      const out: Event[] = [];
+      for (const e of wanted) {
+        const prev = w.prevKv ? await this.server.previousKv(e.kv.key, e.kv.mod_revision) : undefined;
+        out.push({ type: e.type, kv: e.kv, ...(prev ? { prev_kv: prev } : {}) });
+      }
+      for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
+        for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
+          this.write({ header: this.header(rev), watch_id: id, events: part.events, fragment: part.more });
+        }
+      }
+    });
+    return true;
+  }
+
+  /** Splits events into responses under the size limit; all but the last are marked fragment. */
+  private fragments(events: Event[]): Array<{ events: Event[]; more: boolean }> {
+    const parts: Array<{ events: Event[]; more: boolean }> = [];
+    let current: Event[] = [];
+    let size = 0;
+    for (const e of events) {
+      const bytes = eventBytes(e);
+      if (current.length > 0 && size + bytes > this.opts.maxResponseBytes) {
+        parts.push({ events: current, more: true });
+        current = [];
+        size = 0;
+      }
+      current.push(e);
+      size += bytes;
+    }
+    parts.push({ events: current, more: false });
+    return parts;
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    this.maybeSendProgress();
+    const now = Date.now();
+    if (now - this.lastProgressNotify >= this.opts.progressNotifyIntervalMs) {
+      this.lastProgressNotify = now;
+      for (const [id, w] of this.watchers) {
+        if (w.progressNotify && w.handle?.synced() && this.pending === 0) this.send({ watch_id: id });
+      }
+    }
+  }
+
+  /** A progress response promises every event up to its revision was sent: only when all are synced. */
+  private maybeSendProgress(): void {
+    if (!this.progressPending) return;
+    for (const w of this.watchers.values()) if (!w.handle?.synced()) return;
+    this.progressPending = false;
+    this.send({ watch_id: -1 });
+  }
+
+  /** A control response, in order with the events, stamped with the revision when it goes out. */
+  private send(resp: Omit<WatchResponse, 'header'>): void {
+    this.enqueue(async () => this.write({ ...resp, header: this.header(this.server.watchRevision) }));
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    this.pending++;
+    this.chain = this.chain.then(job).catch((err: unknown) => {
+      this.log.error('watch stream failed', { error: String(err) });
+      this.call.emit('error', { code: grpc.status.INTERNAL, details: String(err) });
+    }).finally(() => {
+      this.pending--;
+    });
+  }
+
+  private write(resp: WatchResponse): void {
+    if (this.closed) return;
+    this.unflushedWrites++;
+    this.call.write(resp, () => {
+      this.unflushedWrites--;
+    });
+  }
+
+  private header(revision: number) {
+    return { ...this.server.header(), revision };
+  }
+
+  private close(ended: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const w of this.watchers.values()) w.handle?.cancel();
+    this.watchers.clear();
+    if (ended) void this.chain.then(() => this.call.end());
+  }
+}
+
+function eventBytes(e: Event): number {
+  return (e.kv?.key?.length ?? 0) + (e.kv?.value?.length ?? 0) + (e.prev_kv?.value?.length ?? 0) + 64;
+}
+
+/** Consecutive runs of events of about `maxBytes`, cut only where the revision changes. */
+function chunkByRevision(events: Event[], maxBytes: number): Event[][] {
+  const chunks: Event[][] = [];
+  let current: Event[] = [];
+  let size = 0;
+  for (const e of events) {
+    const prev = current[current.length - 1];
+    if (prev !== undefined && size >= maxBytes && String(prev.kv?.mod_revision) !== String(e.kv?.mod_revision)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(e);
+    size += eventBytes(e);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
