@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   lease: ['util'],
   transport: ['raft', 'util', 'generated', 'wire'],
   server: ['raft', 'storage', 'mvcc', 'lease', 'transport', 'util', 'generated'],
-  api: ['server', 'mvcc', 'storage', 'util', 'generated', 'wire', 'client'],
+  api: ['server', 'mvcc', 'lease', 'storage', 'util', 'generated', 'wire', 'client'],
   client: ['util', 'generated', 'wire'],
   ctl: ['client', 'util', 'generated', 'wire'],
   controlplane: ['client', 'util', 'generated', 'wire'],

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { LeaseExistsError, LeaseNotFoundError, LeaseTtlTooLargeError } from '../lease/errors';
 import { CompactedError, FutureRevisionError } from '../mvcc/errors';
 import { ServerError, ServerErrorReason } from '../server/errors';
 
@@ -28,6 +29,9 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
 
 export function toGrpcFailure(err: unknown): GrpcFailure {
   if (err instanceof ServerError) return BY_REASON[err.reason];
+  if (err instanceof LeaseNotFoundError) return { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' };
+  if (err instanceof LeaseExistsError) return { code: status.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' };
+  if (err instanceof LeaseTtlTooLargeError) return { code: status.OUT_OF_RANGE, details: 'etcdserver: too large lease TTL' };
   if (err instanceof CompactedError) {
     return { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' };
   }

@@ -4,6 +4,7 @@ import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
 import { clusterService } from './cluster-service';
 import { kvService } from './kv-service';
+import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
 
@@ -22,6 +23,7 @@ export async function startClientServer(
 ): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
+  grpcServer.addService(etcdPackage.Lease.service, leaseService(server, log));
   grpcServer.addService(etcdPackage.Watch.service, watchService(server, log, {
     progressNotifyIntervalMs: PROGRESS_NOTIFY_INTERVAL_MS, maxResponseBytes: maxRequestBytes,
   }));

@@ -91,6 +91,7 @@ describe('KV service over gRPC', () => {
     });
 
     it('keeps value or lease with ignore_value / ignore_lease', async () => {
+      for (const id of ['42', '43']) await m.client.leaseGrant({ ID: id, TTL: 100 });
       await m.client.put({ key: b('k'), value: b('keep'), lease: '42' });
       await m.client.put({ key: b('k'), ignore_value: true, lease: '43' });
       let [kv] = (await m.client.range({ key: b('k') })).kvs;
@@ -98,6 +99,11 @@ describe('KV service over gRPC', () => {
       await m.client.put({ key: b('k'), value: b('changed'), ignore_lease: true });
       [kv] = (await m.client.range({ key: b('k') })).kvs;
       assert.deepEqual([kv?.value.toString(), kv?.lease], ['changed', '43']);
+    });
+
+    it('refuses a lease that does not exist, with etcd\'s NotFound', async () => {
+      assert.deepEqual(await failure(m.client.put({ key: b('k'), value: b('v'), lease: '99' })),
+        { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
     });
 
     const errors: Array<{ name: string; req: Parameters<InProcessMember['client']['put']>[0]; details: string }> = [

@@ -14,6 +14,7 @@ describe('Txn over gRPC', () => {
   beforeEach(async () => {
     m = await startInProcessMember();
     // k: created at 2, modified at 3, version 2, value "v2", lease 7.  other: created at 4 (the store starts at 1).
+    await m.client.leaseGrant({ ID: 7, TTL: 100 }); // a lease does not take a revision
     await m.client.put({ key: b('k'), value: b('v1') });
     await m.client.put({ key: b('k'), value: b('v2'), lease: '7' });
     await m.client.put({ key: b('other'), value: b('o') });

@@ -15,6 +15,16 @@ import type { StatusResponse__Output } from '../generated/etcdserverpb/StatusRes
 import type { TxnRequest } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse__Output } from '../generated/etcdserverpb/TxnResponse';
 import type { WatchClient } from '../generated/etcdserverpb/Watch';
+import type { LeaseClient } from '../generated/etcdserverpb/Lease';
+import type { LeaseGrantRequest } from '../generated/etcdserverpb/LeaseGrantRequest';
+import type { LeaseGrantResponse__Output } from '../generated/etcdserverpb/LeaseGrantResponse';
+import type { LeaseKeepAliveRequest } from '../generated/etcdserverpb/LeaseKeepAliveRequest';
+import type { LeaseKeepAliveResponse__Output } from '../generated/etcdserverpb/LeaseKeepAliveResponse';
+import type { LeaseLeasesResponse__Output } from '../generated/etcdserverpb/LeaseLeasesResponse';
+import type { LeaseRevokeRequest } from '../generated/etcdserverpb/LeaseRevokeRequest';
+import type { LeaseRevokeResponse__Output } from '../generated/etcdserverpb/LeaseRevokeResponse';
+import type { LeaseTimeToLiveRequest } from '../generated/etcdserverpb/LeaseTimeToLiveRequest';
+import type { LeaseTimeToLiveResponse__Output } from '../generated/etcdserverpb/LeaseTimeToLiveResponse';
 import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { etcdPackage } from '../wire/etcd-package';
@@ -35,6 +45,7 @@ export class EtcdClient {
   private readonly maintenance: MaintenanceClient;
   private readonly cluster: ClusterClient;
   private readonly watch: WatchClient;
+  private readonly lease: LeaseClient;
   private readonly timeoutMs: number;
 
   /** `endpoint` is host:port; the three services share one channel. */
@@ -45,6 +56,7 @@ export class EtcdClient {
     this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });
     this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });
     this.watch = new etcdPackage.Watch(endpoint, creds, { channelOverride });
+    this.lease = new etcdPackage.Lease(endpoint, creds, { channelOverride });
     this.timeoutMs = opts.commandTimeoutMs ?? 5000;
   }
 
@@ -66,6 +78,27 @@ export class EtcdClient {
 
   compact(req: CompactionRequest): Promise<CompactionResponse__Output> {
     return this.call(this.kv, this.kv.Compact, req);
+  }
+
+  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse__Output> {
+    return this.call(this.lease, this.lease.LeaseGrant, req);
+  }
+
+  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse__Output> {
+    return this.call(this.lease, this.lease.LeaseRevoke, req);
+  }
+
+  leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse__Output> {
+    return this.call(this.lease, this.lease.LeaseTimeToLive, req);
+  }
+
+  leaseLeases(): Promise<LeaseLeasesResponse__Output> {
+    return this.call(this.lease, this.lease.LeaseLeases, {});
+  }
+
+  /** Opens a LeaseKeepAlive stream: write {ID} to renew, read the new TTL (0: the lease is gone). */
+  leaseKeepAliveStream(): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output> {
+    return this.lease.LeaseKeepAlive();
   }
 
   status(): Promise<StatusResponse__Output> {

@@ -8,6 +8,7 @@ import { KeelServer, ServerConfig } from '../server/keel-server';
 import { LevelEngine } from '../storage/level-engine';
 import { InMemoryNetwork } from '../transport/in-memory-transport';
 import { recordingLogger } from '../util/logger';
+import { realClock } from '../util/clock';
 import { SeededRand } from '../util/rand';
 import { startClientServer, stopClientServer } from '../api/grpc-server';
 
@@ -84,7 +85,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const log = recordingLogger();
   const registry = new Registry();
   const server = await KeelServer.start(cfg, {
-    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), log, registry,
+    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
   const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, log);
   const endpoint = `127.0.0.1:${ports[0]}`;

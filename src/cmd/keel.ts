@@ -10,6 +10,7 @@ import { KeelServer } from '../server/keel-server';
 import { ETCD_VERSION } from '../server/version';
 import { LevelEngine } from '../storage/level-engine';
 import { GrpcPeerTransport } from '../transport/grpc-peer-transport';
+import { realClock } from '../util/clock';
 import { SeededRand } from '../util/rand';
 import { hostPort, KeelFlags, parseKeelFlags } from './keel-flags';
 import { createLogger } from './pino-logger';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
         return peers;
       },
       rand: new SeededRand(randomInt(2 ** 31)),
+      clock: realClock,
       log,
       registry,
     });

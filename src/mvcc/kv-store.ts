@@ -57,6 +57,7 @@ export class MvccStore {
   private committed: RevisionChanges[] = [];
   /** The newest revision whose records are all in the engine. */
   flushedRev = 1;
+  private leasedAtLoad = new Map<string, string>();
   /** Told of every write request's changes once they are in the engine, in revision order. */
   onFlushed: ((groups: RevisionChanges[]) => void) | undefined;
 
@@ -86,10 +87,15 @@ export class MvccStore {
     const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     let records = 0;
+    this.leasedAtLoad = new Map();
     for await (const [k, v] of this.engine.entries(prefixRange(PREFIX_REVISION))) {
       const { rev, tombstone } = parseRevisionKey(k);
       const kv = decodeKeyValue(v);
-      this.index.restore(toKeyString(kv.key), rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
+      const key = toKeyString(kv.key);
+      this.index.restore(key, rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
+      // Records come in revision order, so the last one of a key says which lease holds it now.
+      if (tombstone || kv.lease === '0') this.leasedAtLoad.delete(key);
+      else this.leasedAtLoad.set(key, kv.lease);
       this.rev = Math.max(this.rev, rev.main);
       records++;
     }
@@ -111,6 +117,13 @@ export class MvccStore {
 
   get compactedRevision(): number {
     return this.compactRev;
+  }
+
+  /** The keys that had a lease when the store was loaded (lease ID by key); handed out once. */
+  takeLeasedKeys(): Map<string, string> {
+    const m = this.leasedAtLoad;
+    this.leasedAtLoad = new Map();
+    return m;
   }
 
   /** Reads at the current revision, fixed now so a multi-read request sees one state. */

@@ -3,7 +3,10 @@ import { CompactedError, FutureRevisionError } from '../mvcc/errors';
 import { MvccStore } from '../mvcc/kv-store';
 import { WriteTxn } from '../mvcc/write-txn';
 import { Engine, EngineOp } from '../storage/engine';
-import { encodeNumber, metaKey } from '../storage/keyspace';
+import { encodeNumber, leaseKey, metaKey } from '../storage/keyspace';
+import { LeaseExistsError, LeaseNotFoundError, LeaseTtlTooLargeError } from '../lease/errors';
+import { Lessor } from '../lease/lessor';
+import { toKeyString } from '../util/bytes';
 import { LogEntry } from '../storage/log-store';
 import { invariant } from '../util/invariant';
 import { applyDeleteRange, applyPut } from './apply/put-delete';
@@ -22,10 +25,13 @@ export type ApplyResult =
  * one batch holding every change and the new applied index, so a restart never applies twice.
  */
 export class Applier {
+  private readonly leaseExists = (id: string) => this.lessor.lookup(BigInt(id)) !== undefined;
+
   constructor(
     private readonly engine: Engine,
     private readonly store: MvccStore,
     private readonly membership: MembershipState,
+    private readonly lessor: Lessor,
     private applied: number,
   ) {}
 
@@ -77,9 +83,23 @@ export class Applier {
         return failure(err);
       }
     }
+    if (req.lease_grant != null) {
+      try {
+        const lease = this.lessor.grant(BigInt(req.lease_grant.ID), Number(req.lease_grant.TTL));
+        batch.push({ type: 'put', key: leaseKey(lease.id), value: encodeNumber(lease.ttl) });
+        return { ok: true, response: { ID: lease.id.toString(), TTL: lease.ttl, error: '' } };
+      } catch (err) {
+        return failure(err);
+      }
+    }
     const txn = this.store.beginWrite(batch);
     try {
-      return { ok: true, response: await this.applyWrite(txn, req) };
+      const response = await this.applyWrite(txn, req, batch);
+      // Keys follow their leases: a put moves a key to the lease it names, a delete frees it.
+      for (const kv of txn.changes) {
+        this.lessor.setKeyLease(toKeyString(kv.key), kv.create_revision === 0 ? 0n : BigInt(kv.lease));
+      }
+      return { ok: true, response };
     } catch (err) {
       invariant(txn.changes.length === 0, `request failed after writing: ${String(err)}`);
       return failure(err);
@@ -88,17 +108,25 @@ export class Applier {
     }
   }
 
-  private applyWrite(txn: WriteTxn, req: InternalRequest__Output): Promise<object> {
-    if (req.put != null) return applyPut(txn, req.put);
+  private async applyWrite(txn: WriteTxn, req: InternalRequest__Output, batch: EngineOp[]): Promise<object> {
+    if (req.put != null) return applyPut(txn, req.put, this.leaseExists);
     if (req.delete_range != null) return applyDeleteRange(txn, req.delete_range);
+    if (req.lease_revoke != null) {
+      // The lease's keys go in one revision, in key order, as etcd deletes them.
+      const id = BigInt(req.lease_revoke.ID);
+      for (const key of this.lessor.revoke(id)) txn.deleteRange({ start: key, end: undefined });
+      batch.push({ type: 'del', key: leaseKey(id) });
+      return { header: { revision: txn.headRev } };
+    }
     invariant(req.txn != null, `log entry ${req.id} holds no request`);
-    return applyTxn(txn, req.txn);
+    return applyTxn(txn, req.txn, this.leaseExists);
   }
 }
 
 /** Expected failures become results; anything else is a bug or an IO failure and stays thrown. */
 function failure(err: unknown): ApplyResult {
-  if (err instanceof ServerError || err instanceof CompactedError || err instanceof FutureRevisionError) {
+  if (err instanceof ServerError || err instanceof CompactedError || err instanceof FutureRevisionError ||
+    err instanceof LeaseNotFoundError || err instanceof LeaseExistsError || err instanceof LeaseTtlTooLargeError) {
     return { ok: false, error: err };
   }
   throw err;

@@ -21,6 +21,8 @@ import { decodeNumber, metaKey } from '../storage/keyspace';
 import { LogStore } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
 import { Registry } from 'prom-client';
+import { Lessor } from '../lease/lessor';
+import { Clock } from '../util/clock';
 import { Logger } from '../util/logger';
 import { Rand } from '../util/rand';
 import { applyRange } from './apply/range';
@@ -30,6 +32,7 @@ import { Applier, ApplyResult } from './applier';
 import { bootstrapIdentity, ClusterFlags } from './bootstrap';
 import { ServerError } from './errors';
 import { IdGenerator } from './id-generator';
+import { LeaseManager } from './lease-manager';
 import { encodeInternalRequest } from './internal-request';
 import { Member } from './membership';
 import { MembershipState } from './membership-state';
@@ -73,6 +76,8 @@ export interface ServerDeps {
   transport(memberId: NodeId, clusterId: bigint, members: Member[]): PeerTransport;
   /** Randomness for election timeouts. */
   rand: Rand;
+  /** Wall time, for lease expiry on the leader. */
+  clock: Clock;
   log: Logger;
   /** Where the member's metrics are registered (a registry per member). */
   registry: Registry;
@@ -85,6 +90,8 @@ export interface ServerDeps {
  */
 export class KeelServer {
   private readonly wait = new Wait<ApplyResult>();
+  /** Lease grants, revocations, keep-alives and time-to-live. */
+  readonly leases: LeaseManager;
   private readonly appliedWaiters: Array<{ index: number; resolve(): void }> = [];
   private readonly ids: IdGenerator;
   private readonly reads: LinearizableReads;
@@ -104,7 +111,16 @@ export class KeelServer {
     private readonly cfg: ServerConfig,
     private readonly log: Logger,
     private readonly metrics: ServerMetrics,
+    lessor: Lessor,
   ) {
+    this.leases = new LeaseManager(lessor, {
+      memberId,
+      leader: () => this.leader,
+      transport: () => node.transport,
+      propose: (req) => this.propose(req),
+      nextLeaseId: () => BigInt(this.ids.nextId()) & ((1n << 63n) - 1n),
+      log,
+    });
     this.ids = new IdGenerator(memberId, Date.now());
     // etcd's request timeout: 5 s plus two election timeouts.
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
@@ -117,7 +133,9 @@ export class KeelServer {
     const store = await MvccStore.open(engine, log);
     const watchable = new WatchableStore(store, engine);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
-    const applier = new Applier(engine, store, identity.membership, applied);
+    const lessor = new Lessor(deps.clock, Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000));
+    await LeaseManager.load(engine, store, lessor);
+    const applier = new Applier(engine, store, identity.membership, lessor, applied);
     const logStore = new LogStore(engine);
     const voters = identity.membership.list().filter((m) => !m.isLearner).map((m) => m.id);
     if (identity.isNew) await writeBootstrapEntries(logStore, identity.membership.list());
@@ -161,21 +179,25 @@ export class KeelServer {
           await store.idle(); // a physical compaction must not delete what the snapshot brings
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
+          await LeaseManager.load(engine, store, lessor);
+          if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
           log.info('installed snapshot from the leader', { index: snap.metadata.index, revision: store.currentRevision });
         },
         appliedIndex: () => applier.appliedIndex,
       },
+      onLeaseForward: (req) => server!.leases.answer(req),
       observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
+        server?.leases.leadershipChanged(lead === identity.memberId, cfg.electionTimeoutMs);
         if (lead !== NONE) metrics.leaderChanges.inc();
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
       },
     });
-    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics);
+    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (voters.length === 1) raw.campaign();
     node.kick();
@@ -219,7 +241,8 @@ export class KeelServer {
       this.ensureRunning();
       // As etcd: a read-only txn is linearizable unless every range in it is serializable.
       if (!isTxnSerializable(req)) await this.reads.read();
-      return applyTxn(this.store.readView(), req);
+      // A read-only txn has no put to check a lease for.
+      return applyTxn(this.store.readView(), req, () => false);
     }
     return (await this.propose<TxnResponse>({ txn: req })).response;
   }
@@ -298,6 +321,7 @@ export class KeelServer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
+    this.leases.stop();
     this.reads.stop();
     this.watchable.close();
     await this.node.stop();

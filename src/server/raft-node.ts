@@ -4,7 +4,7 @@ import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
-import { PeerTransport } from '../transport/transport';
+import { LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { secondsSince } from './metrics';
@@ -33,6 +33,8 @@ export interface RaftNodeOptions {
   log: Logger;
   /** Told when this member learns of a new leader (or of none). */
   onLeaderChange(lead: NodeId, term: number): void;
+  /** Answers a follower's lease question (this member as leader). */
+  onLeaseForward(req: LeaseForward): Promise<LeaseForwardReply>;
   /** Told how long each synced log write and each apply took, in seconds. */
   observe: { fsync(seconds: number): void; apply(seconds: number): void };
 }
@@ -60,7 +62,12 @@ export class RaftNode {
         o.raw.reportSnapshot(to, failed);
         this.kick();
       },
+      leaseRequest: (req) => o.onLeaseForward(req),
     });
+  }
+
+  get transport(): PeerTransport {
+    return this.o.transport;
   }
 
   get raw(): RawNode {

@@ -1,24 +1,29 @@
 import { Engine, EngineOp } from '../storage/engine';
-import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
+import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /**
- * The application state a lagging follower receives instead of compacted log entries: every MVCC
- * revision record plus the compaction marks, as length-prefixed key/value pairs.
+ * The application state a lagging follower receives instead of compacted log entries: every lease
+ * and MVCC revision record plus the compaction mark, as length-prefixed key/value pairs.
  * The caller must start this while no apply is in flight: the engine iterator fixes the state
  * at its first step, so the dump matches the applied index read at the same moment.
  */
 export async function dumpState(engine: Engine): Promise<Buffer> {
   const parts: Buffer[] = [];
+  // Both iterators open now, before anything else is applied (leases sort before revisions).
+  const leases = engine.entries(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
   const records = engine.entries(prefixRange(PREFIX_REVISION))[Symbol.asyncIterator]();
-  const first = records.next(); // opens the iterator now, before anything else is applied
+  const firstLease = leases.next();
+  const firstRecord = records.next();
   const compact = await engine.get(metaKey('compact-scheduled'));
   parts.push(encodeNumber(decodeNumber(compact) ?? 0));
-  for (let r = await first; !r.done; r = await records.next()) {
-    const [k, v] = r.value;
-    const head = Buffer.allocUnsafe(8);
-    head.writeUInt32BE(k.length, 0);
-    head.writeUInt32BE(v.length, 4);
-    parts.push(head, k, v);
+  for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
+    for (let r = await first; !r.done; r = await it.next()) {
+      const [k, v] = r.value;
+      const head = Buffer.allocUnsafe(8);
+      head.writeUInt32BE(k.length, 0);
+      head.writeUInt32BE(v.length, 4);
+      parts.push(head, k, v);
+    }
   }
   return Buffer.concat(parts);
 }
@@ -31,7 +36,9 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
 export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<void> {
   const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
   const ops: EngineOp[] = [];
-  for await (const key of engine.keys(prefixRange(PREFIX_REVISION))) ops.push({ type: 'del', key });
+  for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
+    for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
+  }
   const compactRev = decodeNumber(data.subarray(0, 8)) ?? 0;
   for (let at = 8; at < data.length;) {
     const kl = data.readUInt32BE(at);

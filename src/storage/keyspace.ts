@@ -6,7 +6,9 @@ import { readUint64BE, writeUint64BE } from '../util/bytes';
  *   'l' + index(8, big-endian)   raft log entry
  *   'm' + name                   meta: applied index, compaction marks, IDs, raft hard state
  *   'r' + revision               MVCC: one record per (main, sub) revision, see mvcc/revision.ts
+ *   'e' + lease ID (8)           a lease and its granted TTL (8 bytes)
  */
+export const PREFIX_LEASE = 0x65; // 'e'
 export const PREFIX_LOG = 0x6c; // 'l'
 export const PREFIX_META = 0x6d; // 'm'
 export const PREFIX_REVISION = 0x72; // 'r'
@@ -25,6 +27,13 @@ export function logKey(index: number): Buffer {
 
 export function logIndexOf(key: Buffer): number {
   return readUint64BE(key, 1);
+}
+
+export function leaseKey(id: bigint): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = PREFIX_LEASE;
+  key.writeBigUInt64BE(id, 1);
+  return key;
 }
 
 export function metaKey(name: MetaName): Buffer {

@@ -6,13 +6,17 @@ import type { Message, NodeId } from '../raft/types';
 import { Logger } from '../util/logger';
 import { peerPackage } from '../wire/peer-package';
 import { fromWire, toWire } from './codec';
-import { PeerTransport, TransportReceiver } from './transport';
+import { LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
+import type { LeaseForwardRequest__Output } from '../generated/keelpb/LeaseForwardRequest';
+import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardResponse';
 
 /** Messages waiting for one peer beyond which new ones are dropped: a dead peer costs bounded memory. */
 const MAX_QUEUED_MESSAGES = 4096;
 /** A snapshot's state goes out in pieces of this size. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const RECONNECT_MIN_MS = 100;
+/** A lease question to the leader answers quickly or not at all. */
+const LEASE_FORWARD_TIMEOUT_MS = 2000;
 const RECONNECT_MAX_MS = 3000;
 /** Peer traffic is between members only; Raft bounds message sizes itself. */
 /** gRPC metadata carrying the sender's cluster ID (hex). */
@@ -36,6 +40,14 @@ export class GrpcPeerTransport implements PeerTransport {
     const server = new grpc.Server(UNLIMITED);
     const t = new GrpcPeerTransport(server, log);
     server.addService(peerPackage.Peer.service, {
+      LeaseForward: (call: grpc.ServerUnaryCall<LeaseForwardRequest__Output, LeaseForwardResponse>, cb: grpc.sendUnaryData<LeaseForwardResponse>) => {
+        if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
+        const r = call.request;
+        t.receiver.leaseRequest({ renew: r.renew, id: BigInt(r.id), keys: r.keys }).then(
+          (reply) => cb(null, { found: reply.found, ttl: reply.ttl, granted_ttl: reply.grantedTtl, keys: reply.keys }),
+          (err: Error) => cb({ code: grpc.status.UNAVAILABLE, details: err.message }),
+        );
+      },
       Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call, cb)) return;
         call.on('data', (batch: MessageBatch__Output) => {
@@ -86,6 +98,12 @@ export class GrpcPeerTransport implements PeerTransport {
 
   attach(receiver: TransportReceiver): void {
     this.receiver = receiver;
+  }
+
+  forwardLease(to: NodeId, req: LeaseForward): Promise<LeaseForwardReply> {
+    const sender = this.senders.get(to);
+    if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
+    return sender.forwardLease(req);
   }
 
   send(msgs: Message[]): void {
@@ -145,6 +163,16 @@ class PeerSender {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  forwardLease(req: LeaseForward): Promise<LeaseForwardReply> {
+    return new Promise((resolve, reject) => {
+      this.client.LeaseForward({ renew: req.renew, id: req.id.toString(), keys: req.keys }, this.metadata,
+        { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS }, (err, res) => {
+          if (err || !res) return reject(err ?? new Error('no answer'));
+          resolve({ found: res.found, ttl: Number(res.ttl), grantedTtl: Number(res.granted_ttl), keys: res.keys });
+        });
+    });
   }
 
   sendSnapshot(m: Message): void {

@@ -17,6 +17,11 @@ export class InMemoryNetwork {
       attach: (r) => {
         this.receivers.set(id, r);
       },
+      forwardLease: async (to, req) => {
+        const target = this.receivers.get(to);
+        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
+        return target.leaseRequest(req);
+      },
       close: async () => {
         this.receivers.delete(id);
       },

@@ -6,6 +6,8 @@ import type { Message, NodeId } from '../raft/types';
  */
 export interface PeerTransport {
   send(msgs: Message[]): void;
+  /** Asks the leader `to` about a lease (only the leader counts lease time). */
+  forwardLease(to: NodeId, req: LeaseForward): Promise<LeaseForwardReply>;
   /** Where messages from peers go, and where delivery failures are reported. */
   attach(receiver: TransportReceiver): void;
   close(): Promise<void>;
@@ -17,4 +19,20 @@ export interface TransportReceiver {
   unreachable(to: NodeId): void;
   /** A snapshot reached `to` (or failed to). */
   snapshotSent(to: NodeId, failed: boolean): void;
+  /** A follower's lease question, answered by this member as leader. */
+  leaseRequest(req: LeaseForward): Promise<LeaseForwardReply>;
+}
+
+/** Renew a lease (keep-alive), or read its time to live (and its keys). */
+export interface LeaseForward {
+  renew: boolean;
+  id: bigint;
+  keys: boolean;
+}
+
+export interface LeaseForwardReply {
+  found: boolean;
+  ttl: number;
+  grantedTtl: number;
+  keys: Buffer[];
 }

@@ -5,6 +5,7 @@ import type { PutResponse } from '../../generated/etcdserverpb/PutResponse';
 import { KeyValue } from '../../mvcc/key-value';
 import { KvView } from '../../mvcc/kv-store';
 import { WriteTxn } from '../../mvcc/write-txn';
+import { LeaseNotFoundError } from '../../lease/errors';
 import { ServerError } from '../errors';
 import { spanOf } from './span';
 
@@ -16,16 +17,24 @@ async function previous(view: KvView, req: PutRequest__Output): Promise<KeyValue
   return (await view.range(spanOf(req.key, EMPTY), ALL)).kvs[0];
 }
 
-/** Fails before any write when ignore_value/ignore_lease have no existing key to borrow from. */
-export async function checkPut(view: KvView, req: PutRequest__Output): Promise<void> {
+/** Whether a lease ID names a lease that exists now. */
+export type LeaseExists = (id: string) => boolean;
+
+/**
+ * Fails before any write when ignore_value/ignore_lease have no existing key to borrow from, or
+ * when the put names a lease that does not exist.
+ */
+export async function checkPut(view: KvView, req: PutRequest__Output, leaseExists: LeaseExists): Promise<void> {
   if ((req.ignore_value || req.ignore_lease) && (await previous(view, req)) === undefined) {
     throw new ServerError('key-not-found');
   }
+  if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
 }
 
-export async function applyPut(txn: WriteTxn, req: PutRequest__Output): Promise<PutResponse> {
+export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists): Promise<PutResponse> {
   const prev = await previous(txn, req);
   if ((req.ignore_value || req.ignore_lease) && prev === undefined) throw new ServerError('key-not-found');
+  if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
   txn.put(req.key, req.ignore_value ? prev!.value : req.value, req.ignore_lease ? prev!.lease : req.lease);
   return { header: { revision: txn.headRev }, prev_kv: req.prev_kv ? prev ?? null : null };
 }

@@ -8,7 +8,7 @@ import { KeyValue } from '../../mvcc/key-value';
 import { KvView } from '../../mvcc/kv-store';
 import { WriteTxn } from '../../mvcc/write-txn';
 import { invariant } from '../../util/invariant';
-import { applyDeleteRange, applyPut, checkPut } from './put-delete';
+import { applyDeleteRange, applyPut, checkPut, LeaseExists } from './put-delete';
 import { applyRange } from './range';
 import { spanOf } from './span';
 
@@ -17,10 +17,10 @@ import { spanOf } from './span';
  * the branch taken, nested ones included, against the state before the txn; (2) check the chosen
  * operations; (3) run them, each seeing the writes before it, all at one revision.
  */
-export async function applyTxn(view: KvView, req: TxnRequest__Output): Promise<TxnResponse> {
+export async function applyTxn(view: KvView, req: TxnRequest__Output, leaseExists: LeaseExists): Promise<TxnResponse> {
   const path = await compareToPath(view, req);
-  await checkRequests(view, req, [...path]);
-  const resp = await execute(view, req, path);
+  await checkRequests(view, req, [...path], leaseExists);
+  const resp = await execute(view, req, path, leaseExists);
   resp.header = { revision: view.headRev };
   return resp;
 }
@@ -82,11 +82,11 @@ function compareKv(c: Compare__Output, kv: KeyValue): boolean {
 }
 
 /** Consumes `path` from the front as it descends into nested txns. */
-async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolean[]): Promise<void> {
+async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolean[], leaseExists: LeaseExists): Promise<void> {
   const ops = path.shift() ? req.success : req.failure;
   for (const op of ops) {
-    if (op.request_txn != null) await checkRequests(view, op.request_txn, path);
-    else if (op.request_put != null) await checkPut(view, op.request_put);
+    if (op.request_txn != null) await checkRequests(view, op.request_txn, path, leaseExists);
+    else if (op.request_put != null) await checkPut(view, op.request_put, leaseExists);
     else if (op.request_range != null) {
       const rev = Number(op.request_range.revision);
       if (rev > view.headRev) throw new FutureRevisionError();
@@ -95,20 +95,20 @@ async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolea
   }
 }
 
-async function execute(view: KvView, req: TxnRequest__Output, path: boolean[]): Promise<TxnResponse> {
+async function execute(view: KvView, req: TxnRequest__Output, path: boolean[], leaseExists: LeaseExists): Promise<TxnResponse> {
   const succeeded = path.shift();
   invariant(succeeded !== undefined, 'txn path shorter than the txn');
   const responses: ResponseOp[] = [];
-  for (const op of succeeded ? req.success : req.failure) responses.push(await executeOp(view, op, path));
+  for (const op of succeeded ? req.success : req.failure) responses.push(await executeOp(view, op, path, leaseExists));
   // Nested txn headers stay empty, as etcd's; the caller fills the outermost.
   return { header: {}, succeeded, responses };
 }
 
-async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[]): Promise<ResponseOp> {
+async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[], leaseExists: LeaseExists): Promise<ResponseOp> {
   if (op.request_range != null) return { response_range: await applyRange(view, op.request_range) };
-  if (op.request_txn != null) return { response_txn: await execute(view, op.request_txn, path) };
+  if (op.request_txn != null) return { response_txn: await execute(view, op.request_txn, path, leaseExists) };
   invariant(view instanceof WriteTxn, 'write operation in a read-only txn');
-  if (op.request_put != null) return { response_put: await applyPut(view, op.request_put) };
+  if (op.request_put != null) return { response_put: await applyPut(view, op.request_put, leaseExists) };
   invariant(op.request_delete_range != null, 'txn operation with no request (validation lets none through)');
   return { response_delete_range: await applyDeleteRange(view, op.request_delete_range) };
 }

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtcdClient } from '../src/client/etcd-client';
+import { MemberProcess, startKeel } from './support/member-process';
+
+describe('leases across a crash', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let member: MemberProcess | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keel-lease-restart-'));
+  });
+  after(async () => {
+    await member?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a lease and its keys through kill -9, and revoking it afterwards deletes them', async () => {
+    member = await startKeel({ baseDir: dir });
+    let client = new EtcdClient(member.endpoint);
+    await client.leaseGrant({ ID: 77, TTL: 600 });
+    await client.put({ key: Buffer.from('held'), value: Buffer.from('1'), lease: 77 });
+    client.close();
+    await member.kill9();
+    member = await member.restart();
+    client = new EtcdClient(member.endpoint);
+    try {
+      const ttl = await client.leaseTimeToLive({ ID: 77, keys: true });
+      assert.equal(ttl.grantedTTL, '600');
+      assert.deepEqual(ttl.keys.map(String), ['held']);
+      await client.leaseRevoke({ ID: 77 });
+      assert.equal((await client.range({ key: Buffer.from('held') })).count, '0');
+    } finally {
+      client.close();
+    }
+  });
+});

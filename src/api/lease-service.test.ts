@@ -1,0 +1,133 @@
+import { status } from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import type { LeaseKeepAliveResponse__Output } from '../generated/etcdserverpb/LeaseKeepAliveResponse';
+import { failure, InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
+import { EtcdClient } from '../client/etcd-client';
+
+const b = (s: string) => Buffer.from(s);
+
+/** Sends one keep-alive on a fresh stream and returns the TTL answered. */
+async function keepAliveOnce(client: EtcdClient, id: string): Promise<string> {
+  const stream = client.leaseKeepAliveStream();
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      stream.once('data', (r: LeaseKeepAliveResponse__Output) => resolve(r.TTL));
+      stream.once('error', reject);
+      stream.write({ ID: id });
+    });
+  } finally {
+    stream.end();
+  }
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('Lease service over gRPC', function () {
+  this.timeout(20_000);
+  let m: InProcessMember;
+  beforeEach(async () => {
+    m = await startInProcessMember();
+  });
+  afterEach(() => m.close());
+
+  it('grants with a chosen or an allocated ID, raising a TTL below the minimum', async () => {
+    const chosen = await m.client.leaseGrant({ ID: 100, TTL: 60 });
+    assert.deepEqual([chosen.ID, chosen.TTL], ['100', '60']);
+    const allocated = await m.client.leaseGrant({ TTL: 0 });
+    assert.ok(BigInt(allocated.ID) > 0n);
+    assert.equal(allocated.TTL, '1', 'the minimum is 1.5 election timeouts, rounded up to whole seconds');
+    const ids = (await m.client.leaseLeases()).leases.map((l) => l.ID).sort();
+    assert.deepEqual(ids, [allocated.ID, '100'].sort());
+  });
+
+  it('answers etcd\'s errors: existing ID, too large a TTL, unknown lease', async () => {
+    await m.client.leaseGrant({ ID: 5, TTL: 60 });
+    assert.deepEqual(await failure(m.client.leaseGrant({ ID: 5, TTL: 60 })),
+      { code: status.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' });
+    assert.deepEqual(await failure(m.client.leaseGrant({ TTL: '9000000001' })),
+      { code: status.OUT_OF_RANGE, details: 'etcdserver: too large lease TTL' });
+    assert.deepEqual(await failure(m.client.leaseRevoke({ ID: 6 })),
+      { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
+    const ttl = await m.client.leaseTimeToLive({ ID: 6 });
+    assert.equal(ttl.TTL, '-1', 'an unknown lease has TTL -1, not an error');
+    assert.equal(await keepAliveOnce(m.client, '6'), '0', 'a keep-alive of an unknown lease answers TTL 0');
+  });
+
+  it('reports time to live with keys, and keep-alive renews', async () => {
+    await m.client.leaseGrant({ ID: 7, TTL: 30 });
+    await m.client.put({ key: b('b'), value: b('1'), lease: 7 });
+    await m.client.put({ key: b('a'), value: b('1'), lease: 7 });
+    const t = await m.client.leaseTimeToLive({ ID: 7, keys: true });
+    assert.equal(t.grantedTTL, '30');
+    assert.ok(Number(t.TTL) > 0 && Number(t.TTL) <= 30);
+    assert.deepEqual(t.keys.map(String), ['a', 'b']);
+    assert.equal(await keepAliveOnce(m.client, '7'), '30');
+  });
+
+  it('revoking deletes every attached key in one revision, and only those', async () => {
+    await m.client.leaseGrant({ ID: 8, TTL: 60 });
+    for (const k of ['x', 'y', 'z']) await m.client.put({ key: b(k), value: b('1'), lease: 8 });
+    await m.client.put({ key: b('y'), value: b('detached') }); // re-put without lease: no longer attached
+    await m.client.put({ key: b('free'), value: b('1') });
+    const before = Number((await m.client.range({ key: b('free') })).header?.revision);
+    await m.client.leaseRevoke({ ID: 8 });
+    const all = await m.client.range({ key: Buffer.from([0]), range_end: Buffer.from([0]) });
+    assert.deepEqual(all.kvs.map((kv) => String(kv.key)), ['free', 'y']);
+    assert.equal(Number(all.header?.revision), before + 1, 'one revision for the whole revocation');
+    assert.equal((await m.client.leaseTimeToLive({ ID: 8 })).TTL, '-1');
+  });
+
+  it('expires a lease nobody keeps alive, deleting its keys, while a kept-alive one lives', async () => {
+    await m.client.leaseGrant({ ID: 9, TTL: 1 });
+    await m.client.leaseGrant({ ID: 10, TTL: 1 });
+    await m.client.put({ key: b('gone'), value: b('1'), lease: 9 });
+    await m.client.put({ key: b('kept'), value: b('1'), lease: 10 });
+    const stream = m.client.leaseKeepAliveStream();
+    stream.on('data', () => {});
+    const renew = setInterval(() => stream.write({ ID: 10 }), 300);
+    try {
+      await eventually('lease 9 expired', async () => (await m.client.range({ key: b('gone') })).count === '0');
+      // Granted together with the same TTL: by now lease 10 would be gone too, but for its renewals.
+      assert.equal((await m.client.range({ key: b('kept') })).count, '1');
+    } finally {
+      clearInterval(renew);
+      stream.end();
+    }
+  });
+});
+
+describe('Leases across a three-member cluster', function () {
+  this.timeout(30_000);
+  let c: InProcessCluster;
+  afterEach(() => c.close());
+
+  it('renews through a follower and keeps leases when the leader changes', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const follower = c.members.find((x) => x !== leader)!;
+    await follower.client.leaseGrant({ ID: 21, TTL: 3 });
+    await follower.client.put({ key: b('owned'), value: b('1'), lease: 21 });
+    assert.equal(await keepAliveOnce(follower.client, '21'), '3', 'the follower forwarded the keep-alive to the leader');
+    const ttl = await follower.client.leaseTimeToLive({ ID: 21, keys: true });
+    assert.deepEqual(ttl.keys.map(String), ['owned']);
+    // Depose the leader: the new one extends the lease instead of expiring it at once.
+    c.network.isolate(leader.server.memberId);
+    const others = c.members.filter((x) => x !== leader);
+    await eventually('a new leader', async () => others.some((x) => x.server.leader === x.server.memberId));
+    const fresh = others.find((x) => x.server.leader === x.server.memberId)!;
+    assert.equal((await fresh.client.range({ key: b('owned') })).count, '1');
+    assert.ok(Number((await fresh.client.leaseTimeToLive({ ID: 21 })).TTL) >= 2);
+    // Nobody renews it now: the new leader expires it, and every member deletes the key.
+    c.network.heal();
+    await eventually('the lease expired everywhere', async () => {
+      const counts = await Promise.all(c.members.map((x) => x.client.range({ key: b('owned'), serializable: true })));
+      return counts.every((r) => r.count === '0');
+    });
+  });
+});

@@ -1,0 +1,119 @@
+import type { LeaseGrantRequest__Output } from '../generated/etcdserverpb/LeaseGrantRequest';
+import type { LeaseGrantResponse } from '../generated/etcdserverpb/LeaseGrantResponse';
+import type { LeaseRevokeResponse } from '../generated/etcdserverpb/LeaseRevokeResponse';
+import type { InternalRequest } from '../generated/keelpb/InternalRequest';
+import { LeaseNotFoundError } from '../lease/errors';
+import { Lessor } from '../lease/lessor';
+import { MvccStore } from '../mvcc/kv-store';
+import { NodeId, NONE } from '../raft/types';
+import { Engine } from '../storage/engine';
+import { decodeNumber, prefixRange, PREFIX_LEASE } from '../storage/keyspace';
+import { LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
+import { fromKeyString } from '../util/bytes';
+import { Logger } from '../util/logger';
+import { ServerError } from './errors';
+
+/** How often the leader looks for expired leases (etcd: 500 ms). */
+const EXPIRY_CHECK_MS = 500;
+/** Revocations proposed per check: etcd's limit of 1,000 revocations a second. */
+const REVOKES_PER_CHECK = 500;
+
+export interface LeaseTimeToLive {
+  ttl: number;
+  grantedTtl: number;
+  keys: Buffer[];
+}
+
+/**
+ * The member's side of leases: grants and revocations go through the log; keep-alives and
+ * time-to-live questions are answered by the leader, to which a follower forwards them; the
+ * leader proposes the revocation of every lease that expires.
+ */
+export class LeaseManager {
+  private readonly revoking = new Set<bigint>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly lessor: Lessor,
+    private readonly deps: {
+      memberId: bigint;
+      leader(): NodeId;
+      transport(): PeerTransport;
+      propose<T>(req: InternalRequest): Promise<{ response: T }>;
+      nextLeaseId(): bigint;
+      log: Logger;
+    },
+  ) {
+    this.timer = setInterval(() => this.revokeExpired(), EXPIRY_CHECK_MS);
+  }
+
+  /** Loads the leases of the data dir and attaches the keys that name them. */
+  static async load(engine: Engine, store: MvccStore, lessor: Lessor): Promise<void> {
+    lessor.clear();
+    for await (const [k, v] of engine.entries(prefixRange(PREFIX_LEASE))) {
+      lessor.grant(k.readBigUInt64BE(1), decodeNumber(v) ?? 0);
+    }
+    for (const [key, lease] of store.takeLeasedKeys()) lessor.setKeyLease(key, BigInt(lease));
+  }
+
+  async grant(req: LeaseGrantRequest__Output): Promise<LeaseGrantResponse> {
+    // The ID is chosen here, not in apply, so every member applies the same grant.
+    const id = req.ID === '0' ? this.deps.nextLeaseId().toString() : req.ID;
+    return (await this.deps.propose<LeaseGrantResponse>({ lease_grant: { ID: id, TTL: req.TTL } })).response;
+  }
+
+  async revoke(id: string): Promise<LeaseRevokeResponse> {
+    return (await this.deps.propose<LeaseRevokeResponse>({ lease_revoke: { ID: id } })).response;
+  }
+
+  /** A keep-alive: the new TTL, or 0 when the lease is gone (what etcd's clients expect). */
+  async keepAlive(id: bigint): Promise<number> {
+    const reply = await this.ask({ renew: true, id, keys: false });
+    return reply.found ? reply.ttl : 0;
+  }
+
+  /** TTL -1 for a lease that does not exist, as etcd answers. */
+  async timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLive> {
+    const reply = await this.ask({ renew: false, id, keys });
+    return reply.found ? { ttl: reply.ttl, grantedTtl: reply.grantedTtl, keys: reply.keys } : { ttl: -1, grantedTtl: 0, keys: [] };
+  }
+
+  /** Becoming leader extends every lease; losing it stops counting time. */
+  leadershipChanged(isLeader: boolean, extendMs: number): void {
+    if (isLeader) this.lessor.promote(extendMs);
+    else this.lessor.demote();
+  }
+
+  /** Answers a lease question as leader (asked by this member or forwarded by a follower). */
+  async answer(req: LeaseForward): Promise<LeaseForwardReply> {
+    if (!this.lessor.isPrimary) throw new ServerError('no-leader');
+    const lease = this.lessor.lookup(req.id);
+    if (lease === undefined) return { found: false, ttl: -1, grantedTtl: 0, keys: [] };
+    const ttl = req.renew ? this.lessor.renew(req.id) : this.lessor.remainingSeconds(req.id);
+    return { found: true, ttl, grantedTtl: lease.ttl, keys: req.keys ? [...lease.keys].sort().map(fromKeyString) : [] };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private ask(req: LeaseForward): Promise<LeaseForwardReply> {
+    const leader = this.deps.leader();
+    if (leader === NONE) return Promise.reject(new ServerError('no-leader'));
+    if (leader === this.deps.memberId) return this.answer(req);
+    return this.deps.transport().forwardLease(leader, req).catch((err: Error) => {
+      this.deps.log.warn('cannot reach the leader for a lease', { leader: leader.toString(16), error: err.message });
+      throw new ServerError('no-leader');
+    });
+  }
+
+  private revokeExpired(): void {
+    for (const id of this.lessor.expired(REVOKES_PER_CHECK)) {
+      if (this.revoking.has(id)) continue;
+      this.revoking.add(id);
+      this.revoke(id.toString()).catch((err: unknown) => {
+        if (!(err instanceof LeaseNotFoundError)) this.deps.log.warn('revoking an expired lease failed', { lease: id.toString(16), error: String(err) });
+      }).finally(() => this.revoking.delete(id));
+    }
+  }
+}
