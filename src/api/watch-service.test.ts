@@ -122,6 +122,30 @@ describe('Watch service over gRPC', () => {
   });
 });
 
+describe('Watch at scale', function () {
+  this.timeout(30_000);
+  let m: InProcessMember;
+  before(async () => {
+    m = await startInProcessMember();
+  });
+  after(() => m.close());
+
+  it('carries thousands of watchers on one stream, each created in order and each getting its events', async () => {
+    const WATCHERS = 3000;
+    const s = new Stream(m);
+    for (let i = 0; i < WATCHERS; i++) s.send({ create_request: { key: b(`key-${i % 100}`) } });
+    await s.until((r) => r.length === WATCHERS, 20_000);
+    assert.deepEqual(s.responses.map((r) => r.watch_id), Array.from({ length: WATCHERS }, (_, i) => String(i)));
+    for (let i = 0; i < 100; i++) await m.client.put({ key: b(`key-${i}`), value: b('v') });
+    await s.until((r) => r.length === 2 * WATCHERS, 20_000);
+    const perWatcher = new Map<string, number>();
+    for (const r of s.responses.slice(WATCHERS)) perWatcher.set(r.watch_id, (perWatcher.get(r.watch_id) ?? 0) + r.events.length);
+    assert.equal(perWatcher.size, WATCHERS);
+    assert.ok([...perWatcher.values()].every((n) => n === 1), 'each watcher got exactly its one event');
+    s.end();
+  });
+});
+
 describe('Watch across a three-member cluster', function () {
   this.timeout(20_000);
   let c: InProcessCluster;
