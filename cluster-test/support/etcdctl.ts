@@ -13,8 +13,10 @@ export interface CtlResult {
 export interface CtlOptions {
   /** Written to etcdctl's stdin, which is then closed (txn reads its input from there). */
   stdin?: string;
-  /** Kills etcdctl if it has not exited by then; etcdctl's own --command-timeout is 5 s. */
+  /** Kills etcdctl if it has not exited by then (an error); etcdctl's own --command-timeout is 5 s. */
   timeoutMs?: number;
+  /** For commands that run until stopped (watch, elect): stop it after this long and return its output. */
+  stopAfterMs?: number;
 }
 
 /**
@@ -31,14 +33,17 @@ export function etcdctl(endpoint: string, args: string[], opts: CtlOptions = {})
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+    const timer = opts.stopAfterMs !== undefined
+      ? setTimeout(() => child.kill('SIGTERM'), opts.stopAfterMs)
+      : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === null) reject(new Error(`etcdctl ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
+      if (code === null && signal === 'SIGTERM' && opts.stopAfterMs !== undefined) resolve({ code: 0, stdout, stderr });
+      else if (code === null) reject(new Error(`etcdctl ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
       else resolve({ code, stdout, stderr });
     });
     child.stdin.end(opts.stdin ?? '');
