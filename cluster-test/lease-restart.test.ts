@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../src/client/etcd-client';
-import { MemberProcess, startKeel } from './support/member-process';
+import { MemberProcess, startCluster, startKeel, waitForLeader } from './support/member-process';
 
 describe('leases across a crash', function () {
   this.timeout(60_000);
@@ -34,6 +34,32 @@ describe('leases across a crash', function () {
       assert.equal((await client.range({ key: Buffer.from('held') })).count, '0');
     } finally {
       client.close();
+    }
+  });
+
+  it('keeps leases when every member of a cluster is killed and restarted', async () => {
+    const cluster = await startCluster('keel', join(dir, 'three'), 3, ['--heartbeat-interval', '50', '--election-timeout', '500']);
+    let members = cluster.members;
+    try {
+      const client = new EtcdClient(cluster.endpoints[0]!);
+      await client.leaseGrant({ ID: 88, TTL: 600 });
+      await client.put({ key: Buffer.from('cluster-held'), value: Buffer.from('1'), lease: 88 });
+      client.close();
+      await Promise.all(members.map((m) => m.kill9()));
+      members = await Promise.all(members.map((m) => m.restart()));
+      await waitForLeader(members.map((m) => m.endpoint));
+      for (const m of members) {
+        const c = new EtcdClient(m.endpoint);
+        try {
+          const ttl = await c.leaseTimeToLive({ ID: 88, keys: true });
+          assert.equal(ttl.grantedTTL, '600', `on ${m.name}`);
+          assert.deepEqual(ttl.keys.map(String), ['cluster-held']);
+        } finally {
+          c.close();
+        }
+      }
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
     }
   });
 });
