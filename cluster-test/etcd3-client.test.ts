@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { ClusterProcesses, startCluster } from './support/member-process';
+import { EtcdClient } from '../src/client/etcd-client';
+import { ClusterProcesses, startCluster, waitForLeader } from './support/member-process';
 
 /**
  * The `etcd3` npm client, unchanged, against a three-member Keel cluster: it sends every call to
@@ -82,5 +83,35 @@ describe('the etcd3 npm client against a three-member cluster', function () {
     await second.wait();
     assert.equal(await election.leader(), 'beta');
     await second.resign();
+  });
+
+  // Last: it kills a member of the shared cluster.
+  it('keeps a lease alive through the crash of the leader', async () => {
+    const lease = client.lease(3);
+    let lost = false;
+    lease.on('lost', () => (lost = true));
+    await lease.put('survivor').value('1');
+    const leaderId = await waitForLeader(cluster.endpoints);
+    const statuses = await Promise.all(cluster.members.map(async (m) => {
+      const c = new EtcdClient(m.endpoint);
+      try {
+        return { m, id: BigInt((await c.status()).header!.member_id).toString(16) };
+      } finally {
+        c.close();
+      }
+    }));
+    const leader = statuses.find((x) => x.id === leaderId)!.m;
+    await leader.kill9();
+    // Twice the TTL: the lease lives only if keep-alives reached the new leader meanwhile.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(lost, false, 'the client lost its lease');
+    const alive = cluster.members.find((m) => m !== leader)!;
+    const c = new EtcdClient(alive.endpoint);
+    try {
+      assert.equal((await c.range({ key: Buffer.from('survivor') })).count, '1');
+    } finally {
+      c.close();
+    }
+    await lease.revoke();
   });
 });

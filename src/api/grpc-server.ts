@@ -8,9 +8,6 @@ import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
 
-/** How often watchers that asked for it get a progress notification (etcd's default). */
-const PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
-
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -19,13 +16,14 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
  * Returns it with the ports it bound (port 0 asks the kernel for one).
  */
 export async function startClientServer(
-  server: KeelServer, listenAddrs: string[], maxRequestBytes: number, log: Logger,
+  server: KeelServer, listenAddrs: string[], limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number }, log: Logger,
 ): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
+  const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
   grpcServer.addService(etcdPackage.Lease.service, leaseService(server, log));
   grpcServer.addService(etcdPackage.Watch.service, watchService(server, log, {
-    progressNotifyIntervalMs: PROGRESS_NOTIFY_INTERVAL_MS, maxResponseBytes: maxRequestBytes,
+    progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs, maxResponseBytes: maxRequestBytes,
   }));
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
   grpcServer.addService(etcdPackage.Maintenance.service, maintenanceService(server, log) as grpc.UntypedServiceImplementation);

@@ -122,6 +122,44 @@ describe('Watch service over gRPC', () => {
   });
 });
 
+describe('Watch progress and fragments', function () {
+  this.timeout(20_000);
+  let m: InProcessMember;
+  before(async () => {
+    m = await startInProcessMember({ watchProgressNotifyIntervalMs: 200, maxRequestBytes: 100 * 1024 });
+  });
+  after(() => m.close());
+
+  it('sends progress notifications to watchers that asked, with the current revision', async () => {
+    await m.client.put({ key: b('pn'), value: b('1') }); // 2
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('pn'), progress_notify: true } });
+    s.send({ create_request: { key: b('quiet') } });
+    const rs = await s.until((r) => r.some((x) => !x.created && x.watch_id === '0' && x.events.length === 0));
+    const note = rs.find((x) => !x.created && x.watch_id === '0')!;
+    assert.equal(note.header?.revision, '2');
+    assert.ok(!rs.some((x) => !x.created && x.watch_id === '1'), 'no notification for a watcher that did not ask');
+    s.end();
+  });
+
+  it('splits a revision larger than the limit into fragments for a watcher that allows them', async () => {
+    // A request is at most 100 KiB, but with previous values the events of one revision are twice that.
+    const value = Buffer.alloc(20 * 1024, 'x');
+    for (let i = 0; i < 4; i++) await m.client.put({ key: b(`f${i}`), value });
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('f'), range_end: b('g'), fragment: true, prev_kv: true } });
+    s.send({ create_request: { key: b('f'), range_end: b('g'), prev_kv: true } });
+    await s.until((r) => r.length === 2);
+    await m.client.txn({ success: Array.from({ length: 4 }, (_, i) => ({ request_put: { key: b(`f${i}`), value } })) });
+    await s.until(() => s.events('0').length === 4 && s.events('1').length === 4);
+    const parts = s.responses.filter((r) => r.watch_id === '0' && r.events.length > 0);
+    assert.ok(parts.length > 1, 'fragmented');
+    assert.deepEqual(parts.map((p) => p.fragment), [...Array<boolean>(parts.length - 1).fill(true), false]);
+    assert.equal(s.responses.filter((r) => r.watch_id === '1' && r.events.length > 0).length, 1, 'whole for the other');
+    s.end();
+  });
+});
+
 describe('Watch at scale', function () {
   this.timeout(30_000);
   let m: InProcessMember;

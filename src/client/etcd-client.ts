@@ -32,6 +32,8 @@ import { etcdPackage } from '../wire/etcd-package';
 export interface ClientOptions {
   /** Deadline of each call, in milliseconds (etcdctl's --command-timeout, default 5 s). */
   commandTimeoutMs?: number;
+  /** gRPC channel options, e.g. {'grpc.use_local_subchannel_pool': 1} for a TCP connection of its own. */
+  channelOptions?: grpc.ChannelOptions;
 }
 
 type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown;
@@ -51,7 +53,7 @@ export class EtcdClient {
   /** `endpoint` is host:port; the three services share one channel. */
   constructor(readonly endpoint: string, opts: ClientOptions = {}) {
     const creds = grpc.credentials.createInsecure();
-    this.kv = new etcdPackage.KV(endpoint, creds);
+    this.kv = new etcdPackage.KV(endpoint, creds, opts.channelOptions);
     const channelOverride = this.kv.getChannel();
     this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });
     this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });

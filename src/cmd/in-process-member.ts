@@ -37,6 +37,7 @@ export const TEST_MEMBER_CONFIG: ServerConfig = {
   // Fast ticks keep elections in the in-process clusters short.
   heartbeatIntervalMs: 10,
   electionTimeoutMs: 100,
+  watchProgressNotifyIntervalMs: 10 * 60 * 1000,
 };
 
 export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
@@ -87,7 +88,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const server = await KeelServer.start(cfg, {
     engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
-  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg.maxRequestBytes, log);
+  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg, log);
   const endpoint = `127.0.0.1:${ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {

@@ -35,6 +35,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--heartbeat-interval <ms>', 'time of a heartbeat interval, in milliseconds', positiveInt, 100)
     .option('--election-timeout <ms>', 'time of an election timeout, in milliseconds', positiveInt, 1000)
     .option('--snapshot-count <n>', 'committed entries between log trims', positiveInt, 100000)
+    .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that ask for it get progress notifications (e.g. 10m, 500ms)', duration, 600000)
     .option('--max-request-bytes <bytes>', 'largest client request the server accepts, in bytes', positiveInt, DEFAULT_MAX_REQUEST_BYTES)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .showHelpAfterError()
@@ -59,6 +60,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     electionTimeoutMs: o.electionTimeout,
     snapshotCount: o.snapshotCount,
     maxRequestBytes: o.maxRequestBytes,
+    watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
     logLevel: o.logLevel,
   };
   if (flags.electionTimeoutMs < 5 * flags.heartbeatIntervalMs) {
@@ -82,6 +84,15 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
   return n;
+}
+
+/** A Go-style duration such as 500ms, 10s, 10m or 1h, in milliseconds (etcd's duration flags). */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (m === null) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  if (ms <= 0) throw new InvalidArgumentError(`"${value}" must be positive`);
+  return ms;
 }
 
 /** host:port of a URL, the form socket servers bind to. */

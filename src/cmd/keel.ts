@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     await engine.close();
     process.exit(1);
   }
-  const { grpcServer } = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags.maxRequestBytes, log);
+  const { grpcServer } = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags, log);
   const httpServers = await startHttpServer(server, registry, flags.listenMetricsUrls.map(hostPort), log);
 
   let stopping = false;

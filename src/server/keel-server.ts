@@ -52,6 +52,8 @@ export interface ServerConfig extends ClusterFlags {
   heartbeatIntervalMs: number;
   /** Time of an election timeout (etcd's --election-timeout, default 1000). */
   electionTimeoutMs: number;
+  /** How often watchers that asked for it get a progress notification (etcd: 10 minutes). */
+  watchProgressNotifyIntervalMs: number;
 }
 
 /** The fields every response header carries besides the revision. */
