@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/client/etcd-client';
@@ -63,15 +63,37 @@ export function startEtcd(opts: MemberOptions): Promise<MemberProcess> {
  * once every member serves and one of them reports a leader.
  */
 export async function startCluster(kind: MemberKind, baseDir: string, size = 3, extraArgs: string[] = []): Promise<ClusterProcesses> {
+  // freePort() can race with other processes taking the port meanwhile: try again with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(kind, join(baseDir, attempt === 1 ? '' : `attempt-${attempt}`), size, extraArgs);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(kind: MemberKind, baseDir: string, size: number, extraArgs: string[]): Promise<ClusterProcesses> {
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
   const initialCluster = ports.map((p, i) => `m${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
   const start = kind === 'keel' ? startKeel : startEtcd;
-  const members = await Promise.all(ports.map((p, i) => start({
+  const started = await Promise.allSettled(ports.map((p, i) => start({
     name: `m${i + 1}`, baseDir, clientPort: p.client, peerPort: p.peer, initialCluster, extraArgs,
   })));
+  const members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(members.map((m) => m.stop()));
+    throw failed.reason;
+  }
   const endpoints = members.map((m) => m.endpoint);
   await waitForLeader(endpoints);
   return { members, endpoints, stop: async () => void (await Promise.all(members.map((m) => m.stop()))) };
+}
+
+/** A member could not bind a port that was free a moment before. */
+export class PortTakenError extends Error {
+  override name = 'PortTakenError';
 }
 
 /** Resolves with the leader's member ID (hex) once some member reports one; fails after 15 s. */
@@ -130,6 +152,8 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     await waitUntilServing(endpoint, exited, logFile);
   } catch (err) {
     child.kill('SIGKILL');
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    if (/EADDRINUSE|address already in use/.test(log)) throw new PortTakenError(`${(err as Error).message} (a port was taken)`);
     throw err;
   }
   const signalAndWait = async (signal: NodeJS.Signals) => {
