@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../src/client/etcd-client';
+import { eventually } from '../src/util/eventually';
 import type { StatusResponse__Output } from '../src/generated/etcdserverpb/StatusResponse';
 import { etcdctl } from './support/etcdctl';
 import { MemberProcess, startCluster } from './support/member-process';
@@ -42,25 +43,6 @@ function prefixRange(prefix: string): { key: Buffer; range_end: Buffer } {
   const end = b(prefix);
   end[end.length - 1]! += 1;
   return { key: b(prefix), range_end: end };
-}
-
-/** Polls `check` until it returns true; fails saying what did not happen within `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-      lastError = undefined;
-    } catch (err) {
-      lastError = err; // e.g. a member that is still starting: keep polling, report it if we give up
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`;
-      throw new Error(`${what} did not happen within ${timeoutMs} ms${cause}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** Awaits a call that must fail; returns its gRPC error (fails the test if it succeeded). */
@@ -224,13 +206,14 @@ class TestCluster {
 
 describe('a three-member keel cluster (real processes)', function () {
   this.timeout(120_000);
-  let dir: string;
+  let dir: string | undefined;
   let cluster: TestCluster | undefined;
 
   /** Starts m1..m3 in a fresh temp dir with fast elections (plus `extraArgs`). */
   async function start(extraArgs: string[] = []): Promise<TestCluster> {
-    dir = await mkdtemp(join(tmpdir(), 'keel-three-'));
-    const started = await startCluster('keel', dir, 3, [...FAST_ELECTIONS, ...extraArgs]);
+    const base = await mkdtemp(join(tmpdir(), 'keel-three-'));
+    dir = base;
+    const started = await startCluster('keel', base, 3, [...FAST_ELECTIONS, ...extraArgs]);
     cluster = new TestCluster(started.members);
     return cluster;
   }
@@ -241,6 +224,7 @@ describe('a three-member keel cluster (real processes)', function () {
     if (dir === undefined) return;
     if (this.currentTest?.state === 'failed') console.log(`    three-member: keeping ${dir} (member logs and data) for inspection`);
     else await rm(dir, { recursive: true, force: true });
+    dir = undefined;
   });
 
   it('makes a write through any member visible through every member; serializable reads converge', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EtcdClient } from '../src/client/etcd-client';
+import { eventually } from '../src/util/eventually';
 import { MemberProcess, startKeel } from './support/member-process';
 
 const CHILD = join(__dirname, 'support', 'watch-child.js');
@@ -38,16 +39,16 @@ describe('a watcher that stops reading', function () {
       });
       fast.on('error', () => { /* the member stops at the end */ });
       fast.write({ create_request: { key: Buffer.from('s'), range_end: Buffer.from('t') } });
-      await until(() => fastCreated && last.startsWith('seen 0 '), 'both watchers were created');
+      await eventually('both watchers were created', () => fastCreated && last.startsWith('seen 0 '), 15_000);
       await client.put({ key: Buffer.from('s-first'), value: Buffer.from('x') });
-      await until(() => fastSeen === 1 && last.startsWith('seen 1 '), 'both watchers saw the first write');
+      await eventually('both watchers saw the first write', () => fastSeen === 1 && last.startsWith('seen 1 '), 15_000);
       child.kill('SIGSTOP');
       // 64 KiB values: far more than HTTP/2 flow control lets through to a client that does not read.
       const value = Buffer.alloc(64 * 1024, 'v');
       for (let i = 0; i < EVENTS; i++) await client.put({ key: Buffer.from(`s${i % 10}`), value });
-      await until(() => fastSeen === EVENTS + 1, 'the fast watcher got every event while the other was stopped');
+      await eventually('the fast watcher got every event while the other was stopped', () => fastSeen === EVENTS + 1, 15_000);
       child.kill('SIGCONT');
-      await until(() => last.startsWith(`seen ${EVENTS + 1} `), `the stopped watcher caught up (last said: ${last})`, 30_000);
+      await eventually('the stopped watcher caught up', () => last.startsWith(`seen ${EVENTS + 1} `), 30_000);
       assert.match(last, /ordered true/);
       fast.end();
     } finally {
@@ -57,10 +58,3 @@ describe('a watcher that stops reading', function () {
   });
 });
 
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { LeaseKeepAliveResponse__Output } from '../generated/etcdserverpb/LeaseKeepAliveResponse';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
 import { EtcdClient } from '../client/etcd-client';
+import { eventually } from '../util/eventually';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -17,14 +18,6 @@ async function keepAliveOnce(client: EtcdClient, id: string): Promise<string> {
     });
   } finally {
     stream.end();
-  }
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

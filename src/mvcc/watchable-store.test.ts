@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineOp } from '../storage/engine';
 import { LevelEngine } from '../storage/level-engine';
+import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { MvccStore } from './kv-store';
 import { KeySpan } from './tree-index';
@@ -29,15 +30,6 @@ class RecordingSink implements WatchSink {
 
   compacted(rev: number): void {
     this.compactedAt = rev;
-  }
-}
-
-/** Waits until `cond` holds, polling; fails after `ms`. */
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -91,9 +83,9 @@ describe('WatchableStore', () => {
     for (let i = 0; i < 5; i++) await put(`k${i}`, `${i}`); // revisions 2..6
     const sink = new RecordingSink();
     watchable.watch(ALL, 3, sink);
-    await until(() => sink.got.length === 4);
+    await eventually('the watcher got its events', () => sink.got.length === 4);
     await put('k5', '5'); // 7
-    await until(() => sink.got.length === 5);
+    await eventually('the watcher got its events', () => sink.got.length === 5);
     assert.deepEqual(sink.got, ['PUT k1@3=1', 'PUT k2@4=2', 'PUT k3@5=3', 'PUT k4@6=4', 'PUT k5@7=5']);
   });
 
@@ -106,12 +98,12 @@ describe('WatchableStore', () => {
     await physical;
     const sink = new RecordingSink();
     watchable.watch(ALL, 3, sink);
-    await until(() => sink.compactedAt !== undefined);
+    await eventually('the watcher was told of the compaction', () => sink.compactedAt !== undefined);
     assert.equal(sink.compactedAt, 4);
     assert.deepEqual(sink.got, []);
     const atCompaction = new RecordingSink();
     watchable.watch(ALL, 4, atCompaction);
-    await until(() => atCompaction.got.length === 2);
+    await eventually('the watcher got its events', () => atCompaction.got.length === 2);
     assert.deepEqual(atCompaction.got, ['PUT k@4=2', 'PUT k@5=3']);
   });
 
@@ -126,10 +118,10 @@ describe('WatchableStore', () => {
     assert.equal(fast.got.length, 51);
     assert.equal(slow.got.length, 1);
     slow.open = true;
-    await until(() => slow.got.length === 51);
+    await eventually('the watcher got its events', () => slow.got.length === 51);
     assert.deepEqual(slow.got, fast.got);
     await put('c', 'x');
-    await until(() => slow.got.length === 52 && fast.got.length === 52);
+    await eventually('the watcher got its events', () => slow.got.length === 52 && fast.got.length === 52);
   });
 
   it('stops delivering to a canceled watcher', async () => {

@@ -1,17 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { failure, InProcessCluster, startInProcessCluster } from '../cmd/in-process-member';
+import { eventually } from '../util/eventually';
 
 const b = (s: string) => Buffer.from(s);
-
-/** Polls `check` until it holds; fails with `what` after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('a three-member cluster in one process', function () {
   this.timeout(30_000);
