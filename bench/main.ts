@@ -1,43 +1,63 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatJson, formatTables } from './report';
-import { isRowId, planRows, ROW_IDS, RowId } from './rows';
+import { formatJson, formatTables, Run } from './report';
+import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
 import { runSuite } from './suite';
 import { SYSTEMS, System } from './targets';
 
+/** --clients and --conns when not given, per cluster size. */
+const MANY_DEFAULTS: Record<number, { clients: number; conns: number }> = {
+  1: { clients: 64, conns: 8 },
+  // Like etcd's cluster benchmarks: more clients, and conns a multiple of 3 so each member gets as many.
+  3: { clients: 128, conns: 12 },
+};
+
 /**
- * `npm run bench [-- options]`: the same closed-loop load against a fresh one-member keel and a
- * fresh one-member etcd, one after the other, then a table of throughput, latency and CPU.
- * Progress goes to stderr, the result to stdout.
+ * `npm run bench [-- options]`: the same closed-loop load against a fresh keel and a fresh etcd,
+ * one after the other, first as one-member servers and then as three-member clusters (--cluster),
+ * then per size a table of throughput, latency and CPU. Progress goes to stderr, the result to stdout.
  */
 async function main(): Promise<void> {
   const program = new Command('bench')
     .description('Closed-loop put/range load against a fresh keel and a fresh etcd (/usr/bin/etcd), compared row by row')
     .addOption(new Option('--target <system>', 'which server to measure').choices([...SYSTEMS, 'both']).default('both'))
+    .addOption(new Option('--cluster <members>', 'members per cluster: 1, 3, or both sizes one after the other').choices(['1', '3', 'both']).default('both'))
     .option('--duration <seconds>', 'measured time of each row on each system', positiveNumber, 5)
     .option('--warmup <seconds>', 'unmeasured load before each row', nonNegativeNumber, 1)
-    .option('--clients <n>', 'concurrent closed-loop clients in the -n rows', positiveInt, 64)
-    .option('--conns <n>', 'connections (one EtcdClient each) the -n rows spread their clients over', positiveInt, 8)
+    .option('--clients <n>', 'concurrent closed-loop clients in the -n rows (default: 64 on one member, 128 on three)', positiveInt)
+    .option('--conns <n>', 'connections (one EtcdClient and TCP connection each) the -n rows spread their clients over; ' +
+      'on three members connection i goes to member i % 3 (default: 8 on one member, 12 on three)', positiveInt)
     .option('--value-size <bytes>', 'size of each put value', nonNegativeInt, 256)
-    .addOption(new Option('--rows <list>', `comma-separated rows to run, from: ${ROW_IDS.join(', ')}`).argParser(rowList).default([...ROW_IDS], 'all'))
+    .addOption(new Option('--rows <list>', `comma-separated rows to run, from: ${ROW_IDS.join(', ')} ` +
+      `(default: all on one member, ${defaultRowIds(3).join(', ')} on three; 1-client rows go to the leader)`).argParser(rowList))
     .option('--json', 'print the results as JSON instead of tables')
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
-    target: System | 'both'; duration: number; warmup: number; clients: number; conns: number;
-    valueSize: number; rows: RowId[]; json?: boolean;
+    target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
+    valueSize: number; rows?: RowId[]; json?: boolean;
   }>();
-  if (o.conns > o.clients) program.error(`error: --conns (${o.conns}) must not exceed --clients (${o.clients})`);
+  const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
+  const plans = sizes.map((members) => {
+    const clients = o.clients ?? MANY_DEFAULTS[members]!.clients;
+    const conns = o.conns ?? MANY_DEFAULTS[members]!.conns;
+    if (conns > clients) program.error(`error: --conns (${conns}) must not exceed --clients (${clients})${sizes.length > 1 ? ` (on ${members} members)` : ''}`);
+    return {
+      systems: o.target === 'both' ? [...SYSTEMS] : [o.target],
+      members,
+      rows: planRows(o.rows ?? defaultRowIds(members), clients, conns, members),
+      durationMs: o.duration * 1000,
+      warmupMs: o.warmup * 1000,
+      valueBytes: o.valueSize,
+    };
+  });
 
-  const settings = {
-    systems: o.target === 'both' ? [...SYSTEMS] : [o.target],
-    rows: planRows(o.rows, o.clients, o.conns),
-    durationMs: o.duration * 1000,
-    warmupMs: o.warmup * 1000,
-    valueBytes: o.valueSize,
-  };
-  const results = await runSuite({ ...settings, log: (line) => process.stderr.write(`${line}\n`) });
-  process.stdout.write(o.json ? `${formatJson(settings, results)}\n` : formatTables(results));
+  const runs: Run[] = [];
+  for (const settings of plans) {
+    const results = await runSuite({ ...settings, log: (line) => process.stderr.write(`${line}\n`) });
+    runs.push({ settings, results });
+  }
+  process.stdout.write(o.json ? `${formatJson(runs)}\n` : formatTables(runs));
 }
 
 function positiveNumber(value: string): number {

@@ -2,17 +2,26 @@ import { cpus } from 'node:os';
 import type { RowResult, SuiteOptions } from './suite';
 import type { System } from './targets';
 
+/** One suite run: one cluster size, both systems. */
+export interface Run {
+  settings: Omit<SuiteOptions, 'log'>;
+  results: RowResult[];
+}
+
 /**
- * Two markdown tables: keel against etcd per row, then every measurement per row and system,
- * including the CPU both processes used, so a reader can tell whether the client was the limit.
+ * Per cluster size, a heading and two markdown tables: keel against etcd per row, then every
+ * measurement per row and system, including the CPU the bench and the servers used, so a reader can
+ * tell whether the client was the limit.
  */
-export function formatTables(results: RowResult[]): string {
-  return `${comparisonTable(results)}\n\n${detailTable(results)}\n`;
+export function formatTables(runs: Run[]): string {
+  return runs.map(({ settings, results }) =>
+    `## ${settings.members === 1 ? 'One member' : `${settings.members} members`}\n\n` +
+    `${comparisonTable(results)}\n\n${detailTable(settings.members, results)}\n`).join('\n');
 }
 
 /** Everything measured plus the settings that produced it, for scripts comparing runs. */
-export function formatJson(opts: Omit<SuiteOptions, 'log'>, results: RowResult[]): string {
-  return JSON.stringify({ settings: opts, results }, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+export function formatJson(runs: Run[]): string {
+  return JSON.stringify({ runs }, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
 }
 
 function comparisonTable(results: RowResult[]): string {
@@ -33,21 +42,37 @@ function comparisonTable(results: RowResult[]): string {
   return markdown(header, lines, [false, true, true, true, true, true, true]);
 }
 
-function detailTable(results: RowResult[]): string {
+function detailTable(members: number, results: RowResult[]): string {
   const header = ['row', 'system', 'ops/s', 'ok', 'failed', 'conns', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'bench CPU', 'server CPU', 'other CPU'];
   const lines = results.map((r) => [
-    r.row.label, r.system, ops(r.opsPerSec), String(r.ok), String(r.failed), String(r.conns),
+    r.row.label, r.system, ops(r.opsPerSec), String(r.ok), String(r.failed),
+    members === 1 ? String(r.conns) : `${r.conns} (${r.connsPerMember.join('/')})`,
     ms(r.latency.p50Ms), ms(r.latency.p90Ms), ms(r.latency.p99Ms), ms(r.latency.p999Ms), ms(r.latency.maxMs),
     pct(r.benchCpuPct), pct(r.serverCpuPct), pct(r.otherCpuPct),
   ]);
   const table = markdown(header, lines, [false, false, ...Array<boolean>(12).fill(true)]);
   const errors = results.filter((r) => r.firstError !== undefined).map((r) => `${r.system} ${r.row.id}: first error: ${r.firstError}`);
-  const notes = [
+  const exits = results.filter((r) => r.exitedMembers).map((r) => `${r.system} ${r.row.id}: member(s) exited: ${r.exitedMembers!.join(', ')}`);
+  const notes = members === 1 ? [
     'conns: TCP connections the benchmark really had open to the server when the measured phase began.',
     `CPU: % of one core over the row (${cpus().length} cores here, shared by bench and server); other CPU well above 0 means something else on the box disturbed the row.`,
-    ...errors,
+  ] : [
+    `conns: TCP connections the benchmark really had open to the cluster when the measured phase began (per member: ${memberNames(members)}).`,
+    `CPU: % of one core over the row (${cpus().length} cores here, shared by bench and all ${members} members); server CPU is the sum over the ${members} member processes; other CPU well above 0 means something else on the box disturbed the row.`,
+    `leader when the rows began: ${leaders(results)}; puts and linearizable ranges sent to a follower go through it.`,
   ];
+  notes.push(...errors, ...exits);
   return `${table}\n\n${notes.join('\n')}`;
+}
+
+function memberNames(members: number): string {
+  return Array.from({ length: members }, (_, i) => `m${i + 1}`).join('/');
+}
+
+function leaders(results: RowResult[]): string {
+  const bySystem = new Map<string, Set<string>>();
+  for (const r of results) bySystem.set(r.system, (bySystem.get(r.system) ?? new Set()).add(r.leader));
+  return [...bySystem].map(([system, names]) => `${system} ${[...names].join(', then ')}`).join('; ');
 }
 
 function rowIdsInOrder(results: RowResult[]): string[] {
@@ -81,5 +106,5 @@ function ratio(v: number): string {
 }
 
 function pct(v: number): string {
-  return `${Math.round(v)} %`;
+  return Number.isFinite(v) ? `${Math.round(v)} %` : '-';
 }

@@ -2,6 +2,11 @@
 export const ROW_IDS = ['put-1', 'put-n', 'range-1', 'range-n', 'range-s-n'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
+/** The rows run when --rows is not given: all of them on one member; on three, those of etcd's cluster benchmarks. */
+export function defaultRowIds(members: number): RowId[] {
+  return members === 1 ? [...ROW_IDS] : ['put-1', 'put-n', 'range-n', 'range-s-n'];
+}
+
 /** One line of the result table: an operation and how many closed-loop clients drive it. */
 export interface Row {
   id: RowId;
@@ -12,8 +17,15 @@ export interface Row {
   serializable: boolean;
   /** Requests in flight at once; each client waits for its answer before sending the next. */
   clients: number;
-  /** EtcdClients (gRPC channels) the clients are spread over, round-robin. */
+  /** EtcdClients (gRPC channels, one TCP connection each) the clients are spread over, round-robin. */
   conns: number;
+  /**
+   * Which members the connections go to. 'leader': all to the leader, as etcd's benchmark with
+   * --target-leader (the 1-client rows: no forwarding hop, and no luck in which member comes first).
+   * 'all': connection i to member i % size, as etcd's benchmark with --endpoints of every member.
+   * The same on one member.
+   */
+  spread: 'leader' | 'all';
 }
 
 export function isRowId(id: string): id is RowId {
@@ -21,7 +33,7 @@ export function isRowId(id: string): id is RowId {
 }
 
 /** Turns row ids into rows; `manyClients` and `manyConns` apply to the `-n` rows only. */
-export function planRows(ids: readonly RowId[], manyClients: number, manyConns: number): Row[] {
+export function planRows(ids: readonly RowId[], manyClients: number, manyConns: number, members = 1): Row[] {
   return ids.map((id) => {
     const many = id.endsWith('-n');
     const clients = many ? manyClients : 1;
@@ -29,7 +41,9 @@ export function planRows(ids: readonly RowId[], manyClients: number, manyConns: 
     const op = id.startsWith('put') ? 'put' : 'range';
     const serializable = id.startsWith('range-s');
     const name = serializable ? 'range -s' : op;
-    const label = clients === 1 ? `${name} 1 client` : `${name} ${clients} clients / ${conns} conns`;
-    return { id, label, op, serializable, clients, conns };
+    const spread = many ? 'all' : 'leader';
+    let label = clients === 1 ? `${name} 1 client` : `${name} ${clients} clients / ${conns} conns`;
+    if (members > 1) label += spread === 'leader' ? ' to the leader' : ' over all members';
+    return { id, label, op, serializable, clients, conns, spread };
   });
 }

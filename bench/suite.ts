@@ -1,6 +1,6 @@
 import { EtcdClient } from '../src/client/etcd-client';
 import { runClosedLoop } from './load';
-import { machineBusyCpuMs, ownConnectionsTo, processCpuMs } from './proc';
+import { machineBusyCpuMs, ownConnectionsTo } from './proc';
 import type { Row } from './rows';
 import { LatencySummary, summarize } from './stats';
 import { startTarget, System, Target } from './targets';
@@ -8,6 +8,8 @@ import { makeOp, makeWorkload, prepareTarget, Workload } from './workload';
 
 export interface SuiteOptions {
   systems: System[];
+  /** Members of each system's cluster: 1, or 3 (startCluster's m1..m3). */
+  members: number;
   rows: Row[];
   /** Measured time of each row on each system. */
   durationMs: number;
@@ -20,56 +22,99 @@ export interface SuiteOptions {
 
 export interface RowResult {
   system: System;
+  /** Members of the cluster the row ran against. */
+  members: number;
   row: Row;
   opsPerSec: number;
   ok: number;
   failed: number;
   firstError?: string;
   latency: LatencySummary;
-  /** TCP connections this process had open to the server when the measured phase began. */
+  /** TCP connections this process had open to the server (all members) when the measured phase began. */
   conns: number;
+  /** The same per member, m1 first. */
+  connsPerMember: number[];
+  /** The member that led when the row began, e.g. "m2". */
+  leader: string;
+  /** Members whose process had exited by the end of the row, e.g. "m2 (SIGABRT)". */
+  exitedMembers?: string[];
   /** CPU used by this benchmark process during the row, in % of one core: near 100 means the client may be the limit. */
   benchCpuPct: number;
-  /** CPU used by the server process during the row, in % of one core (can exceed 100: threads). */
+  /** CPU used by the server processes (summed over all members) during the row, in % of one core (can exceed 100: threads). */
   serverCpuPct: number;
   /** CPU used by everything else on the box during the row: well above 0 means the numbers are disturbed. */
   otherCpuPct: number;
 }
 
-/** One system at a time: start it fresh, run every row against it, stop it, then the next system. */
+/**
+ * gRPC channel options of every benchmark connection. grpc-js otherwise shares one TCP connection
+ * (subchannel) among all channels with the same target and options, so --conns would open just one.
+ */
+const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
+
+/**
+ * One system at a time: start it fresh, run every row against it, stop it, then the next system.
+ * If a row had failures, a member exited or anything threw, the cluster's dir (data and member
+ * logs) is kept and named on the log; a member's exit also ends that system's rows.
+ */
 export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
   const workload = makeWorkload(opts.valueBytes);
   const results: RowResult[] = [];
   for (const system of opts.systems) {
-    opts.log(`${system}: starting a fresh one-member server`);
-    const target = await startTarget(system);
+    opts.log(`${system}: starting a fresh ${opts.members === 1 ? 'one-member server' : `${opts.members}-member cluster`}`);
+    const target = await startTarget(system, opts.members);
+    let keepDir = true;
     try {
-      opts.log(`${system}: serving on ${target.endpoint} (pid ${target.pid})`);
-      const setupClient = new EtcdClient(target.endpoint);
+      const pids = target.members.map((m) => m.process.pid).join(', ');
+      opts.log(`${system}: serving on ${target.endpoints.join(', ')} (pid ${pids})`);
+      const setupClient = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
       try {
         await prepareTarget(setupClient, workload);
       } finally {
         setupClient.close();
       }
-      for (const row of opts.rows) results.push(await runRow(target, row, workload, opts));
+      let trouble = false;
+      for (const row of opts.rows) {
+        const result = await runRow(target, row, workload, opts);
+        results.push(result);
+        if (result.failed > 0) trouble = true;
+        if (result.exitedMembers) {
+          opts.log(`${system}: ${result.exitedMembers.join(', ')} exited; skipping this system's remaining rows`);
+          trouble = true;
+          break;
+        }
+      }
+      keepDir = trouble;
     } finally {
-      await target.stop();
+      await target.stop(keepDir);
+      if (keepDir) opts.log(`${system}: kept ${target.baseDir} (member logs ${target.members.map((m) => `${m.name}.log`).join(', ')})`);
     }
   }
   return results;
 }
 
 async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteOptions): Promise<RowResult> {
-  const conns = Array.from({ length: row.conns }, () => new EtcdClient(target.endpoint));
+  const size = target.endpoints.length;
+  const leader = await target.leaderIndex();
+  // Connection i goes to member i % size (or all to the leader), and client j uses connection j % conns.
+  const memberOfConn = (i: number) => (row.spread === 'leader' ? leader : i % size);
+  const conns = Array.from({ length: row.conns }, (_, i) =>
+    new EtcdClient(target.endpoints[memberOfConn(i)]!, { channelOptions: OWN_CONNECTION }));
   try {
     const op = makeOp(row, workload);
     const tag = `${target.system} ${row.id}`;
+    const leaderName = target.members[leader]!.name;
+    if (size > 1) {
+      const clientsPerMember = target.members.map((_, m) =>
+        Array.from({ length: row.clients }, (_c, j) => memberOfConn(j % row.conns)).filter((x) => x === m).length);
+      opts.log(`${tag}: leader ${leaderName}; clients per member (${target.members.map((m) => m.name).join('/')}) ${clientsPerMember.join('/')}`);
+    }
     opts.log(`${tag}: ${row.label}, warm-up ${opts.warmupMs / 1000} s`);
     await runClosedLoop({ conns, clients: row.clients, durationMs: opts.warmupMs, op });
 
-    const openConns = ownConnectionsTo(target.port);
+    const connsPerMember = target.ports.map((port) => ownConnectionsTo(port));
     const benchCpuBefore = process.cpuUsage();
-    const serverCpuBeforeMs = processCpuMs(target.pid);
+    const serverCpuBeforeMs = target.serverCpuMs();
     const machineCpuBeforeMs = machineBusyCpuMs();
     const startMs = performance.now();
     let last = { atMs: startMs, done: 0 };
@@ -84,19 +129,24 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
       },
     });
     const benchCpu = process.cpuUsage(benchCpuBefore);
-    const serverCpuMs = processCpuMs(target.pid) - serverCpuBeforeMs;
+    const serverCpuMs = target.serverCpuMs() - serverCpuBeforeMs;
     const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
     const otherCpuMs = machineBusyCpuMs() - machineCpuBeforeMs - benchCpuMs - serverCpuMs;
+    const exitedMembers = target.exitedMembers();
 
     const result: RowResult = {
       system: target.system,
+      members: size,
       row,
       opsPerSec: (load.ok * 1000) / load.elapsedMs,
       ok: load.ok,
       failed: load.failed,
       ...(load.firstError !== undefined && { firstError: load.firstError }),
       latency: summarize(load.latenciesMs),
-      conns: openConns,
+      conns: connsPerMember.reduce((a, b) => a + b, 0),
+      connsPerMember,
+      leader: leaderName,
+      ...(exitedMembers.length > 0 && { exitedMembers }),
       benchCpuPct: (benchCpuMs / load.elapsedMs) * 100,
       serverCpuPct: (serverCpuMs / load.elapsedMs) * 100,
       // Clamped: the three counters tick separately, so an idle box can come out a little below 0.
