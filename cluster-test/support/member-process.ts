@@ -74,7 +74,7 @@ export async function startCluster(kind: MemberKind, baseDir: string, size = 3, 
 }
 
 async function startClusterOnce(kind: MemberKind, baseDir: string, size: number, extraArgs: string[]): Promise<ClusterProcesses> {
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const ports = await distinctPorts(size);
   const initialCluster = ports.map((p, i) => `m${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
   const start = kind === 'keel' ? startKeel : startEtcd;
   const started = await Promise.allSettled(ports.map((p, i) => start({
@@ -89,6 +89,23 @@ async function startClusterOnce(kind: MemberKind, baseDir: string, size: number,
   const endpoints = members.map((m) => m.endpoint);
   await waitForLeader(endpoints);
   return { members, endpoints, stop: async () => void (await Promise.all(members.map((m) => m.stop()))) };
+}
+
+/** Client and peer ports for `size` members, all different (the kernel may hand one out twice). */
+async function distinctPorts(size: number): Promise<Array<{ client: number; peer: number }>> {
+  const taken = new Set<number>();
+  const next = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
+  };
+  const out: Array<{ client: number; peer: number }> = [];
+  for (let i = 0; i < size; i++) out.push({ client: await next(), peer: await next() });
+  return out;
 }
 
 /** A member could not bind a port that was free a moment before. */

@@ -17,6 +17,8 @@ import { ServerError } from './errors';
 const EXPIRY_CHECK_MS = 500;
 /** Revocations proposed per check: etcd's limit of 1,000 revocations a second. */
 const REVOKES_PER_CHECK = 500;
+/** Steps of 10 ms a new leader waits for its lessor's promotion before answering. */
+const PROMOTION_WAIT_STEPS = 50;
 
 export interface LeaseTimeToLive {
   ttl: number;
@@ -97,14 +99,21 @@ export class LeaseManager {
     clearInterval(this.timer);
   }
 
-  private ask(req: LeaseForward): Promise<LeaseForwardReply> {
+  private async ask(req: LeaseForward): Promise<LeaseForwardReply> {
     const leader = this.deps.leader();
-    if (leader === NONE) return Promise.reject(new ServerError('no-leader'));
-    if (leader === this.deps.memberId) return this.answer(req);
-    return this.deps.transport().forwardLease(leader, req).catch((err: Error) => {
-      this.deps.log.warn('cannot reach the leader for a lease', { leader: leader.toString(16), error: err.message });
+    if (leader === NONE) throw new ServerError('no-leader');
+    if (leader === this.deps.memberId) {
+      // Raft made this member leader a moment ago; the lessor is promoted when the Ready loop
+      // gets to it. Give it that moment rather than refusing.
+      for (let i = 0; i < PROMOTION_WAIT_STEPS && !this.lessor.isPrimary; i++) await new Promise((r) => setTimeout(r, 10));
+      return this.answer(req);
+    }
+    try {
+      return await this.deps.transport().forwardLease(leader, req);
+    } catch (err) {
+      this.deps.log.warn('cannot reach the leader for a lease', { leader: leader.toString(16), error: (err as Error).message });
       throw new ServerError('no-leader');
-    });
+    }
   }
 
   private revokeExpired(): void {
