@@ -314,7 +314,8 @@ export class KeelServer {
   async status(): Promise<MemberStatus> {
     const s = this.node.raw.status();
     return {
-      leader: s.lead, raftIndex: s.lastIndex, raftTerm: s.term, raftAppliedIndex: this.applier.appliedIndex,
+      // As etcd: the raft index reported is the committed one.
+      leader: s.lead, raftIndex: s.commit, raftTerm: s.term, raftAppliedIndex: this.applier.appliedIndex,
       dbSize: await this.engine.sizeOnDisk(),
     };
   }
