@@ -11,21 +11,6 @@ export function fromKeyString(key: string): Buffer {
   return Buffer.from(key, 'latin1');
 }
 
-/**
- * The smallest key greater than every key with this prefix: the last byte below 0xff is incremented
- * and the rest dropped. A prefix of only 0xff bytes has no end, so the result is "\0" (from-key).
- */
-export function prefixEnd(prefix: Uint8Array): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
-
 /** Big-endian encoding of a non-negative safe integer into 8 bytes, so byte order is numeric order. */
 export function writeUint64BE(target: Buffer, offset: number, value: number): void {
   target.writeBigUInt64BE(BigInt(value), offset);

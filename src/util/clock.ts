@@ -4,16 +4,3 @@ export interface Clock {
 }
 
 export const realClock: Clock = { nowMs: () => Date.now() };
-
-/** A clock tests move by hand. */
-export class ManualClock implements Clock {
-  constructor(private ms = 0) {}
-
-  nowMs(): number {
-    return this.ms;
-  }
-
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
