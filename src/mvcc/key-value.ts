@@ -1,4 +1,5 @@
 import { Long, Reader, util, Writer } from 'protobufjs/minimal';
+import { EMPTY_BYTES } from '../util/bytes';
 
 /**
  * A key's value at one revision, shaped as the wire's mvccpb.KeyValue so a range answer needs no
@@ -36,7 +37,7 @@ export function encodeKeyValue(kv: KeyValue): Buffer {
 
 export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   const r = Reader.create(bytes);
-  const kv: KeyValue = { key: EMPTY, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: '0' };
+  const kv: KeyValue = { key: EMPTY_BYTES, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY_BYTES, lease: '0' };
   while (r.pos < r.len) {
     const tag = r.uint32();
     switch (tag >>> 3) {
@@ -52,7 +53,6 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   return kv;
 }
 
-const EMPTY = Buffer.alloc(0);
 
 function toNumber(v: number | Long): number {
   return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();

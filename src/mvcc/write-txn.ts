@@ -1,5 +1,5 @@
 import { EngineOp } from '../storage/engine';
-import { toKeyString } from '../util/bytes';
+import { EMPTY_BYTES, toKeyString } from '../util/bytes';
 import { encodeKeyValue, KeyValue } from './key-value';
 import type { KvView, RangeOptions, RangeResult } from './kv-store';
 import { revisionId, revisionKey } from './revision';
@@ -66,7 +66,7 @@ export class WriteTxn implements KvView {
       const rev = { main: this.beginRev + 1, sub: this.changes.length };
       const tomb: KeyValue = {
         key: Buffer.from(keyStr, 'latin1'), create_revision: 0, mod_revision: rev.main, version: 0,
-        value: EMPTY, lease: '0',
+        value: EMPTY_BYTES, lease: '0',
       };
       this.batch.push({ type: 'put', key: revisionKey(rev, true), value: encodeKeyValue({ ...tomb, mod_revision: 0 }) });
       this.host.index.tombstone(keyStr, rev);
@@ -82,5 +82,3 @@ export class WriteTxn implements KvView {
     return rev;
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -42,6 +42,7 @@ import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
 import { dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
+import { EMPTY_BYTES } from '../util/bytes';
 
 export interface ServerConfig extends ClusterFlags {
   /** Largest proposal accepted, in bytes (etcd's --max-request-bytes, default 1.5 MiB). */
@@ -268,7 +269,7 @@ export class KeelServer {
   /** The key's value just before `modRevision`, for watch events with prev_kv; none if compacted. */
   async previousKv(key: Buffer, modRevision: number): Promise<KeyValue | undefined> {
     try {
-      const r = await this.store.readView().range(spanOf(key, EMPTY), { rev: modRevision - 1, limit: 1, countOnly: false });
+      const r = await this.store.readView().range(spanOf(key, EMPTY_BYTES), { rev: modRevision - 1, limit: 1, countOnly: false });
       return r.kvs[0];
     } catch (err) {
       if (err instanceof CompactedError) return undefined;
@@ -378,7 +379,6 @@ export class KeelServer {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
 
 /**

@@ -11,6 +11,9 @@ export function fromKeyString(key: string): Buffer {
   return Buffer.from(key, 'latin1');
 }
 
+/** The empty byte string, shared rather than allocated wherever a value or key is absent. */
+export const EMPTY_BYTES = Buffer.alloc(0);
+
 /** Big-endian encoding of a non-negative safe integer into 8 bytes, so byte order is numeric order. */
 export function writeUint64BE(target: Buffer, offset: number, value: number): void {
   target.writeBigUInt64BE(BigInt(value), offset);

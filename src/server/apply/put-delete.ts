@@ -8,13 +8,14 @@ import { WriteTxn } from '../../mvcc/write-txn';
 import { LeaseNotFoundError } from '../../lease/errors';
 import { ServerError } from '../errors';
 import { spanOf } from './span';
+import { EMPTY_BYTES } from '../../util/bytes';
 
 const ALL = { rev: 0, limit: 0, countOnly: false };
 
 /** The key's current value, read only when the request needs it. */
 async function previous(view: KvView, req: PutRequest__Output): Promise<KeyValue | undefined> {
   if (!req.ignore_value && !req.ignore_lease && !req.prev_kv) return undefined;
-  return (await view.range(spanOf(req.key, EMPTY), ALL)).kvs[0];
+  return (await view.range(spanOf(req.key, EMPTY_BYTES), ALL)).kvs[0];
 }
 
 /** Whether a lease ID names a lease that exists now. */
@@ -45,5 +46,3 @@ export async function applyDeleteRange(txn: WriteTxn, req: DeleteRangeRequest__O
   const deleted = txn.deleteRange(span);
   return { header: { revision: txn.headRev }, deleted, prev_kvs: prevKvs };
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -3,6 +3,7 @@ import type { RangeResponse } from '../../generated/etcdserverpb/RangeResponse';
 import { KeyValue } from '../../mvcc/key-value';
 import { KvView } from '../../mvcc/kv-store';
 import { spanOf } from './span';
+import { EMPTY_BYTES } from '../../util/bytes';
 
 type SortTarget = RangeRequest__Output['sort_target'];
 
@@ -46,8 +47,6 @@ export async function applyRange(view: KvView, req: RangeRequest__Output): Promi
     kvs = kvs.slice(0, limit);
     more = true;
   }
-  if (req.keys_only) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
+  if (req.keys_only) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY_BYTES }));
   return { header: { revision: rr.rev }, kvs, more, count: rr.count };
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -11,6 +11,7 @@ import { invariant } from '../../util/invariant';
 import { applyDeleteRange, applyPut, checkPut, LeaseExists } from './put-delete';
 import { applyRange } from './range';
 import { spanOf } from './span';
+import { EMPTY_BYTES } from '../../util/bytes';
 
 /**
  * etcd's Txn, in three passes so a failing request changes nothing: (1) evaluate every compare on
@@ -63,7 +64,7 @@ async function applyCompare(view: KvView, c: Compare__Output): Promise<boolean> 
 function compareKv(c: Compare__Output, kv: KeyValue): boolean {
   let result: number;
   switch (c.target) {
-    case 'VALUE': result = Buffer.compare(kv.value, c.value ?? EMPTY); break;
+    case 'VALUE': result = Buffer.compare(kv.value, c.value ?? EMPTY_BYTES); break;
     case 'CREATE': result = Math.sign(kv.create_revision - Number(c.create_revision ?? 0)); break;
     case 'MOD': result = Math.sign(kv.mod_revision - Number(c.mod_revision ?? 0)); break;
     case 'VERSION': result = Math.sign(kv.version - Number(c.version ?? 0)); break;
@@ -113,5 +114,4 @@ async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[], l
   return { response_delete_range: await applyDeleteRange(view, op.request_delete_range) };
 }
 
-const EMPTY = Buffer.alloc(0);
-const MISSING: KeyValue = { key: EMPTY, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: '0' };
+const MISSING: KeyValue = { key: EMPTY_BYTES, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY_BYTES, lease: '0' };
