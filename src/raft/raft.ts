@@ -1,3 +1,4 @@
+import { idToHex } from '../util/bytes';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { RaftConfig, validateRaftConfig } from './config';
@@ -88,7 +89,7 @@ export class Raft {
     this.tickByState = () => this.tickElection();
     this.lead = lead;
     this.state = 'follower';
-    this.logger.debug('became follower', { id: hex(this.id), term: this.term });
+    this.logger.debug('became follower', { id: idToHex(this.id), term: this.term });
   }
 
   becomeCandidate(): void {
@@ -98,7 +99,7 @@ export class Raft {
     this.tickByState = () => this.tickElection();
     this.vote = this.id;
     this.state = 'candidate';
-    this.logger.debug('became candidate', { id: hex(this.id), term: this.term });
+    this.logger.debug('became candidate', { id: idToHex(this.id), term: this.term });
   }
 
   becomePreCandidate(): void {
@@ -109,7 +110,7 @@ export class Raft {
     this.tickByState = () => this.tickElection();
     this.lead = NONE;
     this.state = 'pre-candidate';
-    this.logger.debug('became pre-candidate', { id: hex(this.id), term: this.term });
+    this.logger.debug('became pre-candidate', { id: idToHex(this.id), term: this.term });
   }
 
   becomeLeader(): void {
@@ -122,7 +123,7 @@ export class Raft {
     this.prs.get(this.id)!.becomeReplicate();
     // An empty entry of the new term: committing it commits everything before it (Raft §5.4.2).
     invariant(this.appendEntry([{ term: 0, index: 0, type: 'normal', data: new Uint8Array() }]), 'empty entry was dropped');
-    this.logger.info('became leader', { id: hex(this.id), term: this.term });
+    this.logger.info('became leader', { id: idToHex(this.id), term: this.term });
   }
 
   private reset(term: number): void {
@@ -148,7 +149,7 @@ export class Raft {
 
   private loadState(hs: HardState): void {
     invariant(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
-      `${hex(this.id)} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
+      `${idToHex(this.id)} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
     this.log.committed = hs.commit;
     this.term = hs.term;
     this.vote = hs.vote;
@@ -274,7 +275,7 @@ export class Raft {
   }
 
   poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
-    this.logger.debug(granted ? 'received vote' : 'received vote rejection', { id: hex(this.id), from: hex(id), type: t, term: this.term });
+    this.logger.debug(granted ? 'received vote' : 'received vote rejection', { id: idToHex(this.id), from: idToHex(id), type: t, term: this.term });
     if (!this.votes.has(id)) this.votes.set(id, granted);
     return voteResult(this.voters, this.votes);
   }
@@ -324,10 +325,6 @@ export class Raft {
   dropProposal(): never {
     throw new ProposalDroppedError();
   }
-}
-
-export function hex(id: NodeId): string {
-  return id.toString(16);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

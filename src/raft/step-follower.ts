@@ -1,5 +1,6 @@
 import { Progress } from './progress';
-import { hex, Raft } from './raft';
+import { idToHex } from '../util/bytes';
+import { Raft } from './raft';
 import { bcastAppend } from './step-leader';
 import { message, Message, NONE } from './types';
 
@@ -32,7 +33,7 @@ export function stepFollower(r: Raft, m: Message): void {
       handleSnapshot(r, m);
       return;
     case 'MsgTimeoutNow':
-      r.logger.info('campaigning for a leadership transfer', { id: hex(r.id), term: r.term, from: hex(m.from) });
+      r.logger.info('campaigning for a leadership transfer', { id: idToHex(r.id), term: r.term, from: idToHex(m.from) });
       // Skips pre-vote: the leader asked for it, and the vote may ignore leader leases.
       r.hup('transfer');
       return;
@@ -95,7 +96,7 @@ function handleAppendEntries(r: Raft, m: Message): void {
 function handleSnapshot(r: Raft, m: Message): void {
   const s = m.snapshot!;
   if (restore(r, m)) {
-    r.logger.info('restored snapshot', { id: hex(r.id), index: s.metadata.index, term: s.metadata.term });
+    r.logger.info('restored snapshot', { id: idToHex(r.id), index: s.metadata.index, term: s.metadata.term });
     r.send(message({ type: 'MsgAppResp', to: m.from, index: r.log.lastIndex() }));
   } else {
     r.send(message({ type: 'MsgAppResp', to: m.from, index: r.log.committed }));

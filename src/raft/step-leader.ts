@@ -1,5 +1,6 @@
 import { LogCompactedError } from './errors';
-import { hex, Raft } from './raft';
+import { idToHex } from '../util/bytes';
+import { Raft } from './raft';
 import { message, Message, NodeId, NONE } from './types';
 
 /** The leader's reaction to a message (its term already checked by Raft.step). */
@@ -10,7 +11,7 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case 'MsgCheckQuorum':
       if (!quorumActive(r)) {
-        r.logger.warn('stepped down to follower since quorum is not active', { id: hex(r.id), term: r.term });
+        r.logger.warn('stepped down to follower since quorum is not active', { id: idToHex(r.id), term: r.term });
         r.becomeFollower(r.term, NONE);
       }
       for (const [id, pr] of r.prs) if (id !== r.id) pr.recentActive = false;
@@ -144,7 +145,7 @@ function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
     if (!pr.recentActive) return false; // not worth a snapshot until it shows it is alive
     const snapshot = r.log.snapshot();
     r.logger.info('sending snapshot to a follower behind the compacted log', {
-      id: hex(r.id), to: hex(to), index: snapshot.metadata.index, 'follower-next': pr.next,
+      id: idToHex(r.id), to: idToHex(to), index: snapshot.metadata.index, 'follower-next': pr.next,
     });
     r.send(message({ type: 'MsgSnap', to, snapshot }));
     pr.becomeSnapshot(snapshot.metadata.index);
