@@ -2,7 +2,7 @@ import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { Rand } from '../util/rand';
 import { RaftStorage } from './storage';
-import { NodeId, NONE } from './types';
+import { ConfState, NodeId, NONE } from './types';
 
 export interface RaftConfig {
   /** This node's ID; never NONE. */
@@ -22,8 +22,11 @@ export interface RaftConfig {
   checkQuorum: boolean;
   /** Candidates first ask whether they could win, so a partitioned node cannot disrupt with higher terms. */
   preVote: boolean;
-  /** Voters of a brand-new cluster (storage has no configuration yet). */
-  voters: NodeId[];
+  /**
+   * The configuration as of `applied`, which the application keeps with its applied index (it
+   * may be newer than the storage's snapshot). Empty: take the snapshot's.
+   */
+  confState: ConfState;
   rand: Rand;
   logger: Logger;
 }

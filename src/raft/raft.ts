@@ -8,8 +8,9 @@ import { Progress } from './progress';
 import { committedIndex, voteResult, VoteResult } from './quorum';
 import { ReadOnly } from './read-only';
 import { stepCandidate, stepFollower } from './step-follower';
-import { stepLeader } from './step-leader';
-import { Entry, HardState, message, Message, MessageType, NodeId, NONE, ReadState, SoftState, StateType, voteResponseType } from './types';
+import { bcastAppend, maybeSendAppend, stepLeader } from './step-leader';
+import { ConfChange } from './conf-change';
+import { ConfState, Entry, HardState, message, Message, MessageType, NodeId, NONE, ReadState, SoftState, StateType, voteResponseType } from './types';
 
 /** Context of a vote that a leadership transfer asked for: it may ignore the leader lease. */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
@@ -38,6 +39,11 @@ export class Raft {
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   leadTransferee: NodeId = NONE;
+  /**
+   * Index of the newest conf-change entry this leader may still apply; a second one is refused
+   * until it has been applied, so configurations change one member at a time.
+   */
+  pendingConfIndex = 0;
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
@@ -50,9 +56,10 @@ export class Raft {
     this.id = cfg.id;
     this.logger = cfg.logger;
     this.log = new RaftLog(cfg.storage);
-    const { hardState, confState } = cfg.storage.initialState();
-    const voters = confState.voters.length > 0 ? confState.voters : cfg.voters;
-    for (const id of voters) this.prs.set(id, new Progress(0, 1, cfg.maxInflightMsgs));
+    const { hardState, confState: stored } = cfg.storage.initialState();
+    // The application's configuration (as of `applied`) is newer than the snapshot's, if it has one.
+    const confState = cfg.confState.voters.length > 0 || cfg.confState.learners.length > 0 ? cfg.confState : stored;
+    for (const id of confState.voters) this.prs.set(id, new Progress(0, 1, cfg.maxInflightMsgs));
     for (const id of confState.learners) this.prs.set(id, new Progress(0, 1, cfg.maxInflightMsgs, true));
     if (hardState.term !== 0 || hardState.commit !== 0) this.loadState(hardState);
     if (cfg.applied > 0) this.log.appliedTo(cfg.applied);
@@ -61,6 +68,10 @@ export class Raft {
 
   get voters(): NodeId[] {
     return [...this.prs].filter(([, pr]) => !pr.isLearner).map(([id]) => id);
+  }
+
+  confState(): ConfState {
+    return { voters: this.voters, learners: [...this.prs].filter(([, pr]) => pr.isLearner).map(([id]) => id) };
   }
 
   softState(): SoftState {
@@ -121,6 +132,8 @@ export class Raft {
     this.lead = this.id;
     this.state = 'leader';
     this.prs.get(this.id)!.becomeReplicate();
+    // Entries of earlier terms may hold a conf change not yet applied; assume the worst.
+    this.pendingConfIndex = this.log.lastIndex();
     // An empty entry of the new term: committing it commits everything before it (Raft §5.4.2).
     invariant(this.appendEntry([{ term: 0, index: 0, type: 'normal', data: new Uint8Array() }]), 'empty entry was dropped');
     this.logger.info('became leader', { id: idToHex(this.id), term: this.term });
@@ -320,6 +333,46 @@ export class Raft {
 
   propose(data: Uint8Array, type: Entry['type'] = 'normal'): void {
     this.step(message({ type: 'MsgProp', from: this.id, entries: [{ term: 0, index: 0, type, data }] }));
+  }
+
+  /**
+   * Puts a committed conf change into effect; the application calls this when it applies the
+   * entry (etcd/raft v1 semantics: the new configuration counts from then on).
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    const pr = this.prs.get(cc.nodeId);
+    switch (cc.type) {
+      case 'add-node':
+        if (pr !== undefined) pr.isLearner = false;
+        else this.addProgress(cc.nodeId, false);
+        break;
+      case 'add-learner-node':
+        // Demoting a voter is not supported (etcd's server never asks for it).
+        if (pr === undefined) this.addProgress(cc.nodeId, true);
+        break;
+      case 'remove-node':
+        this.prs.delete(cc.nodeId);
+        if (this.leadTransferee === cc.nodeId) this.abortLeaderTransfer();
+        break;
+      case 'update-node':
+        break;
+    }
+    this.logger.info('applied configuration change', { id: idToHex(this.id), type: cc.type, node: idToHex(cc.nodeId), voters: this.voters.length });
+    // A leader that was removed keeps leading until the application stops it, so that followers
+    // learn that the change committed; a follower that was removed stops campaigning (promotable).
+    if (this.state === 'leader' && this.promotable() && this.voters.length > 0) {
+      // A smaller quorum may commit more now; new members need their first entries.
+      if (this.maybeCommit()) bcastAppend(this);
+      else for (const id of this.prs.keys()) if (id !== this.id) maybeSendAppend(this, id, false);
+    }
+    return this.confState();
+  }
+
+  private addProgress(id: NodeId, isLearner: boolean): void {
+    const pr = new Progress(0, this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, isLearner);
+    // A new member counts as active, or check-quorum could step the leader down before it answers.
+    pr.recentActive = true;
+    this.prs.set(id, pr);
   }
 
   dropProposal(): never {

@@ -1,8 +1,9 @@
 import { RaftConfig } from './config';
 import { StepLocalMessageError, StepPeerNotFoundError } from './errors';
 import { Raft } from './raft';
+import { ConfChange, encodeConfChange } from './conf-change';
 import {
-  HardState, isEmptyHardState, isLocalMessage, isResponseMessage, message, Message, NodeId, Ready, SoftState,
+  ConfState, HardState, isEmptyHardState, isLocalMessage, isResponseMessage, message, Message, NodeId, Ready, SoftState,
 } from './types';
 
 /**
@@ -33,6 +34,16 @@ export class RawNode {
   /** Throws ProposalDroppedError when there is no leader to take it or a transfer is under way. */
   propose(data: Uint8Array): void {
     this.raft.propose(data);
+  }
+
+  /** Proposes a configuration change; throws ProposalDroppedError as propose() does, or while another is pending. */
+  proposeConfChange(cc: ConfChange): void {
+    this.raft.propose(encodeConfChange(cc), 'conf-change');
+  }
+
+  /** Puts a committed conf change into effect (call when applying its entry). */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
   }
 
   /** Steps a message from a peer. Local message types are refused, as are replies from strangers. */

@@ -18,6 +18,15 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case 'MsgProp':
       if (!r.prs.has(r.id) || r.leadTransferee !== NONE) r.dropProposal();
+      for (let i = 0; i < m.entries.length; i++) {
+        if (m.entries[i]!.type !== 'conf-change') continue;
+        // One change at a time: a second one waits until the first is applied everywhere it counts.
+        if (r.pendingConfIndex > r.log.applied) {
+          r.logger.info('dropped a configuration change while another is pending', { id: idToHex(r.id), pending: r.pendingConfIndex });
+          r.dropProposal();
+        }
+        r.pendingConfIndex = r.log.lastIndex() + i + 1;
+      }
       r.appendEntry(m.entries);
       bcastAppend(r);
       return;
@@ -130,7 +139,7 @@ export function sendAppend(r: Raft, to: NodeId): void {
  * Sends the entries `to` lacks, or a snapshot when they are compacted away. Returns whether a
  * message went out (nothing is sent to a paused follower, or with nothing new unless asked).
  */
-function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.prs.get(to)!;
   if (pr.isPaused()) return false;
   const prevTerm = r.log.term(pr.next - 1);

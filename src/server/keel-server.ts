@@ -153,7 +153,7 @@ export class KeelServer {
       maxInflightMsgs: 512,
       checkQuorum: true,
       preVote: true,
-      voters,
+      confState: { voters, learners: [] },
       rand: deps.rand,
       logger: log,
     });

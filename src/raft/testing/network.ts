@@ -1,5 +1,6 @@
 import { SeededRand } from '../../util/rand';
 import { RaftConfig } from '../config';
+import { ConfChange } from '../conf-change';
 import { Message, NodeId } from '../types';
 import { SimNode } from './sim-node';
 
@@ -14,9 +15,23 @@ export class Network {
   /** Every message delivered, for assertions about what went over the wire. */
   readonly delivered: Message[] = [];
 
-  constructor(ids: NodeId[], seed = 1, overrides: Partial<RaftConfig> = {}) {
-    const rand = new SeededRand(seed);
-    for (const id of ids) this.nodes.set(id, new SimNode(id, ids, rand, overrides));
+  private readonly rand: SeededRand;
+
+  constructor(ids: NodeId[], seed = 1, private readonly overrides: Partial<RaftConfig> = {}) {
+    this.rand = new SeededRand(seed);
+    for (const id of ids) this.nodes.set(id, new SimNode(id, ids, this.rand, overrides));
+  }
+
+  /** Starts a node that knows no configuration: it waits to hear from a leader that added it. */
+  addNode(id: NodeId): SimNode {
+    const node = new SimNode(id, [], this.rand, this.overrides);
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  proposeConfChange(id: NodeId, cc: ConfChange): void {
+    this.node(id).node.proposeConfChange(cc);
+    this.stabilize();
   }
 
   node(id: NodeId): SimNode {
@@ -41,8 +56,9 @@ export class Network {
     try {
       to.node.step(m);
     } catch (err) {
-      // A proposal forwarded to a node that lost its leader is dropped, as over a real network.
-      if ((err as Error).name !== 'ProposalDroppedError') throw err;
+      // A proposal forwarded to a node that lost its leader is dropped, as is a reply from a
+      // member this node no longer tracks, as over a real network.
+      if ((err as Error).name !== 'ProposalDroppedError' && (err as Error).name !== 'StepPeerNotFoundError') throw err;
     }
   }
 

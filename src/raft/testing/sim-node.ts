@@ -3,7 +3,8 @@ import { Rand } from '../../util/rand';
 import { RaftConfig } from '../config';
 import { RawNode } from '../raw-node';
 import { MemoryStorage } from '../storage';
-import { Entry, Message, NodeId, ReadState } from '../types';
+import { decodeConfChange } from '../conf-change';
+import { ConfState, Entry, Message, NodeId, ReadState } from '../types';
 
 /** An entry as the state machine saw it. */
 export interface AppliedEntry {
@@ -31,14 +32,14 @@ export class SimNode {
     private readonly rand: Rand,
     private readonly overrides: Partial<RaftConfig> = {},
   ) {
-    this.node = this.newRawNode(0);
+    this.node = this.newRawNode(0, { voters, learners: [] });
   }
 
-  private newRawNode(applied: number): RawNode {
+  private newRawNode(applied: number, confState: ConfState): RawNode {
     return new RawNode({
       id: this.id, electionTicks: 10, heartbeatTicks: 1, storage: this.storage, applied,
       maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 256, checkQuorum: true, preVote: true,
-      voters: this.voters, rand: this.rand, logger: silentLogger, ...this.overrides,
+      confState, rand: this.rand, logger: silentLogger, ...this.overrides,
     });
   }
 
@@ -65,7 +66,7 @@ export class SimNode {
   compact(keep: number): void {
     const applied = this.node.raft.log.applied;
     if (applied <= this.storage.snapshot().metadata.index) return;
-    this.storage.createSnapshot(applied, { voters: this.voters, learners: [] }, encodeState(this.stateMachine.slice(0, applied + 1)));
+    this.storage.createSnapshot(applied, this.node.raft.confState(), encodeState(this.stateMachine.slice(0, applied + 1)));
     const compactTo = applied - keep;
     if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
   }
@@ -78,13 +79,16 @@ export class SimNode {
   restart(): void {
     const snap = this.storage.snapshot();
     this.stateMachine = decodeState(snap.data);
-    this.node = this.newRawNode(snap.metadata.index);
+    // Without a snapshot the log replays from the start, conf changes included.
+    const confState = snap.metadata.index > 0 ? snap.metadata.confState : { voters: this.voters, learners: [] };
+    this.node = this.newRawNode(snap.metadata.index, confState);
     this.up = true;
   }
 
   private apply(e: Entry, onApply?: (node: SimNode, e: AppliedEntry) => void): void {
     const applied = { index: e.index, term: e.term, data: Buffer.from(e.data).toString('latin1') };
     this.stateMachine[e.index] = applied;
+    if (e.type === 'conf-change') this.node.applyConfChange(decodeConfChange(e.data));
     onApply?.(this, applied);
   }
 }
