@@ -1,16 +1,43 @@
 import type { ClusterHandlers } from '../generated/etcdserverpb/Cluster';
+import type { Member as WireMember } from '../generated/etcdserverpb/Member';
+import type { MemberAddRequest__Output } from '../generated/etcdserverpb/MemberAddRequest';
+import type { MemberAddResponse } from '../generated/etcdserverpb/MemberAddResponse';
 import type { MemberListResponse } from '../generated/etcdserverpb/MemberListResponse';
+import type { MemberPromoteRequest__Output } from '../generated/etcdserverpb/MemberPromoteRequest';
+import type { MemberPromoteResponse } from '../generated/etcdserverpb/MemberPromoteResponse';
+import type { MemberRemoveRequest__Output } from '../generated/etcdserverpb/MemberRemoveRequest';
+import type { MemberRemoveResponse } from '../generated/etcdserverpb/MemberRemoveResponse';
+import type { MemberUpdateRequest__Output } from '../generated/etcdserverpb/MemberUpdateRequest';
+import type { MemberUpdateResponse } from '../generated/etcdserverpb/MemberUpdateResponse';
 import { KeelServer } from '../server/keel-server';
+import { Member } from '../server/membership';
 import { Logger } from '../util/logger';
 import { unary, withMemberHeader } from './handler';
 
-/** etcdserverpb.Cluster: MemberList now; membership changes come with the operations issue. */
-export function clusterService(server: KeelServer, log: Logger): Partial<ClusterHandlers> {
+/** etcdserverpb.Cluster: every call answers with the membership as it is after the change. */
+export function clusterService(server: KeelServer, log: Logger): ClusterHandlers {
+  const members = () => server.members().map(toWire);
   return {
-    MemberList: unary(log, async () => withMemberHeader<MemberListResponse>(server, {
-      members: server.members().map((m) => ({
-        ID: m.id.toString(), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner,
-      })),
-    })),
+    MemberList: unary(log, async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
+    MemberAdd: unary(log, async (req: MemberAddRequest__Output) => {
+      const added = await server.memberAdmin.add(req.peerURLs, req.isLearner, new Date());
+      return withMemberHeader<MemberAddResponse>(server, { member: toWire(added), members: members() });
+    }),
+    MemberRemove: unary(log, async (req: MemberRemoveRequest__Output) => {
+      await server.memberAdmin.remove(BigInt(req.ID));
+      return withMemberHeader<MemberRemoveResponse>(server, { members: members() });
+    }),
+    MemberUpdate: unary(log, async (req: MemberUpdateRequest__Output) => {
+      await server.memberAdmin.update(BigInt(req.ID), req.peerURLs);
+      return withMemberHeader<MemberUpdateResponse>(server, { members: members() });
+    }),
+    MemberPromote: unary(log, async (req: MemberPromoteRequest__Output) => {
+      await server.memberAdmin.promote(BigInt(req.ID));
+      return withMemberHeader<MemberPromoteResponse>(server, { members: members() });
+    }),
   };
+}
+
+function toWire(m: Member): WireMember {
+  return { ID: m.id.toString(), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
 }

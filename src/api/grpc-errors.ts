@@ -25,6 +25,22 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   stopped: { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' },
   timeout: { code: status.UNAVAILABLE, details: 'etcdserver: request timed out' },
   'no-leader': { code: status.UNAVAILABLE, details: 'etcdserver: no leader' },
+  'member-exists': { code: status.FAILED_PRECONDITION, details: 'etcdserver: member ID already exist' },
+  // etcd answers a change to a removed member as if it were not there.
+  'member-id-removed': { code: status.NOT_FOUND, details: 'etcdserver: member not found' },
+  'peer-url-exists': { code: status.FAILED_PRECONDITION, details: 'etcdserver: Peer URLs already exists' },
+  'member-not-found': { code: status.NOT_FOUND, details: 'etcdserver: member not found' },
+  'member-not-learner': { code: status.FAILED_PRECONDITION, details: 'etcdserver: can only promote a learner member' },
+  'learner-not-ready': {
+    code: status.FAILED_PRECONDITION, details: 'etcdserver: can only promote a learner member which is in sync with leader',
+  },
+  'too-many-learners': { code: status.FAILED_PRECONDITION, details: 'etcdserver: too many learner members in cluster' },
+  'not-enough-started-members': {
+    code: status.FAILED_PRECONDITION, details: 'etcdserver: re-configuration failed due to not enough started members',
+  },
+  unhealthy: { code: status.UNAVAILABLE, details: 'etcdserver: unhealthy cluster' },
+  'bad-member-urls': { code: status.INVALID_ARGUMENT, details: 'etcdserver: given member URLs are invalid' },
+  'not-supported-for-learner': { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {

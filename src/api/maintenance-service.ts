@@ -19,7 +19,7 @@ export function maintenanceService(server: KeelServer, log: Logger): Partial<Mai
         raftAppliedIndex: s.raftAppliedIndex,
         errors: [],
         dbSizeInUse: s.dbSize,
-        isLearner: false,
+        isLearner: server.isLearner(),
       });
     }),
     // No alarm can be raised yet (NOSPACE comes with --quota-backend-bytes), so every action

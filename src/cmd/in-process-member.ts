@@ -50,6 +50,13 @@ export interface InProcessCluster {
   network: InMemoryNetwork;
   /** The member that currently leads, once one does (polls; fails after `timeoutMs`). */
   leader(timeoutMs?: number): Promise<InProcessMember>;
+  /** The peer URL the member of that name has (or would have). */
+  peerUrl(name: string): string;
+  /**
+   * Starts a member that joins the running cluster (after MemberAdd) with
+   * --initial-cluster-state existing, and adds it to `members`.
+   */
+  join(name: string, initialCluster: string): Promise<InProcessMember>;
   close(): Promise<void>;
 }
 
@@ -57,14 +64,23 @@ export async function startInProcessCluster(size: number, overrides: Partial<Ser
   const network = new InMemoryNetwork();
   const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
   // The peer URLs only give each member its ID; the in-memory network carries the messages.
-  const peerUrl = (i: number) => `http://127.0.0.1:${12380 + i}`;
-  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  const peerUrl = (name: string) => `http://127.0.0.1:${12380 + Number(name.replace(/\D/g, ''))}`;
+  const initialCluster = names.map((n) => `${n}=${peerUrl(n)}`).join(',');
   const members = await Promise.all(names.map((name, i) => startMember({
-    ...TEST_MEMBER_CONFIG, ...overrides, name, initialCluster, initialAdvertisePeerUrls: [peerUrl(i)],
+    ...TEST_MEMBER_CONFIG, ...overrides, name, initialCluster, initialAdvertisePeerUrls: [peerUrl(name)],
   }, network, i + 1)));
   return {
     members,
     network,
+    peerUrl,
+    async join(name, joinCluster) {
+      const member = await startMember({
+        ...TEST_MEMBER_CONFIG, ...overrides, name, initialCluster: joinCluster, initialClusterState: 'existing',
+        initialAdvertisePeerUrls: [peerUrl(name)],
+      }, network, members.length + 1);
+      members.push(member);
+      return member;
+    },
     async leader(timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -86,7 +102,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const log = recordingLogger();
   const registry = new Registry();
   const server = await KeelServer.start(cfg, {
-    engine, transport: (id) => network.transport(id), rand: new SeededRand(seed), clock: realClock, log, registry,
+    engine, transport: (id) => network.transport(id), discover: (urls) => network.discover(urls), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
   const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg, log);
   const endpoint = `127.0.0.1:${ports[0]}`;

@@ -94,9 +94,3 @@ function duration(value: string): number {
   if (ms <= 0) throw new InvalidArgumentError(`"${value}" must be positive`);
   return ms;
 }
-
-/** host:port of a URL, the form socket servers bind to. */
-export function hostPort(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port}`;
-}

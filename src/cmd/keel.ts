@@ -9,11 +9,15 @@ import { ConfigError } from '../server/errors';
 import { KeelServer } from '../server/keel-server';
 import { ETCD_VERSION } from '../server/version';
 import { LevelEngine } from '../storage/level-engine';
-import { GrpcPeerTransport } from '../transport/grpc-peer-transport';
+import { fetchClusterInfo, GrpcPeerTransport } from '../transport/grpc-peer-transport';
 import { realClock } from '../util/clock';
 import { SeededRand } from '../util/rand';
-import { hostPort, KeelFlags, parseKeelFlags } from './keel-flags';
+import { KeelFlags, parseKeelFlags } from './keel-flags';
+import { hostPort } from '../util/host-port';
 import { createLogger } from './pino-logger';
+
+/** How long a joining member waits for each other member's answer about the cluster. */
+const DISCOVERY_TIMEOUT_MS = 5000;
 
 /** The `keel` binary: one member. Reads flags, opens the data dir, serves until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -50,9 +54,10 @@ async function main(): Promise<void> {
     server = await KeelServer.start(flags, {
       engine,
       transport: (self, clusterId, members) => {
-        peers.setPeers(clusterId, members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: hostPort(m.peerURLs[0]!) })));
+        peers.setPeers(clusterId, members.filter((m) => m.id !== self));
         return peers;
       },
+      discover: (urls) => fetchClusterInfo(urls, DISCOVERY_TIMEOUT_MS),
       rand: new SeededRand(randomInt(2 ** 31)),
       clock: realClock,
       log,
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('received signal, shutting down', { signal });
+    if (signal !== 'none') log.info('received signal, shutting down', { signal });
     await stopClientServer(grpcServer);
     for (const h of httpServers) h.close();
     await server.stop();
@@ -80,6 +85,10 @@ async function main(): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
+  void server.stoppedByItself.then((reason) => {
+    log.warn('member stops by itself', { reason });
+    void stop('none');
+  });
   process.on('SIGINT', (s) => void stop(s));
   process.on('SIGTERM', (s) => void stop(s));
 }

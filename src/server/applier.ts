@@ -14,6 +14,8 @@ import { applyTxn } from './apply/txn';
 import { ServerError } from './errors';
 import { decodeInternalRequest } from './internal-request';
 import { MembershipState } from './membership-state';
+import { ConfChange, decodeConfChange } from '../raft/conf-change';
+import { fromConfChange, MemberChange } from './member-change';
 
 /** What applying one entry produced, handed to the proposer's waiter. Failures are values. */
 export type ApplyResult =
@@ -33,6 +35,7 @@ export class Applier {
     private readonly membership: MembershipState,
     private readonly lessor: Lessor,
     private applied: number,
+    private readonly members: MemberChangeHooks,
   ) {}
 
   get appliedIndex(): number {
@@ -50,9 +53,12 @@ export class Applier {
     for (const entry of entries) {
       invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
       this.applied = entry.index;
-      // A new leader's empty entry, or a configuration change (membership lives elsewhere), only
-      // moves the applied index.
-      if (entry.type !== 'normal' || entry.data.length === 0) continue;
+      if (entry.type === 'conf-change') {
+        results.push(this.applyMemberChange(entry.data, batch));
+        continue;
+      }
+      // A new leader's empty entry only moves the applied index.
+      if (entry.data.length === 0) continue;
       const req = decodeInternalRequest(entry.data);
       results.push({ id: req.id, result: await this.applyRequest(req, batch) });
     }
@@ -61,6 +67,21 @@ export class Applier {
     await this.engine.write(batch, { sync: false });
     this.store.markFlushed();
     return results;
+  }
+
+  /** A change refused by validation leaves Raft's configuration and the membership alone. */
+  private applyMemberChange(data: Uint8Array, batch: EngineOp[]): { id: string; result: ApplyResult } {
+    const cc = decodeConfChange(data);
+    const { requestId, change } = fromConfChange(cc);
+    try {
+      this.membership.validate(change);
+    } catch (err) {
+      return { id: requestId, result: failure(err) };
+    }
+    this.members.applyConfChange(cc);
+    this.membership.apply(change, batch);
+    this.members.changed(change);
+    return { id: requestId, result: { ok: true, response: {} } };
   }
 
   private async applyRequest(req: InternalRequest__Output, batch: EngineOp[]): Promise<ApplyResult> {
@@ -121,6 +142,14 @@ export class Applier {
     invariant(req.txn != null, `log entry ${req.id} holds no request`);
     return applyTxn(txn, req.txn, this.leaseExists);
   }
+}
+
+/** What applying a membership change does outside the state machine. */
+export interface MemberChangeHooks {
+  /** Puts the change into effect in Raft. */
+  applyConfChange(cc: ConfChange): void;
+  /** Told after the membership took the change (peer addresses, a member removing itself). */
+  changed(change: MemberChange): void;
 }
 
 /** Expected failures become results; anything else is a bug or an IO failure and stays thrown. */

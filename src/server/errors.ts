@@ -13,7 +13,18 @@ export type ServerErrorReason =
   | 'request-too-large'
   | 'stopped'
   | 'timeout'
-  | 'no-leader';
+  | 'no-leader'
+  | 'member-exists'
+  | 'member-id-removed'
+  | 'peer-url-exists'
+  | 'member-not-found'
+  | 'member-not-learner'
+  | 'learner-not-ready'
+  | 'too-many-learners'
+  | 'not-enough-started-members'
+  | 'unhealthy'
+  | 'bad-member-urls'
+  | 'not-supported-for-learner';
 
 export class ServerError extends Error {
   override name = 'ServerError';

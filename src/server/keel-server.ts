@@ -29,7 +29,10 @@ import { applyRange } from './apply/range';
 import { spanOf } from './apply/span';
 import { applyTxn, isTxnReadOnly } from './apply/txn';
 import { Applier, ApplyResult } from './applier';
-import { bootstrapIdentity, ClusterFlags } from './bootstrap';
+import { bootstrapIdentity, ClusterFlags, DiscoverCluster } from './bootstrap';
+import { MemberAdmin } from './member-admin';
+import { encodeConfChange } from '../raft/conf-change';
+import { MemberChange, toConfChange } from './member-change';
 import { ServerError } from './errors';
 import { IdGenerator } from './id-generator';
 import { LeaseManager } from './lease-manager';
@@ -76,7 +79,9 @@ export interface MemberStatus {
 export interface ServerDeps {
   engine: Engine;
   /** Builds the peer transport once the member knows its identity and its peers. */
-  transport(memberId: NodeId, clusterId: bigint, members: Member[]): PeerTransport;
+  transport(memberId: NodeId, clusterId: bigint, peers: Member[]): PeerTransport;
+  /** How a member joining a running cluster asks the others about it. */
+  discover: DiscoverCluster;
   /** Randomness for election timeouts. */
   rand: Rand;
   /** Wall time, for lease expiry on the leader. */
@@ -95,11 +100,17 @@ export class KeelServer {
   private readonly wait = new Wait<ApplyResult>();
   /** Lease grants, revocations, keep-alives and time-to-live. */
   readonly leases: LeaseManager;
+  /** Membership changes (the Cluster service). */
+  readonly memberAdmin: MemberAdmin;
+  /** Resolves with the reason once the member has stopped by itself (it was removed from the cluster). */
+  readonly stoppedByItself: Promise<string>;
+  private stopByItself: (reason: string) => void = () => {};
   private readonly appliedWaiters: Array<{ index: number; resolve(): void }> = [];
   private readonly ids: IdGenerator;
   private readonly reads: LinearizableReads;
   private readonly ticker: NodeJS.Timeout;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private published = false;
 
   private constructor(
@@ -125,6 +136,27 @@ export class KeelServer {
       log,
     });
     this.ids = new IdGenerator(memberId, Date.now());
+    this.memberAdmin = new MemberAdmin({
+      memberId,
+      membership,
+      leader: () => this.leader,
+      learnerReady: (learner) => (this.leader === memberId
+        ? Promise.resolve(node.learnerReady(learner))
+        : node.transport.learnerReady(this.leader, learner).catch(() => { throw new ServerError('no-leader'); })),
+      activeVoters: () => {
+        const raft = node.raw.raft;
+        if (raft.state !== 'leader') return undefined;
+        return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === memberId || pr.recentActive)).map(([id]) => id));
+      },
+      propose: async (change) => {
+        this.ensureRunning();
+        const id = this.ids.nextId();
+        await this.submit(id, () => node.proposeConfChange(toConfChange(id, change)));
+      },
+    });
+    this.stoppedByItself = new Promise((resolve) => {
+      this.stopByItself = resolve;
+    });
     // etcd's request timeout: 5 s plus two election timeouts.
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
     this.ticker = setInterval(() => node.tick(), cfg.heartbeatIntervalMs);
@@ -132,15 +164,18 @@ export class KeelServer {
 
   static async start(cfg: ServerConfig, deps: ServerDeps): Promise<KeelServer> {
     const { engine, log } = deps;
-    const identity = await bootstrapIdentity(engine, cfg, log);
+    const identity = await bootstrapIdentity(engine, cfg, log, deps.discover);
     const store = await MvccStore.open(engine, log);
     const watchable = new WatchableStore(store, engine);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
     const lessor = new Lessor(deps.clock, Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000));
     await LeaseManager.load(engine, store, lessor);
-    const applier = new Applier(engine, store, identity.membership, lessor, applied);
+    const applier = new Applier(engine, store, identity.membership, lessor, applied, {
+      applyConfChange: (cc) => raw.applyConfChange(cc),
+      changed: (change) => server?.memberChanged(change),
+    });
     const logStore = new LogStore(engine);
-    const voters = identity.membership.list().filter((m) => !m.isLearner).map((m) => m.id);
+    const confState = identity.membership.confState();
     if (identity.isNew) await writeBootstrapEntries(logStore, identity.membership.list());
     const storage = await loadRaftStorage(logStore);
     const raw = new RawNode({
@@ -153,7 +188,7 @@ export class KeelServer {
       maxInflightMsgs: 512,
       checkQuorum: true,
       preVote: true,
-      confState: { voters, learners: [] },
+      confState,
       rand: deps.rand,
       logger: log,
     });
@@ -169,7 +204,7 @@ export class KeelServer {
     });
     const node = new RaftNode({
       raw, storage, logStore,
-      transport: deps.transport(identity.memberId, identity.clusterId, identity.membership.list()),
+      transport: deps.transport(identity.memberId, identity.clusterId, identity.peers),
       snapshotCount: cfg.snapshotCount,
       log,
       stateMachine: {
@@ -183,6 +218,9 @@ export class KeelServer {
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
           await LeaseManager.load(engine, store, lessor);
+          identity.membership.replaceWith(MembershipState.decode(
+            (await engine.get(metaKey('members')))!, await engine.get(metaKey('cluster-version'))));
+          server?.membershipReplaced();
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
@@ -191,6 +229,7 @@ export class KeelServer {
         appliedIndex: () => applier.appliedIndex,
       },
       onLeaseForward: (req) => server!.leases.answer(req),
+      clusterInfo: () => ({ clusterId: identity.clusterId, members: identity.membership.list() }),
       observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
         server?.leases.leadershipChanged(lead === identity.memberId, cfg.electionTimeoutMs);
@@ -202,7 +241,7 @@ export class KeelServer {
     });
     server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor);
     // A member alone in its cluster need not wait an election timeout to lead.
-    if (voters.length === 1) raw.campaign();
+    if (confState.voters.length === 1 && confState.voters[0] === identity.memberId) raw.campaign();
     node.kick();
     log.info('member is ready to serve', { 'applied-index': applied, revision: store.currentRevision });
     return server;
@@ -226,22 +265,24 @@ export class KeelServer {
   }
 
   async range(req: RangeRequest__Output): Promise<RangeResponse> {
-    this.ensureRunning();
+    this.ensureServes(!req.serializable);
     if (!req.serializable) await this.reads.read();
     return applyRange(this.store.readView(), req);
   }
 
   async put(req: PutRequest__Output): Promise<PutResponse> {
+    this.ensureServes(true);
     return (await this.propose<PutResponse>({ put: req })).response;
   }
 
   async deleteRange(req: DeleteRangeRequest__Output): Promise<DeleteRangeResponse> {
+    this.ensureServes(true);
     return (await this.propose<DeleteRangeResponse>({ delete_range: req })).response;
   }
 
   async txn(req: TxnRequest__Output): Promise<TxnResponse> {
+    this.ensureServes(!isTxnReadOnly(req) || !isTxnSerializable(req));
     if (isTxnReadOnly(req)) {
-      this.ensureRunning();
       // As etcd: a read-only txn is linearizable unless every range in it is serializable.
       if (!isTxnSerializable(req)) await this.reads.read();
       // A read-only txn has no put to check a lease for.
@@ -251,6 +292,7 @@ export class KeelServer {
   }
 
   async compact(req: CompactionRequest__Output): Promise<CompactionResponse> {
+    this.ensureServes(true);
     const result = await this.propose<CompactionResponse>({ compaction: req });
     if (req.physical) await result.physicalCompaction;
     return result.response;
@@ -321,8 +363,48 @@ export class KeelServer {
     };
   }
 
+  /** A committed membership change took effect: keep the transport in step, or leave if removed. */
+  private memberChanged(change: MemberChange): void {
+    const { id, peerURLs } = change.member;
+    if (change.type === 'remove' && id === this.memberId) {
+      this.removedFromCluster();
+    } else if (change.type === 'remove') {
+      this.node.transport.removePeer(id);
+    } else if (id !== this.memberId) {
+      this.node.transport.setPeer(id, peerURLs);
+    }
+  }
+
+  /** A snapshot brought a whole new membership. */
+  private membershipReplaced(): void {
+    if (this.membership.isRemoved(this.memberId)) {
+      this.removedFromCluster();
+      return;
+    }
+    for (const m of this.membership.list()) if (m.id !== this.memberId) this.node.transport.setPeer(m.id, m.peerURLs);
+  }
+
+  /**
+   * As etcd: a removed member stops, a few heartbeats later so that, as leader, it can still tell
+   * the others that its removal committed. Requests get 'server stopped' from then on.
+   */
+  private removedFromCluster(): void {
+    const reason = 'the member has been permanently removed from the cluster';
+    this.log.warn(reason, { 'local-member-id': this.memberId.toString(16) });
+    setTimeout(() => void this.stop().then(() => this.stopByItself(reason)), 10 * this.cfg.heartbeatIntervalMs);
+  }
+
+  isLearner(): boolean {
+    return this.membership.member(this.memberId)?.isLearner ?? false;
+  }
+
   /** Stops taking requests and waits for the Ready loop and background work to finish. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
     this.leases.stop();
@@ -338,9 +420,15 @@ export class KeelServer {
     const id = this.ids.nextId();
     const data = encodeInternalRequest({ ...req, id });
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');
+    const result = await this.submit(id, () => this.node.propose(data));
+    return { response: result.response as T, physicalCompaction: result.physicalCompaction };
+  }
+
+  /** Hands a proposal to Raft and waits until it is applied here, or fails, or times out. */
+  private async submit(id: string, send: () => void): Promise<ApplyResult & { ok: true }> {
     const done = this.wait.register(id);
     try {
-      this.node.propose(data);
+      send();
     } catch (err) {
       if (!(err instanceof ProposalDroppedError)) throw err;
       this.wait.trigger(id, { ok: false, error: new ServerError('no-leader') });
@@ -355,7 +443,7 @@ export class KeelServer {
       if (result.error instanceof ServerError && FAILED_PROPOSAL.has(result.error.reason)) this.metrics.proposalsFailed.inc();
       throw result.error;
     }
-    return { response: result.response as T, physicalCompaction: result.physicalCompaction };
+    return result;
   }
 
   private waitApplied(index: number): Promise<void> {
@@ -374,6 +462,12 @@ export class KeelServer {
     }
   }
 
+  /** As etcd: a learner serves serializable reads only; the rest go to voting members. */
+  private ensureServes(writeOrLinearizable: boolean): void {
+    this.ensureRunning();
+    if (writeOrLinearizable && this.isLearner()) throw new ServerError('not-supported-for-learner');
+  }
+
   private ensureRunning(): void {
     if (this.stopped) throw new ServerError('stopped');
   }
@@ -388,7 +482,8 @@ const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
 async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
   const entries = members.map((m, i) => ({
     index: i + 1, term: 1, type: 'conf-change' as const,
-    data: Buffer.from(JSON.stringify({ type: 'add-node', id: m.id.toString(16), name: m.name, peerURLs: m.peerURLs })),
+    // No one waits on these; every member applies them, a joining one included.
+    data: Buffer.from(encodeConfChange(toConfChange('0', { type: 'add', member: m }))),
   }));
   await logStore.save(entries, { term: 1, vote: NONE, commit: entries.length }, 0, true);
 }

@@ -1,6 +1,9 @@
+import type { ConfState } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { metaKey } from '../storage/keyspace';
-import { Member } from './membership';
+import { ServerError } from './errors';
+import { Member, sameUrls } from './membership';
+import { MemberChange } from './member-change';
 
 interface StoredMember {
   id: string;
@@ -10,29 +13,116 @@ interface StoredMember {
   isLearner: boolean;
 }
 
+interface Stored {
+  members: StoredMember[];
+  removed: string[];
+}
+
 /**
  * The cluster's members as the replicated log says they are: changed only by apply, persisted
- * in the same batch as the rest of an applied entry, so every member agrees on them.
+ * in the same batch as the rest of an applied entry, so every member agrees on them. Raft's
+ * configuration is derived from it (voters and learners), so the two never disagree.
+ * Removed IDs are remembered for good, as etcd does: a removed member may never come back.
  */
 export class MembershipState {
-  constructor(private members: Member[], private version: string | undefined) {}
+  private readonly removed: Set<bigint>;
 
-  static decode(members: Buffer, version: Buffer | undefined): MembershipState {
-    const list = JSON.parse(members.toString('utf8')) as StoredMember[];
-    return new MembershipState(list.map((m) => ({ ...m, id: BigInt(`0x${m.id}`) })), version?.toString());
+  constructor(private members: Member[], private version: string | undefined, removed: bigint[] = []) {
+    this.removed = new Set(removed);
+  }
+
+  static decode(stored: Buffer, version: Buffer | undefined): MembershipState {
+    const s = JSON.parse(stored.toString('utf8')) as Stored;
+    return new MembershipState(
+      s.members.map((m) => ({ ...m, id: BigInt(`0x${m.id}`) })),
+      version?.toString(),
+      s.removed.map((id) => BigInt(`0x${id}`)),
+    );
+  }
+
+  /** Takes the state a snapshot brought (see state-snapshot.ts, which carries these records). */
+  replaceWith(other: MembershipState): void {
+    this.members = other.members;
+    this.version = other.version;
+    this.removed.clear();
+    for (const id of other.removed) this.removed.add(id);
   }
 
   list(): Member[] {
     return this.members;
   }
 
+  member(id: bigint): Member | undefined {
+    return this.members.find((m) => m.id === id);
+  }
+
+  isRemoved(id: bigint): boolean {
+    return this.removed.has(id);
+  }
+
+  confState(): ConfState {
+    return {
+      voters: this.members.filter((m) => !m.isLearner).map((m) => m.id),
+      learners: this.members.filter((m) => m.isLearner).map((m) => m.id),
+    };
+  }
+
   clusterVersion(): string | undefined {
     return this.version;
   }
 
+  /**
+   * Checks a committed change against the membership before it takes effect, as etcd's
+   * ValidateConfigurationChange: every member runs the same check on the same state, so a
+   * change refused here is refused everywhere and Raft's configuration is left alone.
+   */
+  validate(change: MemberChange): void {
+    const { type, member } = change;
+    if (this.removed.has(member.id)) throw new ServerError('member-id-removed');
+    const existing = this.member(member.id);
+    const urlsTaken = () => this.members.some((m) => m.id !== member.id && m.peerURLs.some((u) => member.peerURLs.includes(u)));
+    switch (type) {
+      case 'add':
+        if (existing !== undefined && !sameUrls(existing.peerURLs, member.peerURLs)) throw new ServerError('member-exists');
+        if (urlsTaken()) throw new ServerError('peer-url-exists');
+        return;
+      case 'promote':
+        if (existing === undefined) throw new ServerError('member-not-found');
+        if (!existing.isLearner) throw new ServerError('member-not-learner');
+        return;
+      case 'remove':
+        if (existing === undefined) throw new ServerError('member-not-found');
+        return;
+      case 'update':
+        if (existing === undefined) throw new ServerError('member-not-found');
+        if (urlsTaken()) throw new ServerError('peer-url-exists');
+    }
+  }
+
+  /** Applies a validated change; `batch` gets the new record. */
+  apply(change: MemberChange, batch: EngineOp[]): void {
+    const { type, member } = change;
+    switch (type) {
+      case 'add':
+        // The bootstrap entries re-add the initial members, which a new cluster already lists.
+        if (this.member(member.id) === undefined) this.members = [...this.members, { ...member, clientURLs: [...member.clientURLs] }];
+        break;
+      case 'promote':
+        this.member(member.id)!.isLearner = false;
+        break;
+      case 'remove':
+        this.members = this.members.filter((m) => m.id !== member.id);
+        this.removed.add(member.id);
+        break;
+      case 'update':
+        this.member(member.id)!.peerURLs = member.peerURLs;
+    }
+    batch.push(this.membersOp());
+  }
+
   /** Records a member's published name and client URLs; unknown members (removed since) are ignored. */
   setAttributes(id: bigint, name: string, clientURLs: string[], batch: EngineOp[]): void {
-    const m = this.members.find((x) => x.id === id);
+    const m = this.member(id);
     if (m === undefined) return;
     m.name = name;
     m.clientURLs = clientURLs;
@@ -45,7 +135,10 @@ export class MembershipState {
   }
 
   membersOp(): EngineOp {
-    const stored: StoredMember[] = this.members.map((m) => ({ ...m, id: m.id.toString(16) }));
+    const stored: Stored = {
+      members: this.members.map((m) => ({ ...m, id: m.id.toString(16) })),
+      removed: [...this.removed].map((id) => id.toString(16)),
+    };
     return { type: 'put', key: metaKey('members'), value: Buffer.from(JSON.stringify(stored)) };
   }
 }

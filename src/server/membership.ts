@@ -50,3 +50,8 @@ export function clusterIdOf(memberIds: bigint[]): bigint {
   [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((id, i) => bytes.writeBigUInt64BE(id, 8 * i));
   return createHash('sha1').update(bytes).digest().readBigUInt64BE(0);
 }
+
+/** Whether two lists name the same peer URLs, in any order. */
+export function sameUrls(a: string[], b: string[]): boolean {
+  return [...a].sort().join(',') === [...b].sort().join(',');
+}

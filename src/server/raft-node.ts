@@ -1,13 +1,17 @@
 import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
+import { ConfChange } from '../raft/conf-change';
 import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
-import { LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
+import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { secondsSince } from './metrics';
+
+/** How much of the leader's log a learner needs before promotion (etcd's readyPercent). */
+const LEARNER_READY_FRACTION = 0.9;
 
 /** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
@@ -35,6 +39,8 @@ export interface RaftNodeOptions {
   onLeaderChange(lead: NodeId, term: number): void;
   /** Answers a follower's lease question (this member as leader). */
   onLeaseForward(req: LeaseForward): Promise<LeaseForwardReply>;
+  /** The cluster as this member knows it, for a joining member. */
+  clusterInfo(): ClusterInfo;
   /** Told how long each synced log write and each apply took, in seconds. */
   observe: { fsync(seconds: number): void; apply(seconds: number): void };
 }
@@ -63,6 +69,8 @@ export class RaftNode {
         this.kick();
       },
       leaseRequest: (req) => o.onLeaseForward(req),
+      clusterInfo: () => o.clusterInfo(),
+      learnerReady: (learner) => this.learnerReady(learner),
     });
   }
 
@@ -93,6 +101,22 @@ export class RaftNode {
   onReadState(handler: (ctx: Uint8Array, index: number) => void): () => void {
     this.readStateHandlers.add(handler);
     return () => this.readStateHandlers.delete(handler);
+  }
+
+  /**
+   * As etcd: a learner may be promoted once it has at least 90% of the leader's log, so that
+   * the new voter does not hold up commits while it catches up. Meaningful on the leader only.
+   */
+  learnerReady(learner: NodeId): boolean {
+    const raft = this.o.raw.raft;
+    const pr = raft.prs.get(learner);
+    if (raft.state !== 'leader' || pr === undefined) return false;
+    return pr.match >= raft.prs.get(raft.id)!.match * LEARNER_READY_FRACTION;
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.o.raw.proposeConfChange(cc);
+    this.kick();
   }
 
   transferLeader(to: NodeId): void {
@@ -176,7 +200,8 @@ export class RaftNode {
     const applied = this.o.stateMachine.appliedIndex();
     const term = this.o.raw.raft.log.term(applied);
     invariant(term !== undefined, `no term for applied index ${applied}`);
-    const metadata = { ...m.snapshot!.metadata, index: applied, term };
+    // The configuration too is the one as of the applied index, which Raft tracks.
+    const metadata = { index: applied, term, confState: this.o.raw.raft.confState() };
     this.o.stateMachine.dump().then(
       (data) => this.o.transport.send([{ ...m, snapshot: { metadata, data } }]),
       (err: unknown) => {
@@ -192,9 +217,7 @@ export class RaftNode {
     const { storage, logStore, raw } = this.o;
     const applied = raw.raft.log.applied;
     if (applied - storage.snapshot().metadata.index < this.o.snapshotCount) return;
-    const voters = raw.raft.voters;
-    const learners = [...raw.raft.prs].filter(([, pr]) => pr.isLearner).map(([id]) => id);
-    const snap = storage.createSnapshot(applied, { voters, learners }, new Uint8Array());
+    const snap = storage.createSnapshot(applied, raw.raft.confState(), new Uint8Array());
     const compactTo = Math.max(applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.firstIndex());
     await logStore.saveSnapshotMeta(snapshotMeta(snap), compactTo);
     storage.compact(compactTo);

@@ -1,9 +1,12 @@
 import { Engine, EngineOp } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
+/** Meta records that are replicated state: a snapshot carries them with the MVCC records. */
+const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
+
 /**
  * The application state a lagging follower receives instead of compacted log entries: every lease
- * and MVCC revision record plus the compaction mark, as length-prefixed key/value pairs.
+ * and MVCC revision record, the membership, plus the compaction mark, as length-prefixed key/value pairs.
  * The caller must start this while no apply is in flight: the engine iterator fixes the state
  * at its first step, so the dump matches the applied index read at the same moment.
  */
@@ -15,17 +18,23 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
   const firstLease = leases.next();
   const firstRecord = records.next();
   const compact = await engine.get(metaKey('compact-scheduled'));
+  const meta = await Promise.all(REPLICATED_META.map(async (k) => [k, await engine.get(k)] as const));
   parts.push(encodeNumber(decodeNumber(compact) ?? 0));
+  for (const [k, v] of meta) if (v !== undefined) parts.push(...record(k, v));
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
-      const [k, v] = r.value;
-      const head = Buffer.allocUnsafe(8);
-      head.writeUInt32BE(k.length, 0);
-      head.writeUInt32BE(v.length, 4);
-      parts.push(head, k, v);
+      parts.push(...record(r.value[0], r.value[1]));
     }
   }
   return Buffer.concat(parts);
+}
+
+/** A length-prefixed pair, as pieces to concatenate once at the end. */
+function record(k: Buffer, v: Buffer): Buffer[] {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(k.length, 0);
+  head.writeUInt32BE(v.length, 4);
+  return [head, k, v];
 }
 
 /**

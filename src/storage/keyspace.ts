@@ -47,7 +47,8 @@ export type MetaName =
   | 'compact-finished' // revision up to which physical deletion has completed
   | 'cluster-id'
   | 'member-id'
-  | 'members' // JSON list of the cluster's members (membership is rare; readability wins)
+  | 'members' // JSON: the cluster's members and removed member IDs (membership is rare; readability wins)
+  | 'join-peers' // JSON: peer URLs of the cluster a joining member was told about, until it learns its own
   | 'hard-state' // raft term, vote and commit
   | 'snapshot' // JSON: index, term and voters of the last raft snapshot
   | 'cluster-version'; // the version string the leader recorded

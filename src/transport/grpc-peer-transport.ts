@@ -3,10 +3,14 @@ import type { MessageBatch, MessageBatch__Output } from '../generated/keelpb/Mes
 import type { PeerClient } from '../generated/keelpb/Peer';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../generated/keelpb/SnapshotChunk';
 import type { Message, NodeId } from '../raft/types';
+import { hostPort } from '../util/host-port';
 import { Logger } from '../util/logger';
 import { peerPackage } from '../wire/peer-package';
 import { fromWire, toWire } from './codec';
-import { LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
+import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
+import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
+import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerReadyRequest';
+import type { LearnerReadyResponse } from '../generated/keelpb/LearnerReadyResponse';
 import type { LeaseForwardRequest__Output } from '../generated/keelpb/LeaseForwardRequest';
 import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardResponse';
 
@@ -15,7 +19,7 @@ const MAX_QUEUED_MESSAGES = 4096;
 /** A snapshot's state goes out in pieces of this size. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const RECONNECT_MIN_MS = 100;
-/** A lease question to the leader answers quickly or not at all. */
+/** A question to the leader (lease, learner progress) answers quickly or not at all. */
 const LEASE_FORWARD_TIMEOUT_MS = 2000;
 const RECONNECT_MAX_MS = 3000;
 /** Peer traffic is between members only; Raft bounds message sizes itself. */
@@ -40,6 +44,22 @@ export class GrpcPeerTransport implements PeerTransport {
     const server = new grpc.Server(UNLIMITED);
     const t = new GrpcPeerTransport(server, log);
     server.addService(peerPackage.Peer.service, {
+      // Open to any caller: a joining member does not know the cluster ID yet.
+      Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
+        if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
+        const info = t.receiver.clusterInfo();
+        cb(null, {
+          cluster_id: info.clusterId.toString(),
+          members: info.members.map((m) => ({
+            id: m.id.toString(), name: m.name, peer_urls: m.peerURLs, client_urls: m.clientURLs, is_learner: m.isLearner,
+          })),
+        });
+      },
+      LearnerReady: (call: grpc.ServerUnaryCall<LearnerReadyRequest__Output, LearnerReadyResponse>, cb: grpc.sendUnaryData<LearnerReadyResponse>) => {
+        if (!t.acceptFrom(call.metadata, cb)) return;
+        if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
+        cb(null, { ready: t.receiver.learnerReady(BigInt(call.request.learner)) });
+      },
       LeaseForward: (call: grpc.ServerUnaryCall<LeaseForwardRequest__Output, LeaseForwardResponse>, cb: grpc.sendUnaryData<LeaseForwardResponse>) => {
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
         const r = call.request;
@@ -49,7 +69,7 @@ export class GrpcPeerTransport implements PeerTransport {
         );
       },
       Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
-        if (!t.acceptFrom(call, cb)) return;
+        if (!t.acceptFrom(call.metadata, cb)) return;
         call.on('data', (batch: MessageBatch__Output) => {
           for (const m of batch.messages) t.receiver?.receive(fromWire(m));
         });
@@ -57,7 +77,7 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
       },
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk__Output, object>, cb: grpc.sendUnaryData<object>) => {
-        if (!t.acceptFrom(call, cb)) return;
+        if (!t.acceptFrom(call.metadata, cb)) return;
         const chunks: Buffer[] = [];
         let head: SnapshotChunk__Output['message'] = null;
         call.on('data', (c: SnapshotChunk__Output) => {
@@ -79,17 +99,28 @@ export class GrpcPeerTransport implements PeerTransport {
     return t;
   }
 
-  /** Which cluster this member is in, and who the other members are (ID and peer host:port). */
-  setPeers(clusterId: bigint, peers: Array<{ id: NodeId; address: string }>): void {
+  /** Which cluster this member is in, and who the other members are. */
+  setPeers(clusterId: bigint, peers: Array<{ id: NodeId; peerURLs: string[] }>): void {
     this.clusterId = clusterId.toString(16);
-    for (const p of peers) {
-      if (!this.senders.has(p.id)) this.senders.set(p.id, new PeerSender(p.id, p.address, this.clusterId, this, this.log));
-    }
+    for (const p of peers) this.setPeer(p.id, p.peerURLs);
+  }
+
+  setPeer(id: NodeId, peerURLs: string[]): void {
+    const address = hostPort(peerURLs[0]!);
+    const old = this.senders.get(id);
+    if (old?.address === address) return;
+    old?.close();
+    this.senders.set(id, new PeerSender(id, address, this.clusterId, this, this.log));
+  }
+
+  removePeer(id: NodeId): void {
+    this.senders.get(id)?.close();
+    this.senders.delete(id);
   }
 
   /** Refuses a peer stream of another cluster (a member started with the wrong flags or data dir). */
-  acceptFrom(call: grpc.ServerReadableStream<unknown, object>, cb: grpc.sendUnaryData<object>): boolean {
-    const theirs = String(call.metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
+  acceptFrom(metadata: grpc.Metadata, cb: grpc.sendUnaryData<never>): boolean {
+    const theirs = String(metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
     if (theirs === this.clusterId) return true;
     this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': this.clusterId, 'remote-cluster-id': theirs });
     cb({ code: grpc.status.FAILED_PRECONDITION, details: `request cluster ID mismatch (got ${theirs} want ${this.clusterId})` });
@@ -104,6 +135,12 @@ export class GrpcPeerTransport implements PeerTransport {
     const sender = this.senders.get(to);
     if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
     return sender.forwardLease(req);
+  }
+
+  learnerReady(to: NodeId, learner: NodeId): Promise<boolean> {
+    const sender = this.senders.get(to);
+    if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
+    return sender.learnerReady(learner);
   }
 
   send(msgs: Message[]): void {
@@ -131,6 +168,30 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 }
 
+/** Asks members at `peerURLs`, one after another, who is in their cluster. */
+export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number): Promise<ClusterInfo> {
+  const errors: string[] = [];
+  for (const url of peerURLs) {
+    const client = new peerPackage.Peer(hostPort(url), grpc.credentials.createInsecure(), UNLIMITED);
+    try {
+      const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
+        client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
+      });
+      return {
+        clusterId: BigInt(res.cluster_id),
+        members: res.members.map((m) => ({
+          id: BigInt(m.id), name: m.name, peerURLs: m.peer_urls, clientURLs: m.client_urls, isLearner: m.is_learner,
+        })),
+      };
+    } catch (err) {
+      errors.push(`${url}: ${(err as grpc.ServiceError).details ?? (err as Error).message}`);
+    } finally {
+      client.close();
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
 /** The sending side toward one peer. */
 class PeerSender {
   private readonly client: PeerClient;
@@ -146,7 +207,7 @@ class PeerSender {
 
   constructor(
     private readonly id: NodeId,
-    private readonly address: string,
+    readonly address: string,
     clusterId: string,
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
@@ -174,6 +235,13 @@ class PeerSender {
           if (err || !res) return reject(err ?? new Error('no answer'));
           resolve({ found: res.found, ttl: Number(res.ttl), grantedTtl: Number(res.granted_ttl), keys: res.keys });
         });
+    });
+  }
+
+  learnerReady(learner: NodeId): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.client.LearnerReady({ learner: learner.toString() }, this.metadata,
+        { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS }, (err, res) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(res.ready)));
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Message, NodeId } from '../raft/types';
-import { PeerTransport, TransportReceiver } from './transport';
+import { ClusterInfo, PeerTransport, TransportReceiver } from './transport';
 
 /**
  * Members in one process, for tests: messages are delivered asynchronously (as over a socket),
@@ -22,10 +22,27 @@ export class InMemoryNetwork {
         if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
         return target.leaseRequest(req);
       },
+      learnerReady: async (to, learner) => {
+        const target = this.receivers.get(to);
+        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
+        return target.learnerReady(learner);
+      },
+      // Messages are routed by member ID; there are no addresses to keep.
+      setPeer: () => {},
+      removePeer: () => {},
       close: async () => {
         this.receivers.delete(id);
       },
     };
+  }
+
+  /** What a joining member learns from whichever member here lists one of these peer URLs. */
+  async discover(peerURLs: string[]): Promise<ClusterInfo> {
+    for (const r of this.receivers.values()) {
+      const info = r.clusterInfo();
+      if (info.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) return info;
+    }
+    throw new Error(`no member answers at ${peerURLs.join(',')}`);
   }
 
   isolate(id: NodeId): void {

@@ -10,6 +10,12 @@ export interface PeerTransport {
   forwardLease(to: NodeId, req: LeaseForward): Promise<LeaseForwardReply>;
   /** Where messages from peers go, and where delivery failures are reported. */
   attach(receiver: TransportReceiver): void;
+  /** Asks the leader `to` whether a learner has caught up enough to be promoted. */
+  learnerReady(to: NodeId, learner: NodeId): Promise<boolean>;
+  /** A member was added, or its peer URLs changed (the first URL is used). */
+  setPeer(id: NodeId, peerURLs: string[]): void;
+  /** A member was removed: nothing more is sent to it. */
+  removePeer(id: NodeId): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +27,15 @@ export interface TransportReceiver {
   snapshotSent(to: NodeId, failed: boolean): void;
   /** A follower's lease question, answered by this member as leader. */
   leaseRequest(req: LeaseForward): Promise<LeaseForwardReply>;
+  /** Whether a learner has caught up enough to be promoted (asked of the leader). */
+  learnerReady(learner: NodeId): boolean;
+  /** The cluster as this member knows it, for a member that is joining. */
+  clusterInfo(): ClusterInfo;
+}
+
+export interface ClusterInfo {
+  clusterId: bigint;
+  members: Array<{ id: NodeId; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }>;
 }
 
 /** Renew a lease (keep-alive), or read its time to live (and its keys). */

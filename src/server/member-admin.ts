@@ -1,0 +1,114 @@
+import { NodeId, NONE } from '../raft/types';
+import { ConfigError, ServerError } from './errors';
+import { Member, memberIdOf, validateUrl } from './membership';
+import { MemberChange } from './member-change';
+import { MembershipState } from './membership-state';
+
+/** What the cluster service's requests need of the member. */
+export interface MemberAdminDeps {
+  memberId: bigint;
+  membership: MembershipState;
+  leader(): NodeId;
+  /** Whether the learner has caught up, asked of the leader (see RaftNode.learnerReady). */
+  learnerReady(learner: NodeId): Promise<boolean>;
+  /** Voters this member has heard from recently, itself included; undefined unless it leads. */
+  activeVoters(): Set<NodeId> | undefined;
+  /** Proposes the change through Raft and resolves once it is applied here. */
+  propose(change: MemberChange): Promise<void>;
+}
+
+/** etcd's default --max-learners. */
+const MAX_LEARNERS = 1;
+
+/**
+ * MemberAdd, MemberRemove, MemberUpdate and MemberPromote: etcd's checks before a change is
+ * proposed (--strict-reconfig-check, on by default in etcd), then the change through Raft.
+ */
+export class MemberAdmin {
+  constructor(private readonly d: MemberAdminDeps) {}
+
+  async add(peerURLs: string[], isLearner: boolean, now: Date): Promise<Member> {
+    checkUrls(peerURLs);
+    const { membership } = this.d;
+    if (isLearner && membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new ServerError('too-many-learners');
+    if (!isLearner && !this.readyToAddVoter()) throw new ServerError('not-enough-started-members');
+    // As etcd's NewMember: the ID hashes the peer URLs with the time, so re-adding a URL gives a new ID.
+    const member: Member = {
+      id: memberIdOf(peerURLs, String(Math.floor(now.getTime() / 1000))), name: '', peerURLs, clientURLs: [], isLearner,
+    };
+    await this.d.propose({ type: 'add', member });
+    return member;
+  }
+
+  async remove(id: bigint): Promise<void> {
+    const member = this.existing(id);
+    if (!member.isLearner) this.checkRemovable(id);
+    await this.d.propose({ type: 'remove', member });
+  }
+
+  async update(id: bigint, peerURLs: string[]): Promise<void> {
+    checkUrls(peerURLs);
+    const member = this.existing(id);
+    await this.d.propose({ type: 'update', member: { ...member, peerURLs } });
+  }
+
+  async promote(id: bigint): Promise<void> {
+    const member = this.existing(id);
+    if (!member.isLearner) throw new ServerError('member-not-learner');
+    if (!this.readyToPromote()) throw new ServerError('not-enough-started-members');
+    const leader = this.d.leader();
+    if (leader === NONE) throw new ServerError('no-leader');
+    if (!(await this.d.learnerReady(id))) throw new ServerError('learner-not-ready');
+    await this.d.propose({ type: 'promote', member: { ...member, isLearner: false } });
+  }
+
+  private existing(id: bigint): Member {
+    const member = this.d.membership.member(id);
+    if (member === undefined) throw new ServerError('member-not-found');
+    return member;
+  }
+
+  /** A member is started once it has published its name through the log. */
+  private startedVoters(except?: bigint): { members: number; started: number } {
+    const voters = this.d.membership.list().filter((m) => !m.isLearner && m.id !== except);
+    return { members: voters.length, started: voters.filter((m) => m.name !== '').length };
+  }
+
+  /** Adding a voter must leave a quorum of started members (the new one is not started yet). */
+  private readyToAddVoter(): boolean {
+    const { members, started } = this.startedVoters();
+    if (started === 1 && members === 1) return true; // growing a one-member cluster
+    return started >= quorum(members + 1);
+  }
+
+  private readyToPromote(): boolean {
+    // The learner counts toward the future quorum, and as started.
+    const { members, started } = this.startedVoters();
+    return started + 1 >= quorum(members + 1);
+  }
+
+  /** etcd's mayRemoveMember: keep a quorum of started members, and of active ones as far as the leader sees. */
+  private checkRemovable(id: bigint): void {
+    const { members, started } = this.startedVoters(id);
+    if (started < quorum(members)) throw new ServerError('not-enough-started-members');
+    const active = this.d.activeVoters();
+    // Only the leader knows who answers; a member that is down is always safe to remove.
+    if (active === undefined || (id !== this.d.memberId && !active.has(id))) return;
+    const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
+    if (active.size - 1 < quorum(voters - 1)) throw new ServerError('unhealthy');
+  }
+}
+
+function quorum(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+function checkUrls(peerURLs: string[]): void {
+  if (peerURLs.length === 0) throw new ServerError('bad-member-urls');
+  try {
+    for (const url of peerURLs) validateUrl(url, 'peer URL');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ServerError('bad-member-urls');
+    throw err;
+  }
+}
