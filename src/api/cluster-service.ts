@@ -16,7 +16,8 @@ import { unary, withMemberHeader } from './handler';
 
 /** etcdserverpb.Cluster: every call answers with the membership as it is after the change. */
 export function clusterService(server: KeelServer, log: Logger): ClusterHandlers {
-  const members = () => server.members().map(toWire);
+  // etcd lists members in ID order.
+  const members = () => [...server.members()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toWire);
   return {
     MemberList: unary(log, async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
     MemberAdd: unary(log, async (req: MemberAddRequest__Output) => {

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     server = await KeelServer.start(flags, {
       engine,
       transport: (self, clusterId, members) => {
-        peers.setPeers(clusterId, members.filter((m) => m.id !== self));
+        peers.setPeers(self, clusterId, members.filter((m) => m.id !== self));
         return peers;
       },
       discover: (urls) => fetchClusterInfo(urls, DISCOVERY_TIMEOUT_MS),

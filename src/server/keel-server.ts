@@ -111,6 +111,7 @@ export class KeelServer {
   private readonly ticker: NodeJS.Timeout;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  private removalNoticed = false;
   private published = false;
 
   private constructor(
@@ -230,6 +231,9 @@ export class KeelServer {
       },
       onLeaseForward: (req) => server!.leases.answer(req),
       clusterInfo: () => ({ clusterId: identity.clusterId, members: identity.membership.list() }),
+      isRemoved: (id) => identity.membership.isRemoved(id),
+      // A member removed while it was cut off or down learns it from the others, as in etcd.
+      onRemoved: () => server?.removedFromCluster(),
       observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
         server?.leases.leadershipChanged(lead === identity.memberId, cfg.electionTimeoutMs);
@@ -389,6 +393,8 @@ export class KeelServer {
    * the others that its removal committed. Requests get 'server stopped' from then on.
    */
   private removedFromCluster(): void {
+    if (this.stopping !== undefined || this.removalNoticed) return;
+    this.removalNoticed = true;
     const reason = 'the member has been permanently removed from the cluster';
     this.log.warn(reason, { 'local-member-id': this.memberId.toString(16) });
     setTimeout(() => void this.stop().then(() => this.stopByItself(reason)), 10 * this.cfg.heartbeatIntervalMs);

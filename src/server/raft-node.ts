@@ -41,6 +41,9 @@ export interface RaftNodeOptions {
   onLeaseForward(req: LeaseForward): Promise<LeaseForwardReply>;
   /** The cluster as this member knows it, for a joining member. */
   clusterInfo(): ClusterInfo;
+  isRemoved(id: NodeId): boolean;
+  /** A peer said this member was removed. */
+  onRemoved(): void;
   /** Told how long each synced log write and each apply took, in seconds. */
   observe: { fsync(seconds: number): void; apply(seconds: number): void };
 }
@@ -70,6 +73,8 @@ export class RaftNode {
       },
       leaseRequest: (req) => o.onLeaseForward(req),
       clusterInfo: () => o.clusterInfo(),
+      isRemoved: (id) => o.isRemoved(id),
+      removed: () => o.onRemoved(),
       learnerReady: (learner) => this.learnerReady(learner),
     });
   }

@@ -25,6 +25,10 @@ const RECONNECT_MAX_MS = 3000;
 /** Peer traffic is between members only; Raft bounds message sizes itself. */
 /** gRPC metadata carrying the sender's cluster ID (hex). */
 const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
+/** gRPC metadata carrying the sender's member ID (hex), so a removed member can be told so. */
+const MEMBER_ID_HEADER = 'x-keel-member-id';
+/** What a member hears when it talks to peers after it was removed (etcd answers HTTP 410 with it). */
+const REMOVED_DETAILS = 'the member has been permanently removed from the cluster';
 const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
 
 /**
@@ -37,6 +41,7 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly senders = new Map<NodeId, PeerSender>();
   /** Set by setPeers; streams from another cluster are refused, as etcd refuses them. */
   private clusterId = '';
+  private self = '';
 
   private constructor(private readonly server: grpc.Server, private readonly log: Logger) {}
 
@@ -70,10 +75,13 @@ export class GrpcPeerTransport implements PeerTransport {
       },
       Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call.metadata, cb)) return;
+        let open = true;
         call.on('data', (batch: MessageBatch__Output) => {
-          for (const m of batch.messages) t.receiver?.receive(fromWire(m));
+          // A stream opened before its sender was removed is cut when the next batch comes.
+          if (open && !t.acceptFrom(call.metadata, cb)) open = false;
+          if (open) for (const m of batch.messages) t.receiver?.receive(fromWire(m));
         });
-        call.on('end', () => cb(null, {}));
+        call.on('end', () => open && cb(null, {}));
         call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
       },
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk__Output, object>, cb: grpc.sendUnaryData<object>) => {
@@ -100,7 +108,8 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 
   /** Which cluster this member is in, and who the other members are. */
-  setPeers(clusterId: bigint, peers: Array<{ id: NodeId; peerURLs: string[] }>): void {
+  setPeers(self: NodeId, clusterId: bigint, peers: Array<{ id: NodeId; peerURLs: string[] }>): void {
+    this.self = self.toString(16);
     this.clusterId = clusterId.toString(16);
     for (const p of peers) this.setPeer(p.id, p.peerURLs);
   }
@@ -110,7 +119,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const old = this.senders.get(id);
     if (old?.address === address) return;
     old?.close();
-    this.senders.set(id, new PeerSender(id, address, this.clusterId, this, this.log));
+    this.senders.set(id, new PeerSender(id, address, this.clusterId, this.self, this, this.log));
   }
 
   removePeer(id: NodeId): void {
@@ -118,8 +127,16 @@ export class GrpcPeerTransport implements PeerTransport {
     this.senders.delete(id);
   }
 
-  /** Refuses a peer stream of another cluster (a member started with the wrong flags or data dir). */
+  /**
+   * Refuses a peer of another cluster (a member started with the wrong flags or data dir), and
+   * tells a removed member that it was removed.
+   */
   acceptFrom(metadata: grpc.Metadata, cb: grpc.sendUnaryData<never>): boolean {
+    const sender = String(metadata.get(MEMBER_ID_HEADER)[0] ?? '');
+    if (sender !== '' && this.receiver?.isRemoved(BigInt(`0x${sender}`))) {
+      cb({ code: grpc.status.FAILED_PRECONDITION, details: REMOVED_DETAILS });
+      return false;
+    }
     const theirs = String(metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
     if (theirs === this.clusterId) return true;
     this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': this.clusterId, 'remote-cluster-id': theirs });
@@ -150,6 +167,11 @@ export class GrpcPeerTransport implements PeerTransport {
       else if (m.type === 'MsgSnap') sender.sendSnapshot(m);
       else sender.enqueue(m);
     }
+  }
+
+  /** A peer said this member was removed from the cluster. */
+  removed(): void {
+    this.receiver?.removed();
   }
 
   unreachable(to: NodeId): void {
@@ -209,11 +231,13 @@ class PeerSender {
     private readonly id: NodeId,
     readonly address: string,
     clusterId: string,
+    self: string,
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
   ) {
     this.client = new peerPackage.Peer(address, grpc.credentials.createInsecure(), UNLIMITED);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId);
+    this.metadata.set(MEMBER_ID_HEADER, self);
   }
 
   enqueue(m: Message): void {
@@ -291,7 +315,9 @@ class PeerSender {
       if (this.closed) return;
       // A stream that lived a while was a working link: start backing off from the bottom again.
       const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
-      if (err?.code === grpc.status.FAILED_PRECONDITION) {
+      if (err?.details === REMOVED_DETAILS) {
+        this.transport.removed();
+      } else if (err?.code === grpc.status.FAILED_PRECONDITION) {
         this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: err.details });
       }
       if (healthy) {

@@ -61,7 +61,8 @@ export class InMemoryNetwork {
     const sender = this.receivers.get(from);
     const to = this.receivers.get(m.to);
     const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
-    if (reachable) to.receive(m);
+    if (reachable && to.isRemoved(from)) sender?.removed();
+    else if (reachable) to.receive(m);
     else sender?.unreachable(m.to);
     if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable);
   }

@@ -29,6 +29,10 @@ export interface TransportReceiver {
   leaseRequest(req: LeaseForward): Promise<LeaseForwardReply>;
   /** Whether a learner has caught up enough to be promoted (asked of the leader). */
   learnerReady(learner: NodeId): boolean;
+  /** Whether `id` was removed from the cluster (its messages are refused, and it is told so). */
+  isRemoved(id: NodeId): boolean;
+  /** A peer said this member was removed from the cluster. */
+  removed(): void;
   /** The cluster as this member knows it, for a member that is joining. */
   clusterInfo(): ClusterInfo;
 }
