@@ -24,10 +24,7 @@ export type ServerErrorReason =
   | 'not-enough-started-members'
   | 'unhealthy'
   | 'bad-member-urls'
-  | 'not-supported-for-learner'
-  | 'not-leader'
-  | 'bad-leader-transferee'
-  | 'leader-transfer-timeout';
+  | 'not-supported-for-learner';
 
 export class ServerError extends Error {
   override name = 'ServerError';
