@@ -184,12 +184,12 @@ export class Recorder {
   }
 
   /** The request certainly had no effect. */
-  failed(p: Pending<OpKind>, error: string): void {
+  failed<K extends OpKind>(p: Pending<K>, error: string): void {
     this.add({ type: 'op', ...p, completeMs: this.now(), outcome: 'failed', error } as Operation);
   }
 
   /** No answer: the request may or may not have taken effect. */
-  unknown(p: Pending<OpKind>, error: string): void {
+  unknown<K extends OpKind>(p: Pending<K>, error: string): void {
     this.add({ type: 'op', ...p, completeMs: this.now(), outcome: 'unknown', error } as Operation);
   }
 
