@@ -12,6 +12,7 @@ import type { PutResponse__Output } from '../generated/etcdserverpb/PutResponse'
 import type { RangeRequest } from '../generated/etcdserverpb/RangeRequest';
 import type { RangeResponse__Output } from '../generated/etcdserverpb/RangeResponse';
 import type { StatusResponse__Output } from '../generated/etcdserverpb/StatusResponse';
+import type { MoveLeaderResponse__Output } from '../generated/etcdserverpb/MoveLeaderResponse';
 import type { TxnRequest } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse__Output } from '../generated/etcdserverpb/TxnResponse';
 import type { WatchClient } from '../generated/etcdserverpb/Watch';
@@ -105,6 +106,11 @@ export class EtcdClient {
 
   status(): Promise<StatusResponse__Output> {
     return this.call(this.maintenance, this.maintenance.Status, {});
+  }
+
+  /** Asks the leader (this endpoint must be it) to hand leadership to `targetID`. */
+  moveLeader(targetID: string): Promise<MoveLeaderResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.MoveLeader, { targetID });
   }
 
   memberList(): Promise<MemberListResponse__Output> {

@@ -24,7 +24,10 @@ export type ServerErrorReason =
   | 'not-enough-started-members'
   | 'unhealthy'
   | 'bad-member-urls'
-  | 'not-supported-for-learner';
+  | 'not-supported-for-learner'
+  | 'not-leader'
+  | 'bad-leader-transferee'
+  | 'leader-transfer-timeout';
 
 export class ServerError extends Error {
   override name = 'ServerError';

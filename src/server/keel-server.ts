@@ -112,6 +112,8 @@ export class KeelServer {
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private removalNoticed = false;
+  /** Called on every leader change (MoveLeader waits for its target this way). */
+  private readonly leaderWatchers = new Set<() => void>();
   private published = false;
 
   private constructor(
@@ -241,6 +243,7 @@ export class KeelServer {
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
+        for (const watcher of [...(server?.leaderWatchers ?? [])]) watcher();
       },
     });
     server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor);
@@ -398,6 +401,34 @@ export class KeelServer {
     const reason = 'the member has been permanently removed from the cluster';
     this.log.warn(reason, { 'local-member-id': this.memberId.toString(16) });
     setTimeout(() => void this.stop().then(() => this.stopByItself(reason)), 10 * this.cfg.heartbeatIntervalMs);
+  }
+
+  /**
+   * Maintenance.MoveLeader: only the leader hands over, only to a voting member, and the answer
+   * waits until the target leads (etcd's order of checks and errors).
+   */
+  async moveLeader(target: bigint): Promise<void> {
+    this.ensureRunning();
+    if (this.leader !== this.memberId) throw new ServerError('not-leader');
+    const member = this.membership.member(target);
+    if (member === undefined || member.isLearner) throw new ServerError('bad-leader-transferee');
+    if (target === this.memberId) return;
+    this.log.info('moving leadership', { from: this.memberId.toString(16), to: target.toString(16) });
+    const led = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.leaderWatchers.delete(check);
+        reject(new ServerError('leader-transfer-timeout'));
+      }, this.requestTimeoutMs);
+      const check = () => {
+        if (this.leader !== target) return;
+        clearTimeout(timer);
+        this.leaderWatchers.delete(check);
+        resolve();
+      };
+      this.leaderWatchers.add(check);
+    });
+    this.node.transferLeader(target);
+    await led;
   }
 
   isLearner(): boolean {

@@ -155,3 +155,21 @@ describe('membership changes through Raft', function () {
     assert.equal(await reason(leader.server.memberAdmin.update(0x1234n, [c.peerUrl('m9')])), 'member-not-found');
   });
 });
+
+describe('MoveLeader', function () {
+  this.timeout(30_000);
+  let c: InProcessCluster;
+  afterEach(() => c.close());
+
+  it('hands leadership to the member asked for, and refuses from a follower or to a stranger', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const [target, other] = c.members.filter((m) => m !== leader) as [InProcessMember, InProcessMember];
+    await leader.client.moveLeader(target.server.memberId.toString());
+    assert.equal(leader.server.leader, target.server.memberId);
+    await eventually('every member follows the new leader', () => c.members.every((m) => m.server.leader === target.server.memberId));
+    await assert.rejects(other.client.moveLeader(leader.server.memberId.toString()), /etcdserver: not leader/);
+    await assert.rejects(target.client.moveLeader('4660'), /etcdserver: bad leader transferee/);
+    await target.client.put({ key: b('after-move'), value: b('1') });
+  });
+});
