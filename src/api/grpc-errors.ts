@@ -25,6 +25,11 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   stopped: { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' },
   timeout: { code: status.UNAVAILABLE, details: 'etcdserver: request timed out' },
   'no-leader': { code: status.UNAVAILABLE, details: 'etcdserver: no leader' },
+  'no-space': { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' },
+  'not-leader': { code: status.FAILED_PRECONDITION, details: 'etcdserver: not leader' },
+  'bad-leader-transferee': { code: status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
+  // etcd has no gRPC error for it, so its text reaches the client with code Unknown.
+  'leader-transfer-timeout': { code: status.UNKNOWN, details: 'etcdserver: request timed out, leader transfer took too long' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {

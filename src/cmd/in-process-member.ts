@@ -38,6 +38,8 @@ export const TEST_MEMBER_CONFIG: ServerConfig = {
   heartbeatIntervalMs: 10,
   electionTimeoutMs: 100,
   watchProgressNotifyIntervalMs: 10 * 60 * 1000,
+  quotaBackendBytes: 0,
+  autoCompaction: undefined,
 };
 
 export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {

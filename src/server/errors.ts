@@ -13,7 +13,11 @@ export type ServerErrorReason =
   | 'request-too-large'
   | 'stopped'
   | 'timeout'
-  | 'no-leader';
+  | 'no-leader'
+  | 'no-space'
+  | 'not-leader'
+  | 'bad-leader-transferee'
+  | 'leader-transfer-timeout';
 
 export class ServerError extends Error {
   override name = 'ServerError';

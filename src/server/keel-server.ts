@@ -43,6 +43,16 @@ import { LinearizableReads } from './read-index';
 import { dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
 import { EMPTY_BYTES } from '../util/bytes';
+import type { AlarmMember } from '../generated/etcdserverpb/AlarmMember';
+import type { AlarmRequest__Output } from '../generated/etcdserverpb/AlarmRequest';
+import type { AlarmResponse } from '../generated/etcdserverpb/AlarmResponse';
+import { hashStore } from '../mvcc/hash';
+import { AlarmStore } from './alarm-store';
+import { AutoCompaction, AutoCompactor } from './auto-compactor';
+import { Defragmenter } from './defragmenter';
+import { LeaderTransfer } from './leader-transfer';
+import { effectiveQuota } from './quota';
+import { QuotaGuard } from './quota-guard';
 
 export interface ServerConfig extends ClusterFlags {
   /** Largest proposal accepted, in bytes (etcd's --max-request-bytes, default 1.5 MiB). */
@@ -55,6 +65,10 @@ export interface ServerConfig extends ClusterFlags {
   electionTimeoutMs: number;
   /** How often watchers that asked for it get a progress notification (etcd: 10 minutes). */
   watchProgressNotifyIntervalMs: number;
+  /** etcd's --quota-backend-bytes: 0 for the default (2 GiB), negative for none. */
+  quotaBackendBytes: number;
+  /** etcd's --auto-compaction-mode and --auto-compaction-retention; undefined: off. */
+  autoCompaction: AutoCompaction | undefined;
 }
 
 /** The fields every response header carries besides the revision. */
@@ -70,6 +84,7 @@ export interface MemberStatus {
   raftTerm: number;
   raftAppliedIndex: number;
   dbSize: number;
+  dbSizeInUse: number;
 }
 
 /** What the composition root hands the server besides its config. */
@@ -101,6 +116,10 @@ export class KeelServer {
   private readonly ticker: NodeJS.Timeout;
   private stopped = false;
   private published = false;
+  private readonly quota: QuotaGuard;
+  private readonly leaderTransfer: LeaderTransfer;
+  private readonly defragmenter: Defragmenter;
+  private readonly autoCompactor: AutoCompactor | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -115,6 +134,7 @@ export class KeelServer {
     private readonly log: Logger,
     private readonly metrics: ServerMetrics,
     lessor: Lessor,
+    private readonly alarmStore: AlarmStore,
   ) {
     this.leases = new LeaseManager(lessor, {
       memberId,
@@ -128,6 +148,22 @@ export class KeelServer {
     // etcd's request timeout: 5 s plus two election timeouts.
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
     this.ticker = setInterval(() => node.tick(), cfg.heartbeatIntervalMs);
+    this.quota = new QuotaGuard({
+      quotaBytes: effectiveQuota(cfg.quotaBackendBytes), memberId, alarms: alarmStore, log,
+      dbSize: () => engine.sizeOnDisk(),
+      raiseNoSpace: () => this.alarm({ action: 'ACTIVATE', memberID: memberId.toString(), alarm: 'NOSPACE' }),
+    });
+    this.leaderTransfer = new LeaderTransfer({
+      memberId, leader: () => this.leader, members: () => membership.list(), transfer: (to) => node.transferLeader(to),
+      timeoutMs: this.requestTimeoutMs, log,
+    });
+    this.defragmenter = new Defragmenter(engine, metrics.defragSeconds, log);
+    this.autoCompactor = cfg.autoCompaction && new AutoCompactor(cfg.autoCompaction, {
+      isLeader: () => this.leader === memberId,
+      currentRevision: () => store.currentRevision,
+      compact: (revision) => this.compact({ revision: String(revision), physical: false }),
+      log,
+    });
   }
 
   static async start(cfg: ServerConfig, deps: ServerDeps): Promise<KeelServer> {
@@ -138,7 +174,11 @@ export class KeelServer {
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
     const lessor = new Lessor(deps.clock, Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000));
     await LeaseManager.load(engine, store, lessor);
-    const applier = new Applier(engine, store, identity.membership, lessor, applied);
+    const alarms = new AlarmStore();
+    await alarms.load(engine);
+    const applier = new Applier(engine, store, identity.membership, lessor, applied, {
+      alarms, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
+    });
     const logStore = new LogStore(engine);
     const voters = identity.membership.list().filter((m) => !m.isLearner).map((m) => m.id);
     if (identity.isNew) await writeBootstrapEntries(logStore, identity.membership.list());
@@ -166,6 +206,10 @@ export class KeelServer {
       pendingProposals: () => server?.wait.size ?? 0,
       currentRevision: () => store.currentRevision,
       dbSize: () => engine.sizeOnDisk(),
+      dbSizeInUse: () => engine.sizeInUse(),
+      quotaBytes: effectiveQuota(cfg.quotaBackendBytes),
+      watchers: () => watchable.watcherCount,
+      leases: () => lessor.list().length,
     });
     const node = new RaftNode({
       raw, storage, logStore,
@@ -183,6 +227,7 @@ export class KeelServer {
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
           await LeaseManager.load(engine, store, lessor);
+          await alarms.load(engine);
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
@@ -198,9 +243,10 @@ export class KeelServer {
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
+        server?.leaderTransfer.leaderChanged();
       },
     });
-    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor);
+    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor, alarms);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (voters.length === 1) raw.campaign();
     node.kick();
@@ -318,13 +364,68 @@ export class KeelServer {
       // As etcd: the raft index reported is the committed one.
       leader: s.lead, raftIndex: s.commit, raftTerm: s.term, raftAppliedIndex: this.applier.appliedIndex,
       dbSize: await this.engine.sizeOnDisk(),
+      dbSizeInUse: await this.engine.sizeInUse(),
     };
+  }
+
+  /** Maintenance.Alarm: every action, a GET included, goes through the log as in etcd. */
+  async alarm(req: AlarmRequest__Output): Promise<AlarmResponse> {
+    return (await this.propose<AlarmResponse>({ alarm: req })).response;
+  }
+
+  /** The alarms active as this member has applied them (Status lists them). */
+  activeAlarms(): AlarmMember[] {
+    return this.alarmStore.list();
+  }
+
+  /** Maintenance.HashKV: see MvccStore.hashByRev. */
+  hashKv(revision: number): ReturnType<MvccStore['hashByRev']> {
+    this.ensureRunning();
+    return this.store.hashByRev(revision);
+  }
+
+  /** Maintenance.Hash: a checksum of every replicated record as stored, at one instant. */
+  async hash(): Promise<number> {
+    this.ensureRunning();
+    const snap = this.engine.snapshot();
+    try {
+      return await hashStore(snap);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Maintenance.Defragment. */
+  defragment(): Promise<void> {
+    this.ensureRunning();
+    return this.defragmenter.defragment();
+  }
+
+  /**
+   * Maintenance.Snapshot: the replicated state at one instant, in the format followers receive.
+   * Every apply writes one atomic batch, so any instant of the engine is a consistent state.
+   */
+  async snapshot(): Promise<Buffer> {
+    this.ensureRunning();
+    const snap = this.engine.snapshot();
+    try {
+      return await dumpState(snap);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Maintenance.MoveLeader. */
+  moveLeader(target: bigint): Promise<void> {
+    this.ensureRunning();
+    return this.leaderTransfer.moveTo(target);
   }
 
   /** Stops taking requests and waits for the Ready loop and background work to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
+    this.autoCompactor?.stop();
     this.leases.stop();
     this.reads.stop();
     this.watchable.close();
@@ -335,6 +436,7 @@ export class KeelServer {
 
   private async propose<T>(req: InternalRequest): Promise<{ response: T; physicalCompaction?: Promise<void> }> {
     this.ensureRunning();
+    await this.quota.admit(req);
     const id = this.ids.nextId();
     const data = encodeInternalRequest({ ...req, id });
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');

@@ -1,4 +1,4 @@
-import { Engine, EngineOp } from '../storage/engine';
+import { Engine, EngineOp, EngineReader } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /**
@@ -7,7 +7,7 @@ import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_
  * The caller must start this while no apply is in flight: the engine iterator fixes the state
  * at its first step, so the dump matches the applied index read at the same moment.
  */
-export async function dumpState(engine: Engine): Promise<Buffer> {
+export async function dumpState(engine: EngineReader): Promise<Buffer> {
   const parts: Buffer[] = [];
   // Both iterators open now, before anything else is applied (leases sort before revisions).
   const leases = engine.entries(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
@@ -15,17 +15,40 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
   const firstLease = leases.next();
   const firstRecord = records.next();
   const compact = await engine.get(metaKey('compact-scheduled'));
+  // Alarms are replicated state; always sent, so installing the dump also clears stale ones.
+  const alarms = (await engine.get(metaKey('alarms'))) ?? Buffer.from('[]');
   parts.push(encodeNumber(decodeNumber(compact) ?? 0));
+  parts.push(...record(metaKey('alarms'), alarms));
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
-      const [k, v] = r.value;
-      const head = Buffer.allocUnsafe(8);
-      head.writeUInt32BE(k.length, 0);
-      head.writeUInt32BE(v.length, 4);
-      parts.push(head, k, v);
+      parts.push(...record(r.value[0], r.value[1]));
     }
   }
   return Buffer.concat(parts);
+}
+
+/** A length-prefixed pair, as pieces to concatenate once at the end. */
+function record(k: Buffer, v: Buffer): Buffer[] {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(k.length, 0);
+  head.writeUInt32BE(v.length, 4);
+  return [head, k, v];
+}
+
+/** A dump's compaction mark and its records in order; throws on a dump cut short. */
+export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
+  const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
+  if (data.length < 8) throw new Error('state dump is shorter than its header');
+  const records: Array<[Buffer, Buffer]> = [];
+  for (let at = 8; at < data.length;) {
+    if (at + 8 > data.length) throw new Error(`state dump cut short at byte ${at}`);
+    const kl = data.readUInt32BE(at);
+    const vl = data.readUInt32BE(at + 4);
+    if (at + 8 + kl + vl > data.length) throw new Error(`state dump cut short at byte ${at}`);
+    records.push([Buffer.from(data.subarray(at + 8, at + 8 + kl)), Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl))]);
+    at += 8 + kl + vl;
+  }
+  return { compactRev: decodeNumber(data.subarray(0, 8)) ?? 0, records };
 }
 
 /**
@@ -34,20 +57,12 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
  * reloads the store and sets the applied index.
  */
 export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<void> {
-  const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
   const ops: EngineOp[] = [];
   for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
     for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
   }
-  const compactRev = decodeNumber(data.subarray(0, 8)) ?? 0;
-  for (let at = 8; at < data.length;) {
-    const kl = data.readUInt32BE(at);
-    const vl = data.readUInt32BE(at + 4);
-    const key = Buffer.from(data.subarray(at + 8, at + 8 + kl));
-    const value = Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl));
-    at += 8 + kl + vl;
-    ops.push({ type: 'put', key, value });
-  }
+  const { compactRev, records } = parseDump(dump);
+  for (const [key, value] of records) ops.push({ type: 'put', key, value });
   ops.push(
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.
