@@ -80,6 +80,7 @@ describe('Maintenance service', function () {
       assert.equal(keys.filter((p) => p === 0x72).length, 2, 'both revision records are in it');
       const corrupt = Buffer.from(saved);
       corrupt.writeUInt8(corrupt.readUInt8(40) ^ 1, 40);
+      assert.throws(() => readSnapshotFile(saved.subarray(0, -1), false), /missing hash/);
       assert.throws(() => readSnapshotFile(corrupt, false), /expected sha256/);
     });
 

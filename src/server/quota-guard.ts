@@ -34,7 +34,9 @@ export class QuotaGuard {
     const cost = quotaCost(req);
     // As etcd 3.5: requests that take no space always pass.
     if (cost === 0 || this.d.quotaBytes === Infinity) return;
-    if ((await this.dbSize()) + cost < this.d.quotaBytes) return;
+    if ((await this.dbSize(false)) + cost < this.d.quotaBytes) return;
+    // A size read before a defragmentation must not refuse a write: look again before refusing.
+    if ((await this.dbSize(true)) + cost < this.d.quotaBytes) return;
     const self = this.d.memberId.toString();
     if (!this.d.alarms.list('NOSPACE').some((a) => a.memberID === self)) {
       this.d.log.warn('database space exceeded, raising alarm', { quota: this.d.quotaBytes, 'db-size': this.size });
@@ -43,8 +45,8 @@ export class QuotaGuard {
     throw new ServerError('no-space');
   }
 
-  private dbSize(): Promise<number> {
-    if (Date.now() - this.sizeReadAt < SIZE_MAX_AGE_MS) return Promise.resolve(this.size);
+  private dbSize(fresh: boolean): Promise<number> {
+    if (!fresh && Date.now() - this.sizeReadAt < SIZE_MAX_AGE_MS) return Promise.resolve(this.size);
     this.reading ??= this.d.dbSize().then((size) => {
       this.size = size;
       this.sizeReadAt = Date.now();

@@ -4,10 +4,19 @@ import { createHash } from 'node:crypto';
 const MAGIC = Buffer.from('KEEL-SNAPSHOT-V1\n');
 /** etcd ends the snapshot stream with a sha256 of the contents; etcdctl saves it with the rest. */
 const SHA256_BYTES = 32;
+/**
+ * etcdctl 3.4 accepts a saved snapshot only if its size is a multiple of 512 (bolt's pages) plus
+ * the hash, and etcd's restore tells a hashed file from a bare one the same way; the contents are
+ * padded to match.
+ */
+const BLOCK = 512;
 
-/** A snapshot's contents as streamed and saved: the magic, then the state dump. */
+/** A snapshot's contents as streamed and saved: magic, dump length, the state dump, padding. */
 export function snapshotContents(dump: Buffer): Buffer {
-  return Buffer.concat([MAGIC, dump]);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64BE(BigInt(dump.length));
+  const used = MAGIC.length + length.length + dump.length;
+  return Buffer.concat([MAGIC, length, dump, Buffer.alloc((BLOCK - (used % BLOCK)) % BLOCK)]);
 }
 
 export function sha256(data: Buffer): Buffer {
@@ -17,17 +26,22 @@ export function sha256(data: Buffer): Buffer {
 /**
  * The state dump inside a saved snapshot file (contents followed by their sha256, as `etcdctl
  * snapshot save` writes it). The hash must match unless `skipHashCheck`, which also accepts a
- * file saved without one, as etcd's --skip-hash-check does.
+ * file without one, as etcd's --skip-hash-check does.
  */
 export function readSnapshotFile(file: Buffer, skipHashCheck: boolean): Buffer {
-  let contents = file;
-  const body = file.subarray(0, Math.max(0, file.length - SHA256_BYTES));
-  const hashed = file.length >= MAGIC.length + SHA256_BYTES && sha256(body).equals(file.subarray(body.length));
-  if (hashed) contents = body;
-  else if (!skipHashCheck) {
-    if (file.length < SHA256_BYTES) throw new Error('snapshot missing hash but --skip-hash-check=false');
-    throw new Error(`expected sha256 ${file.subarray(body.length).toString('hex')}, got ${sha256(body).toString('hex')}`);
+  const hasHash = file.length % BLOCK === SHA256_BYTES;
+  if (!hasHash && !skipHashCheck) throw new Error('snapshot missing hash but --skip-hash-check=false');
+  const contents = hasHash ? file.subarray(0, file.length - SHA256_BYTES) : file;
+  if (hasHash && !skipHashCheck) {
+    const expected = file.subarray(contents.length);
+    const actual = sha256(contents);
+    if (!expected.equals(actual)) throw new Error(`expected sha256 ${expected.toString('hex')}, got ${actual.toString('hex')}`);
   }
-  if (!contents.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a keel snapshot (no keel snapshot header)');
-  return contents.subarray(MAGIC.length);
+  if (contents.length < MAGIC.length + 8 || !contents.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new Error('not a keel snapshot (no keel snapshot header)');
+  }
+  const length = Number(contents.readBigUInt64BE(MAGIC.length));
+  const start = MAGIC.length + 8;
+  if (start + length > contents.length) throw new Error('keel snapshot is cut short');
+  return contents.subarray(start, start + length);
 }
