@@ -487,7 +487,7 @@ const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all
  * committed in term 1, so the first election is for term 2.
  */
-async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
+export async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
   const entries = members.map((m, i) => ({
     index: i + 1, term: 1, type: 'conf-change' as const,
     data: Buffer.from(JSON.stringify({ type: 'add-node', id: m.id.toString(16), name: m.name, peerURLs: m.peerURLs })),

@@ -62,13 +62,17 @@ export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: 
     for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
   }
   const { compactRev, records } = parseDump(dump);
-  for (const [key, value] of records) ops.push({ type: 'put', key, value });
-  ops.push(
+  ops.push(...stateOps(compactRev, records, appliedIndex), ...finalOps);
+  await engine.write(ops, { sync: true });
+}
+
+/** The writes that put a dump's records in place, with its compaction and the applied index. */
+export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
+  return [
+    ...records.map(([key, value]): EngineOp => ({ type: 'put', key, value })),
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.
     { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(compactRev) },
     { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
-    ...finalOps,
-  );
-  await engine.write(ops, { sync: true });
+  ];
 }
