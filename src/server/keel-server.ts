@@ -266,6 +266,11 @@ export class KeelServer {
     return this.store.currentRevision;
   }
 
+  /** Where the member's metrics are registered; the API layer adds its own there. */
+  get registry(): Registry {
+    return this.metrics.registry;
+  }
+
   /** The leader this member knows of, or 0n. */
   get leader(): bigint {
     return this.node.raw.raft.lead;
