@@ -2,10 +2,11 @@ import { Engine, EngineOp, EngineReader } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /**
- * The application state a lagging follower receives instead of compacted log entries: every lease
- * and MVCC revision record plus the compaction mark, as length-prefixed key/value pairs.
- * The caller must start this while no apply is in flight: the engine iterator fixes the state
- * at its first step, so the dump matches the applied index read at the same moment.
+ * The application state a lagging follower receives instead of compacted log entries (and a
+ * Maintenance.Snapshot carries): every lease and MVCC revision record, the alarms, plus the
+ * compaction mark, as length-prefixed key/value pairs. Given the live engine, the caller must
+ * start this while no apply is in flight: the engine iterator fixes the state at its first step,
+ * so the dump matches the applied index read at the same moment. An engine snapshot needs no care.
  */
 export async function dumpState(engine: EngineReader): Promise<Buffer> {
   const parts: Buffer[] = [];
