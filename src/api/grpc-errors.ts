@@ -41,9 +41,11 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   unhealthy: { code: status.UNAVAILABLE, details: 'etcdserver: unhealthy cluster' },
   'bad-member-urls': { code: status.INVALID_ARGUMENT, details: 'etcdserver: given member URLs are invalid' },
   'not-supported-for-learner': { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' },
+  'no-space': { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' },
   'not-leader': { code: status.FAILED_PRECONDITION, details: 'etcdserver: not leader' },
   'bad-leader-transferee': { code: status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
-  'leader-transfer-timeout': { code: status.UNAVAILABLE, details: 'etcdserver: request timed out, leader transfer took too long' },
+  // etcd has no gRPC error for it, so its text reaches the client with code Unknown.
+  'leader-transfer-timeout': { code: status.UNKNOWN, details: 'etcdserver: request timed out, leader transfer took too long' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {

@@ -7,6 +7,7 @@ import { kvService } from './kv-service';
 import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
+import { GrpcMetrics } from './grpc-metrics';
 
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -20,14 +21,19 @@ export async function startClientServer(
 ): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
   const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
-  grpcServer.addService(etcdPackage.KV.service, kvService(server, log));
-  grpcServer.addService(etcdPackage.Lease.service, leaseService(server, log));
-  grpcServer.addService(etcdPackage.Watch.service, watchService(server, log, {
+  // Every RPC is counted under go-grpc-prometheus's names, on the member's registry.
+  const metrics = new GrpcMetrics(server.registry);
+  const add = (definition: grpc.ServiceDefinition, impl: object) => {
+    grpcServer.addService(definition, metrics.instrument(definition, impl) as grpc.UntypedServiceImplementation);
+  };
+  add(etcdPackage.KV.service, kvService(server, log));
+  add(etcdPackage.Lease.service, leaseService(server, log));
+  add(etcdPackage.Watch.service, watchService(server, log, {
     progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs, maxResponseBytes: maxRequestBytes,
   }));
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
-  grpcServer.addService(etcdPackage.Maintenance.service, maintenanceService(server, log) as grpc.UntypedServiceImplementation);
-  grpcServer.addService(etcdPackage.Cluster.service, clusterService(server, log) as grpc.UntypedServiceImplementation);
+  add(etcdPackage.Maintenance.service, maintenanceService(server, log));
+  add(etcdPackage.Cluster.service, clusterService(server, log));
   const ports: number[] = [];
   for (const addr of listenAddrs) {
     ports.push(await new Promise<number>((resolve, reject) => {

@@ -38,10 +38,17 @@ export const TEST_MEMBER_CONFIG: ServerConfig = {
   heartbeatIntervalMs: 10,
   electionTimeoutMs: 100,
   watchProgressNotifyIntervalMs: 10 * 60 * 1000,
+  quotaBackendBytes: 0,
+  autoCompaction: undefined,
 };
 
 export async function startInProcessMember(overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
   return startMember({ ...TEST_MEMBER_CONFIG, ...overrides }, new InMemoryNetwork(), 1);
+}
+
+/** A one-member cluster started from an existing data dir (a restored snapshot, say); close() removes it. */
+export async function startInProcessMemberIn(dataDir: string, overrides: Partial<ServerConfig> = {}): Promise<InProcessMember> {
+  return startMember({ ...TEST_MEMBER_CONFIG, ...overrides }, new InMemoryNetwork(), 1, dataDir);
 }
 
 /** Members m1..mN of one cluster in this process, joined by an in-memory network that can partition. */
@@ -96,8 +103,8 @@ export async function startInProcessCluster(size: number, overrides: Partial<Ser
   };
 }
 
-async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: number): Promise<InProcessMember> {
-  const dir = await mkdtemp(join(tmpdir(), 'keel-member-'));
+async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: number, dataDir?: string): Promise<InProcessMember> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'keel-member-')));
   const engine = await LevelEngine.open(dir);
   const log = recordingLogger();
   const registry = new Registry();

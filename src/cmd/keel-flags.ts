@@ -3,6 +3,9 @@ import { ConfigError } from '../server/errors';
 import { ServerConfig } from '../server/keel-server';
 import { validateUrl } from '../server/membership';
 import { LogLevel } from './pino-logger';
+import { AutoCompaction, REVISION_CHECK_INTERVAL_MS } from '../server/auto-compactor';
+import { MAX_SUGGESTED_QUOTA_BYTES } from '../server/quota';
+import { parseGoDuration } from '../util/go-duration';
 
 /** Everything `keel` is told on its command line, with etcd's flag names and meanings. */
 export interface KeelFlags extends ServerConfig {
@@ -37,6 +40,9 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--snapshot-count <n>', 'committed entries between log trims', positiveInt, 100000)
     .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that ask for it get progress notifications (e.g. 10m, 500ms)', duration, 600000)
     .option('--max-request-bytes <bytes>', 'largest client request the server accepts, in bytes', positiveInt, DEFAULT_MAX_REQUEST_BYTES)
+    .option('--quota-backend-bytes <bytes>', 'raise alarms when backend size exceeds the given quota (0 defaults to low space quota)', integer, 0)
+    .addOption(new Option('--auto-compaction-mode <mode>', "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.").default('periodic'))
+    .option('--auto-compaction-retention <retention>', 'auto compaction retention for mvcc key value store. 0 means disable auto compaction.', '0')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .showHelpAfterError()
     .exitOverride();
@@ -61,8 +67,13 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     snapshotCount: o.snapshotCount,
     maxRequestBytes: o.maxRequestBytes,
     watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
+    quotaBackendBytes: o.quotaBackendBytes,
+    autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
     logLevel: o.logLevel,
   };
+  if (flags.quotaBackendBytes > MAX_SUGGESTED_QUOTA_BYTES) {
+    console.error(`keel: warning: --quota-backend-bytes ${flags.quotaBackendBytes} exceeds the suggested maximum of ${MAX_SUGGESTED_QUOTA_BYTES} bytes`);
+  }
   if (flags.electionTimeoutMs < 5 * flags.heartbeatIntervalMs) {
     throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
   }
@@ -76,6 +87,29 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
   return flags;
 }
 
+/**
+ * etcd's retention parsing: a bare non-negative integer is hours (periodic) or revisions
+ * (revision); periodic also takes a Go duration such as 30m. Retention 0 turns compaction off.
+ */
+export function parseAutoCompaction(mode: string, retention: string): AutoCompaction | undefined {
+  if (mode !== 'periodic' && mode !== 'revision') throw new ConfigError(`unknown auto-compaction-mode "${mode}"`);
+  const n = /^\d+$/.test(retention) ? Number(retention) : undefined;
+  if (mode === 'revision') {
+    // etcd would read a duration here as nanoseconds of revisions; refusing it is kinder.
+    if (n === undefined) throw new ConfigError(`--auto-compaction-retention "${retention}" must be a number of revisions in revision mode`);
+    return n === 0 ? undefined : { mode, retention: n, checkIntervalMs: REVISION_CHECK_INTERVAL_MS };
+  }
+  const ms = n !== undefined ? n * 3_600_000 : parseGoDuration(retention);
+  if (ms === undefined || ms < 0) throw new ConfigError(`error parsing CompactionRetention: invalid duration "${retention}"`);
+  return ms === 0 ? undefined : { mode, retentionMs: ms };
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return n;
+}
+
 function urls(value: string): string[] {
   return value.split(',').map((u) => u.trim()).filter((u) => u !== '');
 }
@@ -86,11 +120,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** A Go-style duration such as 500ms, 10s, 10m or 1h, in milliseconds (etcd's duration flags). */
+/** A Go duration such as 500ms, 10s, 10m or 1h30m, in milliseconds (etcd's duration flags). */
 function duration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (m === null) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  const ms = parseGoDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
   if (ms <= 0) throw new InvalidArgumentError(`"${value}" must be positive`);
   return ms;
 }

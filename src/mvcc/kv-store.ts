@@ -6,6 +6,7 @@ import { CompactedError, FutureRevisionError } from './errors';
 import { decodeKeyValue, KeyValue } from './key-value';
 import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision';
 import { compactRecords } from './compaction';
+import { hashRecords } from './hash';
 import { KeySpan, TreeIndex } from './tree-index';
 import { WriteTxn } from './write-txn';
 
@@ -58,6 +59,7 @@ export class MvccStore {
   /** The newest revision whose records are all in the engine. */
   flushedRev = 1;
   private leasedAtLoad = new Map<string, string>();
+  private readonly flushWaiters: Array<{ rev: number; resolve(): void }> = [];
   /** Told of every write request's changes once they are in the engine, in revision order. */
   onFlushed: ((groups: RevisionChanges[]) => void) | undefined;
 
@@ -106,6 +108,7 @@ export class MvccStore {
       if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
     }
     this.flushedRev = this.rev;
+    this.flushAdvanced();
     this.log.info('restored mvcc store', {
       'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size, records,
     });
@@ -172,12 +175,46 @@ export class MvccStore {
   markFlushed(): void {
     this.unflushed.clear();
     this.flushedRev = this.rev;
+    this.flushAdvanced();
     const groups = this.committed;
     this.committed = [];
     if (groups.length > 0) this.onFlushed?.(groups);
     const ready = this.awaitingFlush;
     this.awaitingFlush = [];
     for (const c of ready) this.startPhysicalCompaction(c.rev, c.keep, c.done);
+  }
+
+  /**
+   * etcd's HashByRev: the hash of the history up to `rev` (0: the current revision) that survives
+   * compaction, with the revisions it was taken at. Reads only records already in the engine.
+   */
+  async hashByRev(rev: number): Promise<{ hash: number; currentRev: number; compactRev: number; hashRev: number }> {
+    const compactRev = this.compactRev;
+    const currentRev = this.rev;
+    // As etcd 3.4: the compacted revision itself can no longer be hashed.
+    if (rev > 0 && rev <= compactRev) throw new CompactedError();
+    if (rev > currentRev) throw new FutureRevisionError();
+    const hashRev = rev === 0 ? currentRev : rev;
+    const keep = this.index.keep(hashRev);
+    await this.whenFlushed(hashRev);
+    const hash = await hashRecords(this.engine, hashRev, compactRev, keep);
+    return { hash, currentRev, compactRev, hashRev };
+  }
+
+  /** Resolves once every record up to `rev` is in the engine. */
+  private whenFlushed(rev: number): Promise<void> {
+    if (this.flushedRev >= rev) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push({ rev, resolve }));
+  }
+
+  private flushAdvanced(): void {
+    for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
+      const w = this.flushWaiters[i]!;
+      if (w.rev <= this.flushedRev) {
+        this.flushWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
   }
 
   /** Resolves when no physical compaction is running. */

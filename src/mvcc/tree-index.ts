@@ -1,6 +1,6 @@
 import BTree from 'sorted-btree';
 import { KeyAtRevision, KeyIndex } from './key-index';
-import { Revision } from './revision';
+import { Revision, revisionId } from './revision';
 
 /** A key as found by a range over the index. */
 export interface IndexedKey extends KeyAtRevision {
@@ -98,6 +98,19 @@ export class TreeIndex {
       if (ki.compact(atRev, keep)) emptied.push(key);
     }
     for (const key of emptied) this.tree.delete(key);
+    return keep;
+  }
+
+  /**
+   * The revisions a compaction at `atRev` would keep, changing nothing (etcd's Keep): for each key
+   * alive at `atRev`, the revision a read then resolves to.
+   */
+  keep(atRev: number): Set<string> {
+    const keep = new Set<string>();
+    for (const ki of this.tree.values()) {
+      const at = ki.get(atRev);
+      if (at !== undefined) keep.add(revisionId(at.modified));
+    }
     return keep;
   }
 

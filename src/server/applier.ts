@@ -16,6 +16,9 @@ import { decodeInternalRequest } from './internal-request';
 import { MembershipState } from './membership-state';
 import { ConfChange, decodeConfChange } from '../raft/conf-change';
 import { fromConfChange, MemberChange } from './member-change';
+import { AlarmStore } from './alarm-store';
+import { quotaCost } from './quota';
+import { secondsSince } from './metrics';
 
 /** What applying one entry produced, handed to the proposer's waiter. Failures are values. */
 export type ApplyResult =
@@ -36,6 +39,7 @@ export class Applier {
     private readonly lessor: Lessor,
     private applied: number,
     private readonly members: MemberChangeHooks,
+    private readonly state: { alarms: AlarmStore; commitSeconds(seconds: number): void },
   ) {}
 
   get appliedIndex(): number {
@@ -64,7 +68,9 @@ export class Applier {
     }
     batch.push({ type: 'put', key: metaKey('applied-index'), value: encodeNumber(this.applied) });
     // The log already holds these entries durably; losing this batch in a crash only means replaying them.
+    const started = process.hrtime.bigint();
     await this.engine.write(batch, { sync: false });
+    this.state.commitSeconds(secondsSince(started));
     this.store.markFlushed();
     return results;
   }
@@ -94,6 +100,9 @@ export class Applier {
       this.membership.setClusterVersion(req.cluster_version.version, batch);
       return { ok: true, response: {} };
     }
+    if (req.alarm != null) return { ok: true, response: this.state.alarms.apply(req.alarm, batch) };
+    // etcd's capped applier: while NOSPACE is raised, nothing that costs space is applied.
+    if (this.state.alarms.has('NOSPACE') && quotaCost(req) > 0) return { ok: false, error: new ServerError('no-space') };
     if (req.compaction != null) {
       try {
         const physicalCompaction = this.store.compact(Number(req.compaction.revision), batch);

@@ -25,6 +25,7 @@ export type ServerErrorReason =
   | 'unhealthy'
   | 'bad-member-urls'
   | 'not-supported-for-learner'
+  | 'no-space'
   | 'not-leader'
   | 'bad-leader-transferee'
   | 'leader-transfer-timeout';

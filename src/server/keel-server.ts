@@ -46,6 +46,16 @@ import { LinearizableReads } from './read-index';
 import { dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
 import { EMPTY_BYTES } from '../util/bytes';
+import type { AlarmMember } from '../generated/etcdserverpb/AlarmMember';
+import type { AlarmRequest__Output } from '../generated/etcdserverpb/AlarmRequest';
+import type { AlarmResponse } from '../generated/etcdserverpb/AlarmResponse';
+import { hashStore } from '../mvcc/hash';
+import { AlarmStore } from './alarm-store';
+import { AutoCompaction, AutoCompactor } from './auto-compactor';
+import { Defragmenter } from './defragmenter';
+import { LeaderTransfer } from './leader-transfer';
+import { effectiveQuota } from './quota';
+import { QuotaGuard } from './quota-guard';
 
 export interface ServerConfig extends ClusterFlags {
   /** Largest proposal accepted, in bytes (etcd's --max-request-bytes, default 1.5 MiB). */
@@ -58,6 +68,10 @@ export interface ServerConfig extends ClusterFlags {
   electionTimeoutMs: number;
   /** How often watchers that asked for it get a progress notification (etcd: 10 minutes). */
   watchProgressNotifyIntervalMs: number;
+  /** etcd's --quota-backend-bytes: 0 for the default (2 GiB), negative for none. */
+  quotaBackendBytes: number;
+  /** etcd's --auto-compaction-mode and --auto-compaction-retention; undefined: off. */
+  autoCompaction: AutoCompaction | undefined;
 }
 
 /** The fields every response header carries besides the revision. */
@@ -73,6 +87,7 @@ export interface MemberStatus {
   raftTerm: number;
   raftAppliedIndex: number;
   dbSize: number;
+  dbSizeInUse: number;
 }
 
 /** What the composition root hands the server besides its config. */
@@ -112,9 +127,11 @@ export class KeelServer {
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private removalNoticed = false;
-  /** Called on every leader change (MoveLeader waits for its target this way). */
-  private readonly leaderWatchers = new Set<() => void>();
   private published = false;
+  private readonly quota: QuotaGuard;
+  private readonly leaderTransfer: LeaderTransfer;
+  private readonly defragmenter: Defragmenter;
+  private readonly autoCompactor: AutoCompactor | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -129,6 +146,7 @@ export class KeelServer {
     private readonly log: Logger,
     private readonly metrics: ServerMetrics,
     lessor: Lessor,
+    private readonly alarmStore: AlarmStore,
   ) {
     this.leases = new LeaseManager(lessor, {
       memberId,
@@ -163,6 +181,22 @@ export class KeelServer {
     // etcd's request timeout: 5 s plus two election timeouts.
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
     this.ticker = setInterval(() => node.tick(), cfg.heartbeatIntervalMs);
+    this.quota = new QuotaGuard({
+      quotaBytes: effectiveQuota(cfg.quotaBackendBytes), memberId, alarms: alarmStore, log,
+      dbSize: () => engine.sizeOnDisk(),
+      raiseNoSpace: () => this.alarm({ action: 'ACTIVATE', memberID: memberId.toString(), alarm: 'NOSPACE' }),
+    });
+    this.leaderTransfer = new LeaderTransfer({
+      memberId, leader: () => this.leader, members: () => membership.list(), transfer: (to) => node.transferLeader(to),
+      timeoutMs: this.requestTimeoutMs, log,
+    });
+    this.defragmenter = new Defragmenter(engine, metrics.defragSeconds, log);
+    this.autoCompactor = cfg.autoCompaction && new AutoCompactor(cfg.autoCompaction, {
+      isLeader: () => this.leader === memberId,
+      currentRevision: () => store.currentRevision,
+      compact: (revision) => this.compact({ revision: String(revision), physical: false }),
+      log,
+    });
   }
 
   static async start(cfg: ServerConfig, deps: ServerDeps): Promise<KeelServer> {
@@ -173,9 +207,13 @@ export class KeelServer {
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
     const lessor = new Lessor(deps.clock, Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000));
     await LeaseManager.load(engine, store, lessor);
+    const alarms = new AlarmStore();
+    await alarms.load(engine);
     const applier = new Applier(engine, store, identity.membership, lessor, applied, {
       applyConfChange: (cc) => raw.applyConfChange(cc),
       changed: (change) => server?.memberChanged(change),
+    }, {
+      alarms, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
     });
     const logStore = new LogStore(engine);
     const confState = identity.membership.confState();
@@ -204,6 +242,10 @@ export class KeelServer {
       pendingProposals: () => server?.wait.size ?? 0,
       currentRevision: () => store.currentRevision,
       dbSize: () => engine.sizeOnDisk(),
+      dbSizeInUse: () => engine.sizeInUse(),
+      quotaBytes: effectiveQuota(cfg.quotaBackendBytes),
+      watchers: () => watchable.watcherCount,
+      leases: () => lessor.list().length,
     });
     const node = new RaftNode({
       raw, storage, logStore,
@@ -224,6 +266,7 @@ export class KeelServer {
           identity.membership.replaceWith(MembershipState.decode(
             (await engine.get(metaKey('members')))!, await engine.get(metaKey('cluster-version'))));
           server?.membershipReplaced();
+          await alarms.load(engine);
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
@@ -243,10 +286,10 @@ export class KeelServer {
         if (lead === NONE) log.warn('lost the leader', { term });
         else log.info('elected leader', { leader: lead.toString(16), term });
         if (lead !== NONE) server?.leaderKnown(lead === identity.memberId);
-        for (const watcher of [...(server?.leaderWatchers ?? [])]) watcher();
+        server?.leaderTransfer.leaderChanged();
       },
     });
-    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor);
+    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor, alarms);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (confState.voters.length === 1 && confState.voters[0] === identity.memberId) raw.campaign();
     node.kick();
@@ -264,6 +307,11 @@ export class KeelServer {
 
   get currentRevision(): number {
     return this.store.currentRevision;
+  }
+
+  /** Where the member's metrics are registered; the API layer adds its own there. */
+  get registry(): Registry {
+    return this.metrics.registry;
   }
 
   /** The leader this member knows of, or 0n. */
@@ -367,6 +415,7 @@ export class KeelServer {
       // As etcd: the raft index reported is the committed one.
       leader: s.lead, raftIndex: s.commit, raftTerm: s.term, raftAppliedIndex: this.applier.appliedIndex,
       dbSize: await this.engine.sizeOnDisk(),
+      dbSizeInUse: await this.engine.sizeInUse(),
     };
   }
 
@@ -403,36 +452,61 @@ export class KeelServer {
     setTimeout(() => void this.stop().then(() => this.stopByItself(reason)), 10 * this.cfg.heartbeatIntervalMs);
   }
 
-  /**
-   * Maintenance.MoveLeader: only the leader hands over, only to a voting member, and the answer
-   * waits until the target leads (etcd's order of checks and errors).
-   */
-  async moveLeader(target: bigint): Promise<void> {
-    this.ensureRunning();
-    if (this.leader !== this.memberId) throw new ServerError('not-leader');
-    const member = this.membership.member(target);
-    if (member === undefined || member.isLearner) throw new ServerError('bad-leader-transferee');
-    if (target === this.memberId) return;
-    this.log.info('moving leadership', { from: this.memberId.toString(16), to: target.toString(16) });
-    const led = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.leaderWatchers.delete(check);
-        reject(new ServerError('leader-transfer-timeout'));
-      }, this.requestTimeoutMs);
-      const check = () => {
-        if (this.leader !== target) return;
-        clearTimeout(timer);
-        this.leaderWatchers.delete(check);
-        resolve();
-      };
-      this.leaderWatchers.add(check);
-    });
-    this.node.transferLeader(target);
-    await led;
-  }
-
   isLearner(): boolean {
     return this.membership.member(this.memberId)?.isLearner ?? false;
+  }
+
+  /** Maintenance.Alarm: every action, a GET included, goes through the log as in etcd. */
+  async alarm(req: AlarmRequest__Output): Promise<AlarmResponse> {
+    return (await this.propose<AlarmResponse>({ alarm: req })).response;
+  }
+
+  /** The alarms active as this member has applied them (Status lists them). */
+  activeAlarms(): AlarmMember[] {
+    return this.alarmStore.list();
+  }
+
+  /** Maintenance.HashKV: see MvccStore.hashByRev. */
+  hashKv(revision: number): ReturnType<MvccStore['hashByRev']> {
+    this.ensureRunning();
+    return this.store.hashByRev(revision);
+  }
+
+  /** Maintenance.Hash: a checksum of every replicated record as stored, at one instant. */
+  async hash(): Promise<number> {
+    this.ensureRunning();
+    const snap = this.engine.snapshot();
+    try {
+      return await hashStore(snap);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Maintenance.Defragment. */
+  defragment(): Promise<void> {
+    this.ensureRunning();
+    return this.defragmenter.defragment();
+  }
+
+  /**
+   * Maintenance.Snapshot: the replicated state at one instant, in the format followers receive.
+   * Every apply writes one atomic batch, so any instant of the engine is a consistent state.
+   */
+  async snapshot(): Promise<Buffer> {
+    this.ensureRunning();
+    const snap = this.engine.snapshot();
+    try {
+      return await dumpState(snap);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Maintenance.MoveLeader. */
+  moveLeader(target: bigint): Promise<void> {
+    this.ensureRunning();
+    return this.leaderTransfer.moveTo(target);
   }
 
   /** Stops taking requests and waits for the Ready loop and background work to finish. */
@@ -444,6 +518,7 @@ export class KeelServer {
   private async shutDown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
+    this.autoCompactor?.stop();
     this.leases.stop();
     this.reads.stop();
     this.watchable.close();
@@ -454,6 +529,7 @@ export class KeelServer {
 
   private async propose<T>(req: InternalRequest): Promise<{ response: T; physicalCompaction?: Promise<void> }> {
     this.ensureRunning();
+    await this.quota.admit(req);
     const id = this.ids.nextId();
     const data = encodeInternalRequest({ ...req, id });
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');
@@ -516,7 +592,7 @@ const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all
  * committed in term 1, so the first election is for term 2.
  */
-async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
+export async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
   const entries = members.map((m, i) => ({
     index: i + 1, term: 1, type: 'conf-change' as const,
     // No one waits on these; every member applies them, a joining one included.

@@ -9,6 +9,11 @@ export interface MetricsSource {
   pendingProposals(): number;
   currentRevision(): number;
   dbSize(): Promise<number>;
+  dbSizeInUse(): Promise<number>;
+  /** The backend quota in force, in bytes. */
+  quotaBytes: number;
+  watchers(): number;
+  leases(): number;
 }
 
 /**
@@ -20,6 +25,8 @@ export class ServerMetrics {
   readonly proposalsFailed: Counter;
   readonly walFsyncSeconds: Histogram;
   readonly applySeconds: Histogram;
+  readonly backendCommitSeconds: Histogram;
+  readonly defragSeconds: Histogram;
 
   constructor(readonly registry: Registry, source: MetricsSource) {
     const registers = [registry];
@@ -60,6 +67,30 @@ export class ServerMetrics {
     new Gauge({
       name: 'etcd_mvcc_db_total_size_in_bytes', help: 'Total size of the underlying database physically allocated in bytes.', registers,
       async collect() { this.set(await source.dbSize()); },
+    });
+    new Gauge({
+      name: 'etcd_mvcc_db_total_size_in_use_in_bytes', help: 'Total size of the underlying database logically in use in bytes.', registers,
+      async collect() { this.set(await source.dbSizeInUse()); },
+    });
+    new Gauge({
+      name: 'etcd_server_quota_backend_bytes', help: 'Current backend storage quota size in bytes.', registers,
+      collect() { this.set(source.quotaBytes); },
+    });
+    this.backendCommitSeconds = new Histogram({
+      name: 'etcd_disk_backend_commit_duration_seconds', help: 'The latency distributions of commit called by backend.', buckets, registers,
+    });
+    // etcd's buckets: 100 ms doubling to about 400 s.
+    this.defragSeconds = new Histogram({
+      name: 'etcd_disk_backend_defrag_duration_seconds', help: 'The latency distribution of backend defragmentation.', registers,
+      buckets: Array.from({ length: 13 }, (_, i) => 0.1 * 2 ** i),
+    });
+    new Gauge({
+      name: 'etcd_debugging_mvcc_watcher_total', help: 'Total number of watchers.', registers,
+      collect() { this.set(source.watchers()); },
+    });
+    new Gauge({
+      name: 'etcd_debugging_lease_total', help: 'The number of leases the member holds.', registers,
+      collect() { this.set(source.leases()); },
     });
     new Gauge({
       name: 'etcd_debugging_mvcc_current_revision', help: 'The current revision of store.', registers,

@@ -1,16 +1,17 @@
-import { Engine, EngineOp } from '../storage/engine';
+import { Engine, EngineOp, EngineReader } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /** Meta records that are replicated state: a snapshot carries them with the MVCC records. */
 const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
 
 /**
- * The application state a lagging follower receives instead of compacted log entries: every lease
- * and MVCC revision record, the membership, plus the compaction mark, as length-prefixed key/value pairs.
- * The caller must start this while no apply is in flight: the engine iterator fixes the state
- * at its first step, so the dump matches the applied index read at the same moment.
+ * The application state a lagging follower receives instead of compacted log entries (and a
+ * Maintenance.Snapshot carries): every lease and MVCC revision record, the membership, the alarms,
+ * plus the compaction mark, as length-prefixed key/value pairs. Given the live engine, the caller
+ * must start this while no apply is in flight: the engine iterator fixes the state at its first
+ * step, so the dump matches the applied index read at the same moment. An engine snapshot needs no care.
  */
-export async function dumpState(engine: Engine): Promise<Buffer> {
+export async function dumpState(engine: EngineReader): Promise<Buffer> {
   const parts: Buffer[] = [];
   // Both iterators open now, before anything else is applied (leases sort before revisions).
   const leases = engine.entries(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
@@ -19,8 +20,11 @@ export async function dumpState(engine: Engine): Promise<Buffer> {
   const firstRecord = records.next();
   const compact = await engine.get(metaKey('compact-scheduled'));
   const meta = await Promise.all(REPLICATED_META.map(async (k) => [k, await engine.get(k)] as const));
+  // Alarms are replicated state; always sent, so installing the dump also clears stale ones.
+  const alarms = (await engine.get(metaKey('alarms'))) ?? Buffer.from('[]');
   parts.push(encodeNumber(decodeNumber(compact) ?? 0));
   for (const [k, v] of meta) if (v !== undefined) parts.push(...record(k, v));
+  parts.push(...record(metaKey('alarms'), alarms));
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
       parts.push(...record(r.value[0], r.value[1]));
@@ -37,32 +41,44 @@ function record(k: Buffer, v: Buffer): Buffer[] {
   return [head, k, v];
 }
 
+/** A dump's compaction mark and its records in order; throws on a dump cut short. */
+export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
+  const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
+  if (data.length < 8) throw new Error('state dump is shorter than its header');
+  const records: Array<[Buffer, Buffer]> = [];
+  for (let at = 8; at < data.length;) {
+    if (at + 8 > data.length) throw new Error(`state dump cut short at byte ${at}`);
+    const kl = data.readUInt32BE(at);
+    const vl = data.readUInt32BE(at + 4);
+    if (at + 8 + kl + vl > data.length) throw new Error(`state dump cut short at byte ${at}`);
+    records.push([Buffer.from(data.subarray(at + 8, at + 8 + kl)), Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl))]);
+    at += 8 + kl + vl;
+  }
+  return { compactRev: decodeNumber(data.subarray(0, 8)) ?? 0, records };
+}
+
 /**
  * Replaces the MVCC state with a dump, in ONE synced batch together with `finalOps` (the Raft
  * snapshot mark): a crash leaves the old state or the new one, never a mix. The caller then
  * reloads the store and sets the applied index.
  */
 export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<void> {
-  const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
   const ops: EngineOp[] = [];
   for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
     for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
   }
-  const compactRev = decodeNumber(data.subarray(0, 8)) ?? 0;
-  for (let at = 8; at < data.length;) {
-    const kl = data.readUInt32BE(at);
-    const vl = data.readUInt32BE(at + 4);
-    const key = Buffer.from(data.subarray(at + 8, at + 8 + kl));
-    const value = Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl));
-    at += 8 + kl + vl;
-    ops.push({ type: 'put', key, value });
-  }
-  ops.push(
+  const { compactRev, records } = parseDump(dump);
+  ops.push(...stateOps(compactRev, records, appliedIndex), ...finalOps);
+  await engine.write(ops, { sync: true });
+}
+
+/** The writes that put a dump's records in place, with its compaction and the applied index. */
+export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
+  return [
+    ...records.map(([key, value]): EngineOp => ({ type: 'put', key, value })),
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.
     { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(compactRev) },
     { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
-    ...finalOps,
-  );
-  await engine.write(ops, { sync: true });
+  ];
 }

@@ -9,12 +9,23 @@ export interface KeyRange {
   lt: Buffer;
 }
 
-export interface Engine {
+/** Point reads and ordered scans. */
+export interface EngineReader {
   get(key: Buffer): Promise<Buffer | undefined>;
-  getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
-  write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
   /** Entries of a range in key order, read in chunks from one consistent snapshot. */
   entries(range: KeyRange): AsyncIterable<[Buffer, Buffer]>;
+}
+
+/** The engine as it was at one instant; writes after it are not seen. Close it when done. */
+export interface EngineSnapshot extends EngineReader {
+  close(): Promise<void>;
+}
+
+export interface Engine extends EngineReader {
+  getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
+  write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
+  /** Fixes the current state for reads that must all see the same instant. */
+  snapshot(): EngineSnapshot;
   /** Keys of a range in key order, without reading values. */
   keys(range: KeyRange): AsyncIterable<Buffer>;
   /** The greatest key of a range, if any. */
@@ -23,6 +34,8 @@ export interface Engine {
   clear(range: KeyRange): Promise<void>;
   /** Bytes the engine occupies on disk. */
   sizeOnDisk(): Promise<number>;
+  /** An estimate of the bytes on disk that hold data, at most sizeOnDisk(); the rest a compaction can give back. */
+  sizeInUse(): Promise<number>;
   /** Asks the engine to rewrite a range so deleted data gives back its space. */
   compactRange(range: KeyRange): Promise<void>;
   close(): Promise<void>;

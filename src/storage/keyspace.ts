@@ -45,6 +45,7 @@ export type MetaName =
   | 'applied-index' // last log index whose effects are in the MVCC records; written in the same batch
   | 'compact-scheduled' // revision of the last compaction accepted by apply
   | 'compact-finished' // revision up to which physical deletion has completed
+  | 'alarms' // JSON: the active alarms, replicated state changed only by apply
   | 'cluster-id'
   | 'member-id'
   | 'members' // JSON: the cluster's members and removed member IDs (membership is rare; readability wins)

@@ -1,7 +1,7 @@
 import { ClassicLevel } from 'classic-level';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Engine, EngineOp, KeyRange } from './engine';
+import { Engine, EngineOp, EngineSnapshot, KeyRange } from './engine';
 
 /** How many entries one iterator step reads; large enough to amortise the native call. */
 const ITERATOR_CHUNK = 1000;
@@ -32,8 +32,21 @@ export class LevelEngine implements Engine {
     return this.db.batch(ops, { sync: options.sync });
   }
 
-  async *entries(range: KeyRange): AsyncIterable<[Buffer, Buffer]> {
-    const it = this.db.iterator({ gte: range.gte, lt: range.lt });
+  entries(range: KeyRange): AsyncIterable<[Buffer, Buffer]> {
+    return this.scan(range, undefined);
+  }
+
+  snapshot(): EngineSnapshot {
+    const snapshot = this.db.snapshot();
+    return {
+      get: (key) => this.db.get(key, { snapshot }),
+      entries: (range) => this.scan(range, snapshot),
+      close: () => snapshot.close(),
+    };
+  }
+
+  private async *scan(range: KeyRange, snapshot: ReturnType<ClassicLevel['snapshot']> | undefined): AsyncIterable<[Buffer, Buffer]> {
+    const it = this.db.iterator({ gte: range.gte, lt: range.lt, snapshot });
     try {
       for (;;) {
         const chunk = await it.nextv(ITERATOR_CHUNK);
@@ -73,6 +86,19 @@ export class LevelEngine implements Engine {
       total += (await stat(join(this.location, name))).size;
     }
     return total;
+  }
+
+  /**
+   * LevelDB's estimate of the table files over the whole key space, plus the write-ahead log files
+   * whose writes are not in a table yet (they may hold overwritten data, which it cannot tell).
+   */
+  async sizeInUse(): Promise<number> {
+    let logs = 0;
+    for (const name of await readdir(this.location)) {
+      if (name.endsWith('.log') && name !== 'LOG') logs += (await stat(join(this.location, name))).size;
+    }
+    const tables = await this.db.approximateSize(Buffer.from([0x00]), Buffer.from([0xff]));
+    return Math.min(tables + logs, await this.sizeOnDisk());
   }
 
   compactRange(range: KeyRange): Promise<void> {
