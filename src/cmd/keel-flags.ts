@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../server/errors';
 import { ServerConfig } from '../server/keel-server';
 import { validateUrl } from '../server/membership';
+import { parseGoDuration } from '../util/duration';
 import { LogLevel } from './pino-logger';
 
 /** Everything `keel` is told on its command line, with etcd's flag names and meanings. */
@@ -86,11 +87,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** A Go-style duration such as 500ms, 10s, 10m or 1h, in milliseconds (etcd's duration flags). */
+/** A Go-style duration such as 500ms, 10s or 10m, in milliseconds (etcd's duration flags). */
 function duration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (m === null) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  const ms = parseGoDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
   if (ms <= 0) throw new InvalidArgumentError(`"${value}" must be positive`);
   return ms;
 }
