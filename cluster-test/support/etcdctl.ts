@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 /** Debian's etcd-client installs the real etcdctl 3.4 here. */
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
@@ -24,11 +25,23 @@ export interface CtlOptions {
  * It never rejects for a non-zero exit: the exit code is part of the behaviour under test.
  */
 export function etcdctl(endpoint: string, args: string[], opts: CtlOptions = {}): Promise<CtlResult> {
+  return runCtl(ETCDCTL_BIN, [], endpoint, args, opts);
+}
+
+/** The compiled keelctl entry point, beside the tests under dist/. */
+export const KEELCTL_BIN = join(__dirname, '..', '..', 'src', 'cmd', 'keelctl.js');
+
+/** Runs keelctl exactly as etcdctl() runs etcdctl, so the two can be compared. */
+export function keelctl(endpoint: string, args: string[], opts: CtlOptions = {}): Promise<CtlResult> {
+  return runCtl(process.execPath, [KEELCTL_BIN], endpoint, args, opts);
+}
+
+function runCtl(command: string, prefixArgs: string[], endpoint: string, args: string[], opts: CtlOptions): Promise<CtlResult> {
   return new Promise((resolve, reject) => {
     // Only the v3 API switch is passed on: an ETCDCTL_* variable in the caller's environment
     // (endpoints, credentials) must not change what the test runs.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ETCDCTL_API: '3' };
-    const child = spawn(ETCDCTL_BIN, [`--endpoints=${endpoint}`, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, [...prefixArgs, `--endpoints=${endpoint}`, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -43,7 +56,7 @@ export function etcdctl(endpoint: string, args: string[], opts: CtlOptions = {})
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === null && signal === 'SIGTERM' && opts.stopAfterMs !== undefined) resolve({ code: 0, stdout, stderr });
-      else if (code === null) reject(new Error(`etcdctl ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
+      else if (code === null) reject(new Error(`${command} ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
       else resolve({ code, stdout, stderr });
     });
     child.stdin.end(opts.stdin ?? '');

@@ -6,6 +6,18 @@ import type { CompactionRequest } from '../generated/etcdserverpb/CompactionRequ
 import type { CompactionResponse__Output } from '../generated/etcdserverpb/CompactionResponse';
 import type { DeleteRangeRequest } from '../generated/etcdserverpb/DeleteRangeRequest';
 import type { DeleteRangeResponse__Output } from '../generated/etcdserverpb/DeleteRangeResponse';
+import type { AlarmRequest } from '../generated/etcdserverpb/AlarmRequest';
+import type { AlarmResponse__Output } from '../generated/etcdserverpb/AlarmResponse';
+import type { DefragmentResponse__Output } from '../generated/etcdserverpb/DefragmentResponse';
+import type { HashKVResponse__Output } from '../generated/etcdserverpb/HashKVResponse';
+import type { HashResponse__Output } from '../generated/etcdserverpb/HashResponse';
+import type { MemberAddRequest } from '../generated/etcdserverpb/MemberAddRequest';
+import type { MemberAddResponse__Output } from '../generated/etcdserverpb/MemberAddResponse';
+import type { MemberPromoteResponse__Output } from '../generated/etcdserverpb/MemberPromoteResponse';
+import type { MemberRemoveResponse__Output } from '../generated/etcdserverpb/MemberRemoveResponse';
+import type { MemberUpdateRequest } from '../generated/etcdserverpb/MemberUpdateRequest';
+import type { MemberUpdateResponse__Output } from '../generated/etcdserverpb/MemberUpdateResponse';
+import type { SnapshotResponse__Output } from '../generated/etcdserverpb/SnapshotResponse';
 import type { MemberListResponse__Output } from '../generated/etcdserverpb/MemberListResponse';
 import type { PutRequest } from '../generated/etcdserverpb/PutRequest';
 import type { PutResponse__Output } from '../generated/etcdserverpb/PutResponse';
@@ -40,7 +52,8 @@ export interface ClientOptions {
 type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown;
 
 /**
- * A thin typed etcd v3 client over one endpoint: the KV, Maintenance and Cluster calls as promises.
+ * A thin typed etcd v3 client over one endpoint: the KV, Lease, Watch, Maintenance and Cluster calls
+ * as promises and streams.
  * Used by keelctl, the control plane, tests and benchmarks; it works against any etcd.
  */
 export class EtcdClient {
@@ -108,13 +121,56 @@ export class EtcdClient {
     return this.call(this.maintenance, this.maintenance.Status, {});
   }
 
-  /** Asks the leader (this endpoint must be it) to hand leadership to `targetID`. */
-  moveLeader(targetID: string): Promise<MoveLeaderResponse__Output> {
-    return this.call(this.maintenance, this.maintenance.MoveLeader, { targetID });
-  }
-
   memberList(): Promise<MemberListResponse__Output> {
     return this.call(this.cluster, this.cluster.MemberList, {});
+  }
+
+  memberAdd(req: MemberAddRequest): Promise<MemberAddResponse__Output> {
+    return this.call(this.cluster, this.cluster.MemberAdd, req);
+  }
+
+  /** `id` is the member ID as a decimal string (uint64). */
+  memberRemove(id: string): Promise<MemberRemoveResponse__Output> {
+    return this.call(this.cluster, this.cluster.MemberRemove, { ID: id });
+  }
+
+  memberUpdate(req: MemberUpdateRequest): Promise<MemberUpdateResponse__Output> {
+    return this.call(this.cluster, this.cluster.MemberUpdate, req);
+  }
+
+  memberPromote(id: string): Promise<MemberPromoteResponse__Output> {
+    return this.call(this.cluster, this.cluster.MemberPromote, { ID: id });
+  }
+
+  hash(): Promise<HashResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.Hash, {});
+  }
+
+  /** The hash of the MVCC key space up to `revision` (0: all of it). */
+  hashKV(revision: number): Promise<HashKVResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.HashKV, { revision });
+  }
+
+  /** Defragmentation can take long on a big database, so it gets its own deadline. */
+  defragment(timeoutMs = this.timeoutMs): Promise<DefragmentResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.Defragment, {}, timeoutMs);
+  }
+
+  alarm(req: AlarmRequest): Promise<AlarmResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.Alarm, req);
+  }
+
+  /** Must be sent to the leader; `targetId` is a decimal uint64 string. */
+  moveLeader(targetId: string): Promise<MoveLeaderResponse__Output> {
+    return this.call(this.maintenance, this.maintenance.MoveLeader, { targetID: targetId });
+  }
+
+  /**
+   * The database as a stream of chunks (`blob`); the last chunk ends with the sha256 of what came
+   * before. No deadline unless one is given: a big database takes as long as it takes.
+   */
+  snapshotStream(deadline?: Date): grpc.ClientReadableStream<SnapshotResponse__Output> {
+    return this.maintenance.Snapshot({}, new grpc.Metadata(), deadline === undefined ? {} : { deadline });
   }
 
   /**
@@ -125,13 +181,18 @@ export class EtcdClient {
     return this.watch.Watch(metadata);
   }
 
+  /** Resolves once the channel is connected; rejects if it is not by `deadline` (a dial timeout). */
+  waitForReady(deadline: Date): Promise<void> {
+    return new Promise((resolve, reject) => this.kv.waitForReady(deadline, (err) => (err ? reject(err) : resolve())));
+  }
+
   close(): void {
     this.kv.close();
   }
 
-  private call<Req, Res>(target: object, method: Unary<Req, Res>, req: Req): Promise<Res> {
+  private call<Req, Res>(target: object, method: Unary<Req, Res>, req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(target, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      method.call(target, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (err) reject(err);
         else resolve(res!);
       });

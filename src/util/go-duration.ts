@@ -16,3 +16,20 @@ export function parseGoDuration(text: string): number | undefined {
   }
   return m[1] === '-' ? -ms : ms;
 }
+
+/** Go's Duration.String() of a span given in nanoseconds: "1.457676ms", "2.5s", "1m0.5s". */
+export function formatGoDuration(nanos: bigint): string {
+  if (nanos === 0n) return '0s';
+  const trim = (whole: bigint, frac: bigint, digits: number) => {
+    const f = frac.toString().padStart(digits, '0').replace(/0+$/, '');
+    return f === '' ? whole.toString() : `${whole}.${f}`;
+  };
+  if (nanos < 1000n) return `${nanos}ns`;
+  if (nanos < 1_000_000n) return `${trim(nanos / 1000n, nanos % 1000n, 3)}µs`;
+  if (nanos < 1_000_000_000n) return `${trim(nanos / 1_000_000n, nanos % 1_000_000n, 6)}ms`;
+  const seconds = `${trim((nanos / 1_000_000_000n) % 60n, nanos % 1_000_000_000n, 9)}s`;
+  const minutes = nanos / 60_000_000_000n;
+  if (minutes === 0n) return seconds;
+  const hours = minutes / 60n;
+  return hours === 0n ? `${minutes}m${seconds}` : `${hours}h${minutes % 60n}m${seconds}`;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { runKeelctl } from '../ctl/program';
+import { processOutput } from '../ctl/output';
+
+/** The `keelctl` binary: etcdctl's v3 command line for Keel (and any etcd). */
+async function main(): Promise<void> {
+  const code = await runKeelctl(process.argv.slice(2), {
+    output: processOutput,
+    readStdin: async () => {
+      // An interactive terminal has no piped value to offer; etcdctl reads nothing from it either.
+      if (process.stdin.isTTY) return Buffer.alloc(0);
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+    interrupted: () => new Promise((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }),
+    env: process.env,
+  });
+  process.exit(code);
+}
+
+void main();

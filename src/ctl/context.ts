@@ -1,0 +1,83 @@
+import { EtcdClient } from '../client/etcd-client';
+import { CtlError, ExitCode } from './exit';
+import type { Output } from './output';
+import type { Printer } from './printer';
+import { newPrinter } from './printers';
+
+/** etcdctl's global flags, after the command line and the ETCDCTL_* environment are merged. */
+export interface GlobalOptions {
+  /** host:port or URLs, as given. */
+  endpoints: string[];
+  dialTimeoutMs: number;
+  commandTimeoutMs: number;
+  /** Whether --command-timeout was given: snapshot save has no deadline unless it was. */
+  commandTimeoutSet: boolean;
+  writeOut: string;
+  hex: boolean;
+}
+
+/** What keelctl gets from the process: the composition root passes the real ones, tests fakes. */
+export interface CtlIO {
+  output: Output;
+  /** Everything on standard input (put's value, txn's operations). */
+  readStdin(): Promise<Buffer>;
+  /** Standard input line by line (interactive txn). */
+  stdinLines(): AsyncIterable<string>;
+  /** Resolves on SIGINT or SIGTERM, for commands that hold something until stopped (lock, elect). */
+  interrupted(): Promise<void>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** One command's run: its options, its printer and its connections, closed at the end. */
+export class CtlContext {
+  private printerInstance?: Printer;
+  private readonly clients: EtcdClient[] = [];
+
+  constructor(readonly globals: GlobalOptions, readonly io: CtlIO) {}
+
+  get out(): Output {
+    return this.io.output;
+  }
+
+  /** The printer for -w; created on first use so a bad format fails where etcdctl's does. */
+  get printer(): Printer {
+    this.printerInstance ??= newPrinter(this.globals.writeOut, this.globals.hex, this.io.output);
+    return this.printerInstance;
+  }
+
+  /**
+   * A client on the first endpoint that connects within the dial timeout, as clientv3's balancer
+   * would pick one. With none reachable the command fails as etcdctl 3.4's does.
+   */
+  async client(): Promise<EtcdClient> {
+    void this.printer; // etcdctl checks -w while it builds its client, before any request
+    for (const ep of this.globals.endpoints) {
+      const c = await this.connect(ep).catch(() => undefined);
+      if (c) return c;
+    }
+    throw new CtlError(ExitCode.Error, 'context deadline exceeded');
+  }
+
+  /** A client on exactly this endpoint (endpoint status, defrag, snapshot), connected. */
+  async connect(endpoint: string): Promise<EtcdClient> {
+    const c = this.clientFor(endpoint);
+    await c.waitForReady(new Date(Date.now() + this.globals.dialTimeoutMs));
+    return c;
+  }
+
+  /** A client on this endpoint without waiting for the connection (the first call waits). */
+  clientFor(endpoint: string, commandTimeoutMs = this.globals.commandTimeoutMs): EtcdClient {
+    const c = new EtcdClient(grpcTarget(endpoint), { commandTimeoutMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    this.clients.push(c);
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+}
+
+/** etcdctl takes endpoints as host:port or as URLs (from the member list); gRPC wants host:port. */
+export function grpcTarget(endpoint: string): string {
+  return endpoint.replace(/^(https?|unix|unixs):\/\//, '');
+}
