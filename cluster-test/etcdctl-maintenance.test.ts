@@ -15,7 +15,7 @@ const VALUE = 'x'.repeat(20_000);
 function scrub(r: CtlResult, m: MemberProcess): { code: number; stdout: string; stderr: string } {
   const clean = (text: string) => text.split(m.endpoint).join('<endpoint>')
     .replace(/memberID:\d+/g, 'memberID:<id>')
-    .replace(/took = [\d.]+m?s/g, 'took = <time>')
+    .replace(/took = [\d.]+(?:ns|µs|ms|s)/g, 'took = <time>')
     .replace(/"(cluster_id|member_id|raft_term)":\d+/g, '"$1":<$1>');
   const stderr = r.stderr.split('\n').map((line) => {
     if (!line.startsWith('{')) return line;

@@ -26,6 +26,8 @@ export interface QuotaGuardDeps {
 export class QuotaGuard {
   private size = 0;
   private sizeReadAt = -Infinity;
+  /** Costs admitted since the size was read: a burst shorter than SIZE_MAX_AGE_MS still counts. */
+  private admittedSinceRead = 0;
   private reading: Promise<number> | undefined;
 
   constructor(private readonly d: QuotaGuardDeps) {}
@@ -34,9 +36,9 @@ export class QuotaGuard {
     const cost = quotaCost(req);
     // As etcd 3.5: requests that take no space always pass.
     if (cost === 0 || this.d.quotaBytes === Infinity) return;
-    if ((await this.dbSize(false)) + cost < this.d.quotaBytes) return;
+    if ((await this.dbSize(false)) + this.admittedSinceRead + cost < this.d.quotaBytes) return this.admitted(cost);
     // A size read before a defragmentation must not refuse a write: look again before refusing.
-    if ((await this.dbSize(true)) + cost < this.d.quotaBytes) return;
+    if ((await this.dbSize(true)) + cost < this.d.quotaBytes) return this.admitted(cost);
     const self = this.d.memberId.toString();
     if (!this.d.alarms.list('NOSPACE').some((a) => a.memberID === self)) {
       this.d.log.warn('database space exceeded, raising alarm', { quota: this.d.quotaBytes, 'db-size': this.size });
@@ -45,15 +47,25 @@ export class QuotaGuard {
     throw new ServerError('no-space');
   }
 
+  private admitted(cost: number): void {
+    this.admittedSinceRead += cost;
+  }
+
   private dbSize(fresh: boolean): Promise<number> {
     if (!fresh && Date.now() - this.sizeReadAt < SIZE_MAX_AGE_MS) return Promise.resolve(this.size);
-    this.reading ??= this.d.dbSize().then((size) => {
-      this.size = size;
-      this.sizeReadAt = Date.now();
-      return size;
-    }).finally(() => {
-      this.reading = undefined;
-    });
+    if (this.reading === undefined) {
+      const admittedBefore = this.admittedSinceRead;
+      this.reading = this.d.dbSize().then((size) => {
+        this.size = size;
+        this.sizeReadAt = Date.now();
+        // What was admitted before the read began is (about) in the size now; the fresh read
+        // before any refusal keeps this estimate from refusing what fits.
+        this.admittedSinceRead -= admittedBefore;
+        return size;
+      }).finally(() => {
+        this.reading = undefined;
+      });
+    }
     return this.reading;
   }
 }
