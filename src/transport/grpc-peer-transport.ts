@@ -75,10 +75,12 @@ export class GrpcPeerTransport implements PeerTransport {
       },
       Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call.metadata, cb)) return;
+        const sender = senderOf(call.metadata);
         let open = true;
         call.on('data', (batch: MessageBatch__Output) => {
-          // A stream opened before its sender was removed is cut when the next batch comes.
-          if (open && !t.acceptFrom(call.metadata, cb)) open = false;
+          // A stream opened before its sender was removed is cut when the next batch comes; the
+          // cluster ID, checked at the start, cannot change within a stream.
+          if (open && t.refuseRemoved(sender, cb)) open = false;
           if (open) for (const m of batch.messages) t.receiver?.receive(fromWire(m));
         });
         call.on('end', () => open && cb(null, {}));
@@ -132,16 +134,19 @@ export class GrpcPeerTransport implements PeerTransport {
    * tells a removed member that it was removed.
    */
   acceptFrom(metadata: grpc.Metadata, cb: grpc.sendUnaryData<never>): boolean {
-    const sender = String(metadata.get(MEMBER_ID_HEADER)[0] ?? '');
-    if (sender !== '' && this.receiver?.isRemoved(BigInt(`0x${sender}`))) {
-      cb({ code: grpc.status.FAILED_PRECONDITION, details: REMOVED_DETAILS });
-      return false;
-    }
+    if (this.refuseRemoved(senderOf(metadata), cb)) return false;
     const theirs = String(metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
     if (theirs === this.clusterId) return true;
     this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': this.clusterId, 'remote-cluster-id': theirs });
     cb({ code: grpc.status.FAILED_PRECONDITION, details: `request cluster ID mismatch (got ${theirs} want ${this.clusterId})` });
     return false;
+  }
+
+  /** Answers a removed member with etcd's message; returns whether it did. */
+  refuseRemoved(sender: NodeId | undefined, cb: grpc.sendUnaryData<never>): boolean {
+    if (sender === undefined || !this.receiver?.isRemoved(sender)) return false;
+    cb({ code: grpc.status.FAILED_PRECONDITION, details: REMOVED_DETAILS });
+    return true;
   }
 
   attach(receiver: TransportReceiver): void {
@@ -188,6 +193,12 @@ export class GrpcPeerTransport implements PeerTransport {
     // tolerates the messages this cuts off.
     this.server.forceShutdown();
   }
+}
+
+/** The calling member's ID, from its metadata (absent from a joining member's first question). */
+function senderOf(metadata: grpc.Metadata): NodeId | undefined {
+  const hex = String(metadata.get(MEMBER_ID_HEADER)[0] ?? '');
+  return hex === '' ? undefined : BigInt(`0x${hex}`);
 }
 
 /** Asks members at `peerURLs`, one after another, who is in their cluster. */
