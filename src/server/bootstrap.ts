@@ -34,7 +34,7 @@ export type DiscoverCluster = (peerURLs: string[]) => Promise<{ clusterId: bigin
  * flags are then ignored, as in etcd), else from the flags, and records the answer durably.
  */
 export async function bootstrapIdentity(engine: Engine, flags: ClusterFlags, log: Logger, discover: DiscoverCluster): Promise<Identity> {
-  const stored = await engine.get(metaKey('members'));
+  const stored = await MembershipState.load(engine);
   if (stored !== undefined) return restartIdentity(engine, stored, flags, log);
   const initial = parseInitialCluster(flags.initialCluster);
   const ownPeerUrls = initial.get(flags.name);
@@ -68,11 +68,10 @@ export async function bootstrapIdentity(engine: Engine, flags: ClusterFlags, log
   return identity;
 }
 
-async function restartIdentity(engine: Engine, stored: Buffer, flags: ClusterFlags, log: Logger): Promise<Identity> {
+async function restartIdentity(engine: Engine, membership: MembershipState, flags: ClusterFlags, log: Logger): Promise<Identity> {
   const clusterId = await engine.get(metaKey('cluster-id'));
   const memberId = await engine.get(metaKey('member-id'));
   if (clusterId === undefined || memberId === undefined) throw new ConfigError('data dir is missing its cluster or member ID');
-  const membership = MembershipState.decode(stored, await engine.get(metaKey('cluster-version')));
   const id = memberId.readBigUInt64BE(0);
   if (membership.isRemoved(id)) throw new ConfigError('the member has been permanently removed from the cluster');
   const self = membership.member(id);

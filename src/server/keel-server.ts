@@ -164,11 +164,7 @@ export class KeelServer {
       learnerReady: (learner) => (this.leader === memberId
         ? Promise.resolve(node.learnerReady(learner))
         : node.transport.learnerReady(this.leader, learner).catch(() => { throw new ServerError('no-leader'); })),
-      activeVoters: () => {
-        const raft = node.raw.raft;
-        if (raft.state !== 'leader') return undefined;
-        return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === memberId || pr.recentActive)).map(([id]) => id));
-      },
+      activeVoters: () => node.activeVoters(),
       propose: async (change) => {
         this.ensureRunning();
         const id = this.ids.nextId();
@@ -263,8 +259,8 @@ export class KeelServer {
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           await store.reload();
           await LeaseManager.load(engine, store, lessor);
-          identity.membership.replaceWith(MembershipState.decode(
-            (await engine.get(metaKey('members')))!, await engine.get(metaKey('cluster-version'))));
+          // A snapshot always carries the membership (state-snapshot.ts).
+          identity.membership.replaceWith((await MembershipState.load(engine))!);
           server?.membershipReplaced();
           await alarms.load(engine);
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);

@@ -1,5 +1,5 @@
 import type { ConfState } from '../raft/types';
-import { EngineOp } from '../storage/engine';
+import { Engine, EngineOp } from '../storage/engine';
 import { metaKey } from '../storage/keyspace';
 import { ServerError } from './errors';
 import { Member, sameUrls } from './membership';
@@ -31,7 +31,13 @@ export class MembershipState {
     this.removed = new Set(removed);
   }
 
-  static decode(stored: Buffer, version: Buffer | undefined): MembershipState {
+  /** The membership the engine holds; undefined in a data dir never started. */
+  static async load(engine: Engine): Promise<MembershipState | undefined> {
+    const stored = await engine.get(metaKey('members'));
+    return stored === undefined ? undefined : MembershipState.decode(stored, await engine.get(metaKey('cluster-version')));
+  }
+
+  private static decode(stored: Buffer, version: Buffer | undefined): MembershipState {
     const s = JSON.parse(stored.toString('utf8')) as Stored;
     return new MembershipState(
       s.members.map((m) => ({ ...m, id: BigInt(`0x${m.id}`) })),

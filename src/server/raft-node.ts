@@ -119,6 +119,13 @@ export class RaftNode {
     return pr.match >= raft.prs.get(raft.id)!.match * LEARNER_READY_FRACTION;
   }
 
+  /** Voters this member, as leader, has heard from since the last check-quorum round, itself included; undefined unless it leads. */
+  activeVoters(): Set<NodeId> | undefined {
+    const raft = this.o.raw.raft;
+    if (raft.state !== 'leader') return undefined;
+    return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === raft.id || pr.recentActive)).map(([id]) => id));
+  }
+
   proposeConfChange(cc: ConfChange): void {
     this.o.raw.proposeConfChange(cc);
     this.kick();
