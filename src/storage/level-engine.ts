@@ -82,9 +82,7 @@ export class LevelEngine implements Engine {
 
   async sizeOnDisk(): Promise<number> {
     let total = 0;
-    for (const name of await readdir(this.location)) {
-      total += (await stat(join(this.location, name))).size;
-    }
+    for (const name of await readdir(this.location)) total += await this.fileSize(name);
     return total;
   }
 
@@ -95,10 +93,20 @@ export class LevelEngine implements Engine {
   async sizeInUse(): Promise<number> {
     let logs = 0;
     for (const name of await readdir(this.location)) {
-      if (name.endsWith('.log') && name !== 'LOG') logs += (await stat(join(this.location, name))).size;
+      if (name.endsWith('.log') && name !== 'LOG') logs += await this.fileSize(name);
     }
     const tables = await this.db.approximateSize(Buffer.from([0x00]), Buffer.from([0xff]));
     return Math.min(tables + logs, await this.sizeOnDisk());
+  }
+
+  /** A file LevelDB deleted (a compaction ended) between the listing and the stat holds nothing. */
+  private async fileSize(name: string): Promise<number> {
+    try {
+      return (await stat(join(this.location, name))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
   }
 
   compactRange(range: KeyRange): Promise<void> {
