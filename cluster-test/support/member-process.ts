@@ -92,7 +92,7 @@ async function startClusterOnce(kind: MemberKind, baseDir: string, size: number,
 }
 
 /** Client and peer ports for `size` members, all different (the kernel may hand one out twice). */
-async function distinctPorts(size: number): Promise<Array<{ client: number; peer: number }>> {
+export async function distinctPorts(size: number): Promise<Array<{ client: number; peer: number }>> {
   const taken = new Set<number>();
   const next = async () => {
     for (;;) {

@@ -2,6 +2,8 @@
 import { createInterface } from 'node:readline';
 import { runKeelctl } from '../ctl/program';
 import { processOutput } from '../ctl/output';
+import { restoreSnapshot } from '../server/snapshot-restore';
+import { createLogger } from './pino-logger';
 
 /** The `keelctl` binary: etcdctl's v3 command line for Keel (and any etcd). */
 async function main(): Promise<void> {
@@ -20,6 +22,8 @@ async function main(): Promise<void> {
       process.once('SIGTERM', () => resolve());
     }),
     env: process.env,
+    // Logs on stderr in keel's own format, as etcdctl 3.4's restore logs in etcd's.
+    restoreSnapshot: (request) => restoreSnapshot(request, createLogger('info')),
   });
   process.exit(code);
 }

@@ -16,6 +16,17 @@ export interface GlobalOptions {
   hex: boolean;
 }
 
+/** etcdutl snapshot restore's inputs (its flags, camel-cased). */
+export interface SnapshotRestoreRequest {
+  snapshotPath: string;
+  dataDir: string;
+  name: string;
+  initialCluster: string;
+  initialClusterToken: string;
+  initialAdvertisePeerUrls: string[];
+  skipHashCheck: boolean;
+}
+
 /** What keelctl gets from the process: the composition root passes the real ones, tests fakes. */
 export interface CtlIO {
   output: Output;
@@ -26,6 +37,11 @@ export interface CtlIO {
   /** Resolves on SIGINT or SIGTERM, for commands that hold something until stopped (lock, elect). */
   interrupted(): Promise<void>;
   env: NodeJS.ProcessEnv;
+  /**
+   * Builds a member's data dir from a snapshot file, offline. The storage code that does it sits
+   * below the client layer keelctl may use, so the composition root hands it in.
+   */
+  restoreSnapshot(request: SnapshotRestoreRequest): Promise<void>;
 }
 
 /** One command's run: its options, its printer and its connections, closed at the end. */

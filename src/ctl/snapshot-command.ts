@@ -56,5 +56,30 @@ export const snapshotCommand: CtlCommand = {
       }
       ctx.out.out(`Snapshot saved at ${path}\n`);
     }));
+    // etcdctl 3.4's flags and defaults; the data dir defaults to <name>.keel as keel's own does.
+    leaf(snapshot, 'restore', 'Restores an etcd member snapshot to an etcd directory')
+      .option('--data-dir <path>', 'Path to the data directory')
+      .option('--name <name>', 'Human-readable name for this member', 'default')
+      .option('--initial-cluster <list>', 'Initial cluster configuration for restore bootstrap', 'default=http://localhost:2380')
+      .option('--initial-cluster-token <token>', 'Initial cluster token for the etcd cluster during restore bootstrap', 'etcd-cluster')
+      .option('--initial-advertise-peer-urls <urls>', 'List of this member\'s peer URLs to advertise to the rest of the cluster', 'http://localhost:2380')
+      .option('--skip-hash-check', 'Ignore snapshot integrity hash value (required if copied from data directory)')
+      .action(bind(async (ctx, args, opts) => {
+        if (args.length !== 1) throw new CtlError(ExitCode.BadArgs, 'snapshot restore requires exactly one argument');
+        const name = String(opts.name);
+        try {
+          await ctx.io.restoreSnapshot({
+            snapshotPath: args[0]!,
+            dataDir: opts.dataDir === undefined ? `${name}.keel` : String(opts.dataDir),
+            name,
+            initialCluster: String(opts.initialCluster),
+            initialClusterToken: String(opts.initialClusterToken),
+            initialAdvertisePeerUrls: String(opts.initialAdvertisePeerUrls).split(',').map((u) => u.trim()),
+            skipHashCheck: opts.skipHashCheck === true,
+          });
+        } catch (err) {
+          throw new CtlError(ExitCode.Error, errorText(err));
+        }
+      }));
   },
 };
