@@ -13,8 +13,7 @@ import { MemberKind, MemberProcess, startEtcd, startKeel } from './support/membe
  * endpoint and the member and cluster IDs (and, where a step says so, numbers that differ between
  * any two members: durations, sizes, raft indexes).
  *
- * The KV, txn, lease, watch and lock steps run on a pair of keel members and on a pair of etcd
- * members; the membership and maintenance steps run on etcd only, as keel does not serve them yet.
+ * Every step runs on a pair of keel members and on a pair of etcd members.
  */
 
 interface Step {
@@ -28,8 +27,6 @@ interface Step {
   usage?: boolean;
   /** For commands that run until stopped (watch): stop both after this long. */
   stopAfterMs?: number;
-  /** Only on etcd (membership and maintenance calls keel does not serve yet). */
-  etcdOnly?: boolean;
 }
 
 interface Identity {
@@ -152,34 +149,33 @@ const KV_STEPS: Step[] = [
   { args: ['member', 'list', '-w', 'table'] },
   { args: ['endpoint', 'status', '-w', 'json'], digits: true },
   { args: ['endpoint', 'status', '-w', 'table'], digits: true },
-  // etcdctl 3.4 dials member URLs (http://host:port) as gRPC targets, which keel's server refuses
-  // with a protocol error (a keel bug, to be fixed on the server), so this one is etcd only.
-  { args: ['endpoint', 'status', '--cluster', '-w', 'fields'], digits: true, etcdOnly: true },
+  // etcdctl 3.4 dials the member URLs (http://host:port) it lists, with the scheme in :authority.
+  { args: ['endpoint', 'status', '--cluster', '-w', 'fields'], digits: true },
   { args: ['endpoint', 'health'], digits: true },
   { args: ['endpoint', 'health', '-w', 'json'], digits: true },
   { args: ['endpoint', 'health', '-w', 'table'], digits: true },
   { args: ['lock'], code: 128 },
   { args: ['elect', 'e'], code: 128 },
   { args: ['elect', '-l', 'e', 'p'], code: 128 },
-  // Membership and maintenance, which only etcd serves so far.
-  { args: ['endpoint', 'hashkv'], etcdOnly: true },
-  { args: ['endpoint', 'hashkv', '-w', 'json'], etcdOnly: true },
-  { args: ['endpoint', 'hashkv', '--cluster', '-w', 'table'], etcdOnly: true },
-  { args: ['alarm', 'list'], etcdOnly: true },
-  { args: ['alarm', 'list', '-w', 'json'], etcdOnly: true },
-  { args: ['alarm', 'disarm', '-w', 'json'], etcdOnly: true },
-  { args: ['alarm', 'list', 'extra'], code: 128, etcdOnly: true },
-  { args: ['defrag'], etcdOnly: true },
-  { args: ['defrag', '--cluster'], etcdOnly: true },
-  { args: ['move-leader', '1'], code: 1, etcdOnly: true },
-  { args: ['move-leader', 'zz'], code: 128, etcdOnly: true },
-  { args: ['member', 'add', 'x'], code: 128, etcdOnly: true },
-  { args: ['member', 'add', 'x', 'http://127.0.0.1:1'], code: 128, etcdOnly: true },
-  { args: ['member', 'remove', 'zz'], code: 128, etcdOnly: true },
-  { args: ['member', 'remove', '1'], code: 1, etcdOnly: true },
-  { args: ['member', 'update', '1', '--peer-urls=http://127.0.0.1:1'], code: 1, etcdOnly: true },
-  { args: ['member', 'promote', '1'], code: 1, etcdOnly: true },
-  { args: ['member', 'add', 'newbie', '--learner', '--peer-urls=http://127.0.0.1:1'], etcdOnly: true },
+  // Membership and maintenance.
+  { args: ['endpoint', 'hashkv'] },
+  { args: ['endpoint', 'hashkv', '-w', 'json'] },
+  { args: ['endpoint', 'hashkv', '--cluster', '-w', 'table'] },
+  { args: ['alarm', 'list'] },
+  { args: ['alarm', 'list', '-w', 'json'] },
+  { args: ['alarm', 'disarm', '-w', 'json'] },
+  { args: ['alarm', 'list', 'extra'], code: 128 },
+  { args: ['defrag'] },
+  { args: ['defrag', '--cluster'] },
+  { args: ['move-leader', '1'], code: 1 },
+  { args: ['move-leader', 'zz'], code: 128 },
+  { args: ['member', 'add', 'x'], code: 128 },
+  { args: ['member', 'add', 'x', 'http://127.0.0.1:1'], code: 128 },
+  { args: ['member', 'remove', 'zz'], code: 128 },
+  { args: ['member', 'remove', '1'], code: 1 },
+  { args: ['member', 'update', '1', '--peer-urls=http://127.0.0.1:1'], code: 1 },
+  { args: ['member', 'promote', '1'], code: 1 },
+  { args: ['member', 'add', 'newbie', '--learner', '--peer-urls=http://127.0.0.1:1'] },
 ];
 
 for (const kind of ['keel', 'etcd'] as MemberKind[]) {
@@ -207,7 +203,7 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       else await rm(dir, { recursive: true, force: true });
     });
 
-    for (const step of KV_STEPS.filter((s) => kind === 'etcd' || !s.etcdOnly)) {
+    for (const step of KV_STEPS) {
       const title = `${step.args.map((x) => (x === '' ? "''" : x)).join(' ')}${step.stdin === undefined ? '' : ` <<< ${JSON.stringify(step.stdin)}`}`;
       it(title, async () => {
         const opts = { ...(step.stdin === undefined ? {} : { stdin: step.stdin }), ...(step.stopAfterMs === undefined ? {} : { stopAfterMs: step.stopAfterMs }) };
@@ -262,17 +258,15 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal(generic(k), generic(e));
     });
 
-    if (kind === 'etcd') {
-      it('snapshot save writes the same kind of file', async () => {
-        const [e, k] = await Promise.all([
-          etcdctl(a.endpoint, ['snapshot', 'save', join(dir, 'e.db')]), keelctl(b.endpoint, ['snapshot', 'save', join(dir, 'k.db')]),
-        ]);
-        assert.equal(k.code, e.code, k.stderr);
-        assert.equal(k.stdout.replace('k.db', 'e.db'), e.stdout);
-        const size = (await stat(join(dir, 'k.db'))).size;
-        assert.equal(size % 512, 32, 'database pages and the sha256 digest');
-        await assert.rejects(readFile(join(dir, 'k.db.part')), 'no partial file is left behind');
-      });
-    }
+    it('snapshot save writes the same kind of file', async () => {
+      const [e, k] = await Promise.all([
+        etcdctl(a.endpoint, ['snapshot', 'save', join(dir, 'e.db')]), keelctl(b.endpoint, ['snapshot', 'save', join(dir, 'k.db')]),
+      ]);
+      assert.equal(k.code, e.code, k.stderr);
+      assert.equal(k.stdout.replace('k.db', 'e.db'), e.stdout);
+      const size = (await stat(join(dir, 'k.db'))).size;
+      assert.equal(size % 512, 32, 'database pages and the sha256 digest');
+      await assert.rejects(readFile(join(dir, 'k.db.part')), 'no partial file is left behind');
+    });
   });
 }

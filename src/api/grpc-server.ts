@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { createServer, Server as NetServer } from 'node:net';
 import { KeelServer } from '../server/keel-server';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
@@ -7,18 +8,28 @@ import { kvService } from './kv-service';
 import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
+import { acceptConnection } from './authority-repair';
 import { GrpcMetrics } from './grpc-metrics';
 
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
+/** The client-facing gRPC server of one member and the sockets it listens on. */
+export interface ClientServer {
+  grpcServer: grpc.Server;
+  listeners: NetServer[];
+  /** The ports bound, in the order of the addresses (port 0 asks the kernel for one). */
+  ports: number[];
+}
+
 /**
- * The client-facing gRPC server of one member, listening on every given host:port.
- * Returns it with the ports it bound (port 0 asks the kernel for one).
+ * The client-facing gRPC server of one member, listening on every given host:port. The sockets
+ * are ours and connections are handed to gRPC one by one, so that etcdctl's malformed authority
+ * can be repaired first (authority-repair.ts).
  */
 export async function startClientServer(
   server: KeelServer, listenAddrs: string[], limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number }, log: Logger,
-): Promise<{ grpcServer: grpc.Server; ports: number[] }> {
+): Promise<ClientServer> {
   const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   // Every RPC is counted under go-grpc-prometheus's names, on the member's registry.
@@ -34,21 +45,44 @@ export async function startClientServer(
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
   add(etcdPackage.Maintenance.service, maintenanceService(server, log));
   add(etcdPackage.Cluster.service, clusterService(server, log));
+  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listeners: NetServer[] = [];
   const ports: number[] = [];
-  for (const addr of listenAddrs) {
-    ports.push(await new Promise<number>((resolve, reject) => {
-      grpcServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
-    }));
-    log.info('serving client traffic insecurely', { address: addr });
+  try {
+    for (const addr of listenAddrs) {
+      const listener = createServer((socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection)));
+      listeners.push(listener);
+      ports.push(await listen(listener, addr));
+      log.info('serving client traffic insecurely', { address: addr });
+    }
+  } catch (err) {
+    listeners.forEach((l) => l.close());
+    injector.destroy();
+    throw err;
   }
-  return { grpcServer, ports };
+  return { grpcServer, listeners, ports };
+}
+
+/** Binds host:port (IPv6 hosts in brackets) and resolves with the port bound. */
+function listen(listener: NetServer, addr: string): Promise<number> {
+  const colon = addr.lastIndexOf(':');
+  const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(addr.slice(colon + 1));
+  return new Promise((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      resolve((listener.address() as { port: number }).port);
+    });
+  });
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-/** Stops taking calls, lets unary calls finish for a moment, then closes what is left. */
-export function stopClientServer(grpcServer: grpc.Server): Promise<void> {
+/** Stops taking connections and calls, lets unary calls finish for a moment, then closes what is left. */
+export function stopClientServer({ grpcServer, listeners }: ClientServer): Promise<void> {
+  listeners.forEach((l) => l.close());
   return new Promise((resolve) => {
     const force = setTimeout(() => grpcServer.forceShutdown(), SHUTDOWN_GRACE_MS);
     grpcServer.tryShutdown(() => {

@@ -111,14 +111,14 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const server = await KeelServer.start(cfg, {
     engine, transport: (id) => network.transport(id), discover: (urls) => network.discover(urls), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
-  const { grpcServer, ports } = await startClientServer(server, ['127.0.0.1:0'], cfg, log);
-  const endpoint = `127.0.0.1:${ports[0]}`;
+  const clientServer = await startClientServer(server, ['127.0.0.1:0'], cfg, log);
+  const endpoint = `127.0.0.1:${clientServer.ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {
     server, client, endpoint, logs: log.lines, registry,
     async close() {
       client.close();
-      await stopClientServer(grpcServer);
+      await stopClientServer(clientServer);
       await server.stop();
       await engine.close();
       await rm(dir, { recursive: true, force: true });

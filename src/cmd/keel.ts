@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     await engine.close();
     process.exit(1);
   }
-  const { grpcServer } = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags, log);
+  const clientServer = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags, log);
   const httpServers = await startHttpServer(server, registry, flags.listenMetricsUrls.map(hostPort), log);
 
   let stopping = false;
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (signal !== 'none') log.info('received signal, shutting down', { signal });
-    await stopClientServer(grpcServer);
+    await stopClientServer(clientServer);
     for (const h of httpServers) h.close();
     await server.stop();
     await engine.close();

@@ -108,7 +108,8 @@ export class JsonPrinter implements Printer {
   }
 
   endpointHashKV(list: EpHashKV[]): void {
-    const items = list.map(({ ep, resp }) => `{"Endpoint":${goJsonString(ep)},"HashKV":${goJson('etcdserverpb.HashKVResponse', resp)}}`);
+    // hash_revision came with etcd 3.5; the etcdctl 3.4 that keelctl matches has no such field to print.
+    const items = list.map(({ ep, resp }) => `{"Endpoint":${goJsonString(ep)},"HashKV":${goJson('etcdserverpb.HashKVResponse', { ...resp, hash_revision: undefined })}}`);
     this.print(`[${items.join(',')}]`);
   }
 
