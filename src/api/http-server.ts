@@ -6,7 +6,8 @@ import { Logger } from '../util/logger';
 
 /**
  * The member's HTTP side (--listen-metrics-urls): /metrics for Prometheus (the member's own
- * registry), /health and /readyz for probes, /version as etcd answers it.
+ * registry), /health and /readyz for probes (both need a leader), /livez (the process serves:
+ * a member waiting for its peers is alive), /version as etcd answers it.
  */
 export async function startHttpServer(server: KeelServer, registry: Registry, hostPorts: string[], log: Logger): Promise<Server[]> {
   const handle: RequestListener = (req, res) => {
@@ -23,6 +24,8 @@ export async function startHttpServer(server: KeelServer, registry: Registry, ho
     } else if (path === '/readyz') {
       const ready = server.leader !== 0n;
       res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'no leader');
+    } else if (path === '/livez') {
+      res.writeHead(200).end('ok');
     } else if (path === '/version') {
       res.writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }));

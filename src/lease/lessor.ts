@@ -28,12 +28,21 @@ export class Lessor {
 
   constructor(private readonly clock: Clock, readonly minTtlSeconds: number) {}
 
+  /** Leases granted, revoked and renewed by this member since it started (etcd's lease metrics). */
+  readonly totals = { granted: 0, revoked: 0, renewed: 0 };
+
   /** Applied grant. The TTL is raised to the minimum, as etcd does. */
   grant(id: bigint, ttlSeconds: number): Lease {
     invariant(id > 0n, 'lease ID must be positive');
     if (ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new LeaseTtlTooLargeError();
     if (this.leases.has(id)) throw new LeaseExistsError();
-    const ttl = Math.max(ttlSeconds, this.minTtlSeconds);
+    const lease = this.restore(id, Math.max(ttlSeconds, this.minTtlSeconds));
+    this.totals.granted++;
+    return lease;
+  }
+
+  /** A lease read back from the data dir at start, granted (and checked) before. */
+  restore(id: bigint, ttl: number): Lease {
     const lease: Lease = { id, ttl, expiryMs: this.primary ? this.clock.nowMs() + ttl * 1000 : Infinity, keys: new Set() };
     this.leases.set(id, lease);
     return lease;
@@ -44,6 +53,7 @@ export class Lessor {
     const lease = this.leases.get(id);
     if (lease === undefined) throw new LeaseNotFoundError();
     this.leases.delete(id);
+    this.totals.revoked++;
     for (const k of lease.keys) this.keyLease.delete(k);
     return [...lease.keys].sort();
   }
@@ -72,6 +82,7 @@ export class Lessor {
     const lease = this.leases.get(id);
     if (lease === undefined) throw new LeaseNotFoundError();
     lease.expiryMs = this.clock.nowMs() + lease.ttl * 1000;
+    this.totals.renewed++;
     return lease.ttl;
   }
 

@@ -241,7 +241,7 @@ export class KeelServer {
       dbSizeInUse: () => engine.sizeInUse(),
       quotaBytes: effectiveQuota(cfg.quotaBackendBytes),
       watchers: () => watchable.watcherCount,
-      leases: () => lessor.list().length,
+      leaseTotals: () => lessor.totals,
     });
     const node = new RaftNode({
       raw, storage, logStore,

@@ -53,7 +53,7 @@ export class LeaseManager {
   static async load(engine: Engine, store: MvccStore, lessor: Lessor): Promise<void> {
     lessor.clear();
     for await (const [k, v] of engine.entries(prefixRange(PREFIX_LEASE))) {
-      lessor.grant(k.readBigUInt64BE(1), decodeNumber(v) ?? 0);
+      lessor.restore(k.readBigUInt64BE(1), decodeNumber(v) ?? 0);
     }
     for (const [key, lease] of store.takeLeasedKeys()) lessor.setKeyLease(key, BigInt(lease));
   }

@@ -13,7 +13,7 @@ export interface MetricsSource {
   /** The backend quota in force, in bytes. */
   quotaBytes: number;
   watchers(): number;
-  leases(): number;
+  leaseTotals(): { granted: number; revoked: number; renewed: number };
 }
 
 /**
@@ -88,10 +88,16 @@ export class ServerMetrics {
       name: 'etcd_debugging_mvcc_watcher_total', help: 'Total number of watchers.', registers,
       collect() { this.set(source.watchers()); },
     });
-    new Gauge({
-      name: 'etcd_debugging_lease_total', help: 'The number of leases the member holds.', registers,
-      collect() { this.set(source.leases()); },
-    });
+    // Counters kept by the lessor, read when scraped.
+    for (const kind of ['granted', 'revoked', 'renewed'] as const) {
+      new Counter({
+        name: `etcd_debugging_lease_${kind}_total`, help: `The total number of ${kind} leases.`, registers,
+        collect() {
+          this.reset();
+          this.inc(source.leaseTotals()[kind]);
+        },
+      });
+    }
     new Gauge({
       name: 'etcd_debugging_mvcc_current_revision', help: 'The current revision of store.', registers,
       collect() { this.set(source.currentRevision()); },
