@@ -16,7 +16,11 @@ export interface GlobalOptions {
   hex: boolean;
 }
 
-/** etcdutl snapshot restore's inputs (its flags, camel-cased). */
+/**
+ * etcdutl snapshot restore's inputs (its flags, camel-cased). The same shape as the server's
+ * RestoreOptions, which ctl may not import; cmd/keelctl.ts passes one for the other, so the
+ * compiler keeps the two in step.
+ */
 export interface SnapshotRestoreRequest {
   snapshotPath: string;
   dataDir: string;
