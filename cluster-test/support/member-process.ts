@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ export interface MemberOptions {
   /** `--initial-cluster`; a one-member cluster of this member when absent. */
   initialCluster?: string;
   extraArgs?: string[];
+  /** Serve clients over TLS (an https client URL); the start-up check connects with these files. */
+  clientTls?: { ca: string; cert: string; key: string };
 }
 
 export type MemberKind = 'keel' | 'etcd';
@@ -149,7 +152,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   const dataDir = join(opts.baseDir, `${name}.data`);
   const logFile = join(opts.baseDir, `${name}.log`);
   await mkdir(opts.baseDir, { recursive: true });
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${opts.clientTls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
     ...prefixArgs,
@@ -166,7 +169,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `127.0.0.1:${clientPort}`;
   try {
-    await waitUntilServing(endpoint, exited, logFile);
+    await waitUntilServing(new EtcdClient(endpoint, { commandTimeoutMs: 500, ...clientCredentials(opts.clientTls) }), exited, logFile);
   } catch (err) {
     child.kill('SIGKILL');
     const log = await readFile(logFile, 'utf8').catch(() => '');
@@ -190,11 +193,17 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   };
 }
 
+/** Client options that connect over TLS with these files (none: plain text). */
+export function clientCredentials(tls: MemberOptions['clientTls']): { credentials?: grpc.ChannelCredentials } {
+  if (tls === undefined) return {};
+  return { credentials: grpc.credentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert)) };
+}
+
 /** Polls Status until the member answers; fails early if the process exits first. */
-async function waitUntilServing(endpoint: string, exited: Promise<void>, logFile: string): Promise<void> {
+async function waitUntilServing(client: EtcdClient, exited: Promise<void>, logFile: string): Promise<void> {
+  const endpoint = client.endpoint;
   let gone = false;
   void exited.then(() => (gone = true));
-  const client = new EtcdClient(endpoint, { commandTimeoutMs: 500 });
   const deadline = Date.now() + 15_000;
   try {
     for (;;) {

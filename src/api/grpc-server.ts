@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { createServer, Server as NetServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { KeelServer } from '../server/keel-server';
+import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
 import { clusterService } from './cluster-service';
@@ -14,21 +16,29 @@ import { GrpcMetrics } from './grpc-metrics';
 /** gRPC framing allowed on top of --max-request-bytes, as etcd allows. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
+/** Where to serve clients: host:port, with TLS (https URLs) or without. */
+export interface ClientListen {
+  hostPort: string;
+  tls?: TlsOptions;
+}
+
 /** The client-facing gRPC server of one member and the sockets it listens on. */
 export interface ClientServer {
   grpcServer: grpc.Server;
   listeners: NetServer[];
+  /** The TLS listeners, whose certificates can be swapped while they run (setSecureContext). */
+  tlsListeners: TlsServer[];
   /** The ports bound, in the order of the addresses (port 0 asks the kernel for one). */
   ports: number[];
 }
 
 /**
- * The client-facing gRPC server of one member, listening on every given host:port. The sockets
- * are ours and connections are handed to gRPC one by one, so that etcdctl's malformed authority
- * can be repaired first (authority-repair.ts).
+ * The client-facing gRPC server of one member, listening on every given address. The sockets
+ * (and TLS) are ours and connections are handed to gRPC one by one, so that etcdctl's malformed
+ * authority can be repaired first (authority-repair.ts).
  */
 export async function startClientServer(
-  server: KeelServer, listenAddrs: string[], limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number }, log: Logger,
+  server: KeelServer, listen: ClientListen[], limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number }, log: Logger,
 ): Promise<ClientServer> {
   const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
@@ -47,34 +57,31 @@ export async function startClientServer(
   add(etcdPackage.Cluster.service, clusterService(server, log));
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listeners: NetServer[] = [];
+  const tlsListeners: TlsServer[] = [];
   const ports: number[] = [];
+  const accept = (socket: Socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection));
   try {
-    for (const addr of listenAddrs) {
-      const listener = createServer((socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection)));
+    for (const { hostPort, tls } of listen) {
+      // gRPC clients insist on HTTP/2 by ALPN.
+      const { server: listener, port } = await listenOn(hostPort, tls && { ...tls, ALPNProtocols: ['h2'] }, accept);
       listeners.push(listener);
-      ports.push(await listen(listener, addr));
-      log.info('serving client traffic insecurely', { address: addr });
+      ports.push(port);
+      if (tls === undefined) {
+        log.info('serving client traffic insecurely', { address: hostPort });
+      } else {
+        tlsListeners.push(listener as TlsServer);
+        listener.on('tlsClientError', (err: Error, socket: Socket) => {
+          log.warn('rejected connection', { 'remote-addr': socket.remoteAddress, error: err.message });
+        });
+        log.info('serving client traffic securely', { address: hostPort, 'client-cert-auth': tls.requestCert === true });
+      }
     }
   } catch (err) {
     listeners.forEach((l) => l.close());
     injector.destroy();
     throw err;
   }
-  return { grpcServer, listeners, ports };
-}
-
-/** Binds host:port (IPv6 hosts in brackets) and resolves with the port bound. */
-function listen(listener: NetServer, addr: string): Promise<number> {
-  const colon = addr.lastIndexOf(':');
-  const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(addr.slice(colon + 1));
-  return new Promise((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(port, host, () => {
-      listener.off('error', reject);
-      resolve((listener.address() as { port: number }).port);
-    });
-  });
+  return { grpcServer, listeners, tlsListeners, ports };
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */

@@ -47,6 +47,8 @@ export interface ClientOptions {
   commandTimeoutMs?: number;
   /** gRPC channel options, e.g. {'grpc.use_local_subchannel_pool': 1} for a TCP connection of its own. */
   channelOptions?: grpc.ChannelOptions;
+  /** TLS for https endpoints (grpc.credentials.createSsl); plain text when absent. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown;
@@ -66,7 +68,7 @@ export class EtcdClient {
 
   /** `endpoint` is host:port; the three services share one channel. */
   constructor(readonly endpoint: string, opts: ClientOptions = {}) {
-    const creds = grpc.credentials.createInsecure();
+    const creds = opts.credentials ?? grpc.credentials.createInsecure();
     this.kv = new etcdPackage.KV(endpoint, creds, opts.channelOptions);
     const channelOverride = this.kv.getChannel();
     this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });

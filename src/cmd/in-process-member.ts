@@ -111,7 +111,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const server = await KeelServer.start(cfg, {
     engine, transport: (id) => network.transport(id), discover: (urls) => network.discover(urls), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
-  const clientServer = await startClientServer(server, ['127.0.0.1:0'], cfg, log);
+  const clientServer = await startClientServer(server, [{ hostPort: '127.0.0.1:0' }], cfg, log);
   const endpoint = `127.0.0.1:${clientServer.ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {

@@ -6,6 +6,7 @@ import { LogLevel } from './pino-logger';
 import { AutoCompaction, REVISION_CHECK_INTERVAL_MS } from '../server/auto-compactor';
 import { MAX_SUGGESTED_QUOTA_BYTES } from '../server/quota';
 import { parseGoDuration } from '../util/go-duration';
+import { TlsFiles } from './tls-files';
 
 /** Everything `keel` is told on its command line, with etcd's flag names and meanings. */
 export interface KeelFlags extends ServerConfig {
@@ -16,6 +17,8 @@ export interface KeelFlags extends ServerConfig {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   logLevel: LogLevel;
+  /** Client TLS (--cert-file, --key-file, ...), when a certificate was given. */
+  clientTls?: TlsFiles;
 }
 
 const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -43,6 +46,10 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--quota-backend-bytes <bytes>', 'raise alarms when backend size exceeds the given quota (0 defaults to low space quota)', integer, 0)
     .addOption(new Option('--auto-compaction-mode <mode>', "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.").default('periodic'))
     .option('--auto-compaction-retention <retention>', 'auto compaction retention for mvcc key value store. 0 means disable auto compaction.', '0')
+    .option('--cert-file <path>', 'path to the client server TLS cert file')
+    .option('--key-file <path>', 'path to the client server TLS key file')
+    .option('--trusted-ca-file <path>', 'path to the client server TLS trusted CA cert file')
+    .option('--client-cert-auth', 'enable client cert authentication', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .showHelpAfterError()
     .exitOverride();
@@ -70,7 +77,13 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     quotaBackendBytes: o.quotaBackendBytes,
     autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
     logLevel: o.logLevel,
+    clientTls: tlsFiles(o.certFile, o.keyFile, o.trustedCaFile, o.clientCertAuth as boolean, ''),
   };
+  for (const u of flags.listenClientUrls) {
+    if (u.startsWith('https://') && flags.clientTls === undefined) {
+      throw new ConfigError(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
+    }
+  }
   if (flags.quotaBackendBytes > MAX_SUGGESTED_QUOTA_BYTES) {
     console.error(`keel: warning: --quota-backend-bytes ${flags.quotaBackendBytes} exceeds the suggested maximum of ${MAX_SUGGESTED_QUOTA_BYTES} bytes`);
   }
@@ -102,6 +115,14 @@ export function parseAutoCompaction(mode: string, retention: string): AutoCompac
   const ms = n !== undefined ? n * 3_600_000 : parseGoDuration(retention);
   if (ms === undefined || ms < 0) throw new ConfigError(`error parsing CompactionRetention: invalid duration "${retention}"`);
   return ms === 0 ? undefined : { mode, retentionMs: ms };
+}
+
+/** One side's TLS flags, checked for the pairs etcd requires; undefined when no certificate is given. */
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined, trustedCaFile: string | undefined, clientCertAuth: boolean, prefix: string): TlsFiles | undefined {
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  if (clientCertAuth && trustedCaFile === undefined) throw new ConfigError(`--${prefix}client-cert-auth needs --${prefix}trusted-ca-file to verify certificates with`);
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  return { certFile, keyFile, clientCertAuth, ...(trustedCaFile === undefined ? {} : { trustedCaFile }) };
 }
 
 function integer(value: string): number {

@@ -15,6 +15,8 @@ import { SeededRand } from '../util/rand';
 import { KeelFlags, parseKeelFlags } from './keel-flags';
 import { hostPort } from '../util/host-port';
 import { createLogger } from './pino-logger';
+import { loadTlsOptions, watchTlsFiles } from './tls-files';
+import type { TlsOptions } from 'node:tls';
 
 /** How long a joining member waits for each other member's answer about the cluster. */
 const DISCOVERY_TIMEOUT_MS = 5000;
@@ -34,6 +36,13 @@ async function main(): Promise<void> {
     log.error('fatal error, exiting', { error: String(err) });
     process.exit(1);
   });
+  let clientTls: TlsOptions | undefined;
+  try {
+    clientTls = flags.clientTls && loadTlsOptions(flags.clientTls, '');
+  } catch (err) {
+    console.error(`keel: ${(err as Error).message}`);
+    process.exit(1);
+  }
   log.info('starting keel', { version: ETCD_VERSION, 'data-dir': flags.dataDir, 'listen-client-urls': flags.listenClientUrls });
 
   let engine: LevelEngine;
@@ -70,7 +79,11 @@ async function main(): Promise<void> {
     await engine.close();
     process.exit(1);
   }
-  const clientServer = await startClientServer(server, flags.listenClientUrls.map(hostPort), flags, log);
+  const clientServer = await startClientServer(server, flags.listenClientUrls.map((u) => ({
+    hostPort: hostPort(u), ...(u.startsWith('https://') ? { tls: clientTls } : {}),
+  })), flags, log);
+  const stopWatchingTls = flags.clientTls === undefined ? () => undefined
+    : watchTlsFiles(flags.clientTls, '', (options) => clientServer.tlsListeners.forEach((l) => l.setSecureContext(options)), log);
   const httpServers = await startHttpServer(server, registry, flags.listenMetricsUrls.map(hostPort), log);
 
   let stopping = false;
@@ -78,6 +91,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (signal !== 'none') log.info('received signal, shutting down', { signal });
+    stopWatchingTls();
     await stopClientServer(clientServer);
     for (const h of httpServers) h.close();
     await server.stop();

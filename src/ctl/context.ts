@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { EtcdClient } from '../client/etcd-client';
 import { CtlError, ExitCode } from './exit';
 import type { Output } from './output';
@@ -14,6 +15,12 @@ export interface GlobalOptions {
   commandTimeoutSet: boolean;
   writeOut: string;
   hex: boolean;
+  /** --cacert, --cert, --key: TLS files; any of them (or an https endpoint) turns TLS on. */
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  /** --insecure-skip-tls-verify: TLS without checking the server's certificate. */
+  insecureSkipTlsVerify: boolean;
 }
 
 /**
@@ -46,6 +53,8 @@ export interface CtlIO {
    * below the client layer keelctl may use, so the composition root hands it in.
    */
   restoreSnapshot(request: SnapshotRestoreRequest): Promise<void>;
+  /** Reads a file given on the command line (TLS certificates). */
+  readFile(path: string): Buffer;
 }
 
 /** One command's run: its options, its printer and its connections, closed at the end. */
@@ -87,13 +96,24 @@ export class CtlContext {
 
   /** A client on this endpoint without waiting for the connection (the first call waits). */
   clientFor(endpoint: string, commandTimeoutMs = this.globals.commandTimeoutMs): EtcdClient {
-    const c = new EtcdClient(grpcTarget(endpoint), { commandTimeoutMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    const c = new EtcdClient(grpcTarget(endpoint), {
+      commandTimeoutMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 }, ...this.credentials(endpoint),
+    });
     this.clients.push(c);
     return c;
   }
 
   close(): void {
     for (const c of this.clients) c.close();
+  }
+
+  /** TLS as etcdctl decides it: for an https endpoint or when any certificate flag is given. */
+  private credentials(endpoint: string): { credentials?: grpc.ChannelCredentials } {
+    const g = this.globals;
+    if (!endpoint.startsWith('https://') && g.cacert === undefined && g.cert === undefined && g.key === undefined) return {};
+    const read = (path: string | undefined) => (path === undefined ? null : this.io.readFile(path));
+    const verify = g.insecureSkipTlsVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+    return { credentials: grpc.credentials.createSsl(read(g.cacert), read(g.key), read(g.cert), verify) };
   }
 }
 

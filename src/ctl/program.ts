@@ -24,7 +24,11 @@ export async function runKeelctl(argv: string[], io: CtlIO): Promise<number> {
     .option('--dial-timeout <duration>', 'dial timeout for client connections', '2s')
     .option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)', '5s')
     .option('-w, --write-out <format>', 'set the output format (fields, json, simple, table)', 'simple')
-    .option('--hex', 'print byte strings as hex encoded strings');
+    .option('--hex', 'print byte strings as hex encoded strings')
+    .option('--cacert <path>', 'verify certificates of TLS-enabled secure servers using this CA bundle')
+    .option('--cert <path>', 'identify secure client using this TLS certificate file')
+    .option('--key <path>', 'identify secure client using this TLS key file')
+    .option('--insecure-skip-tls-verify', 'skip server certificate verification');
   let exitCode = ExitCode.Success as number;
   const bind: Bind = (action) => async (...commanderArgs) => {
     const cmd = commanderArgs[commanderArgs.length - 1] as Command;
@@ -58,7 +62,10 @@ export async function runKeelctl(argv: string[], io: CtlIO): Promise<number> {
 function globalOptions(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
   const o = cmd.optsWithGlobals();
   let commandTimeoutSet = cmd.getOptionValueSourceWithGlobals('commandTimeout') === 'cli';
-  for (const [key, flag] of [['endpoints', 'endpoints'], ['dialTimeout', 'dial-timeout'], ['commandTimeout', 'command-timeout'], ['writeOut', 'write-out'], ['hex', 'hex']]) {
+  for (const [key, flag] of [
+    ['endpoints', 'endpoints'], ['dialTimeout', 'dial-timeout'], ['commandTimeout', 'command-timeout'], ['writeOut', 'write-out'], ['hex', 'hex'],
+    ['cacert', 'cacert'], ['cert', 'cert'], ['key', 'key'], ['insecureSkipTlsVerify', 'insecure-skip-tls-verify'],
+  ]) {
     const fromEnv = env[`ETCDCTL_${flag!.toUpperCase().replace(/-/g, '_')}`];
     if (fromEnv !== undefined && cmd.getOptionValueSourceWithGlobals(key!) !== 'cli') {
       o[key!] = fromEnv;
@@ -72,6 +79,10 @@ function globalOptions(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
     commandTimeoutSet,
     writeOut: String(o.writeOut),
     hex: o.hex === true || o.hex === 'true',
+    ...(o.cacert === undefined ? {} : { cacert: String(o.cacert) }),
+    ...(o.cert === undefined ? {} : { cert: String(o.cert) }),
+    ...(o.key === undefined ? {} : { key: String(o.key) }),
+    insecureSkipTlsVerify: o.insecureSkipTlsVerify === true || o.insecureSkipTlsVerify === 'true',
   };
 }
 
