@@ -34,6 +34,8 @@ export interface MemberOptions {
   /** `--initial-cluster`; a one-member cluster of this member when absent. */
   initialCluster?: string;
   extraArgs?: string[];
+  /** Peer URLs with https (the peer TLS flags go in extraArgs). */
+  peerTls?: boolean;
   /** Serve clients over TLS (an https client URL); the start-up check connects with these files. */
   clientTls?: { ca: string; cert: string; key: string };
 }
@@ -153,7 +155,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   const logFile = join(opts.baseDir, `${name}.log`);
   await mkdir(opts.baseDir, { recursive: true });
   const clientUrl = `${opts.clientTls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const peerUrl = `${opts.peerTls === true ? 'https' : 'http'}://127.0.0.1:${peerPort}`;
   const args = [
     ...prefixArgs,
     '--name', name, '--data-dir', dataDir,

@@ -19,6 +19,8 @@ export interface KeelFlags extends ServerConfig {
   logLevel: LogLevel;
   /** Client TLS (--cert-file, --key-file, ...), when a certificate was given. */
   clientTls?: TlsFiles;
+  /** Peer TLS (--peer-cert-file, ...): this member's certificate both to serve and to dial peers. */
+  peerTls?: TlsFiles;
 }
 
 const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -50,6 +52,10 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--key-file <path>', 'path to the client server TLS key file')
     .option('--trusted-ca-file <path>', 'path to the client server TLS trusted CA cert file')
     .option('--client-cert-auth', 'enable client cert authentication', false)
+    .option('--peer-cert-file <path>', 'path to the peer server TLS cert file')
+    .option('--peer-key-file <path>', 'path to the peer server TLS key file')
+    .option('--peer-trusted-ca-file <path>', 'path to the peer server TLS trusted CA file')
+    .option('--peer-client-cert-auth', 'enable peer client cert authentication', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .showHelpAfterError()
     .exitOverride();
@@ -78,10 +84,15 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
     logLevel: o.logLevel,
     clientTls: tlsFiles(o.certFile, o.keyFile, o.trustedCaFile, o.clientCertAuth as boolean, ''),
+    peerTls: tlsFiles(o.peerCertFile, o.peerKeyFile, o.peerTrustedCaFile, o.peerClientCertAuth as boolean, 'peer-'),
   };
-  for (const u of flags.listenClientUrls) {
-    if (u.startsWith('https://') && flags.clientTls === undefined) {
-      throw new ConfigError(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
+  for (const [side, list, tls, prefix] of [
+    ['client', flags.listenClientUrls, flags.clientTls, ''], ['peer', flags.listenPeerUrls, flags.peerTls, 'peer-'],
+  ] as const) {
+    for (const u of list) {
+      if (u.startsWith('https://') && tls === undefined) {
+        throw new ConfigError(`TLS key/cert (--${prefix}cert-file, --${prefix}key-file) must be provided for ${side} url ${u} with HTTPS scheme`);
+      }
     }
   }
   if (flags.quotaBackendBytes > MAX_SUGGESTED_QUOTA_BYTES) {

@@ -15,8 +15,8 @@ import { SeededRand } from '../util/rand';
 import { KeelFlags, parseKeelFlags } from './keel-flags';
 import { hostPort } from '../util/host-port';
 import { createLogger } from './pino-logger';
-import { loadTlsOptions, watchTlsFiles } from './tls-files';
-import type { TlsOptions } from 'node:tls';
+import { LoadedTls, loadTlsOptions, watchTlsFiles } from './tls-files';
+import * as grpc from '@grpc/grpc-js';
 
 /** How long a joining member waits for each other member's answer about the cluster. */
 const DISCOVERY_TIMEOUT_MS = 5000;
@@ -36,9 +36,11 @@ async function main(): Promise<void> {
     log.error('fatal error, exiting', { error: String(err) });
     process.exit(1);
   });
-  let clientTls: TlsOptions | undefined;
+  let clientTls: LoadedTls | undefined;
+  let peerTls: LoadedTls | undefined;
   try {
     clientTls = flags.clientTls && loadTlsOptions(flags.clientTls, '');
+    peerTls = flags.peerTls && loadTlsOptions(flags.peerTls, 'peer-');
   } catch (err) {
     console.error(`keel: ${(err as Error).message}`);
     process.exit(1);
@@ -57,7 +59,17 @@ async function main(): Promise<void> {
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const peers = await GrpcPeerTransport.listen(flags.listenPeerUrls.map(hostPort), log);
+  // Peers are dialled with this member's own peer certificate (as etcd does), read anew on each dial.
+  const peerDial = () => (peerTls === undefined ? grpc.credentials.createInsecure()
+    : grpc.credentials.createSsl(peerTls.ca ?? null, peerTls.key, peerTls.cert));
+  const peers = await GrpcPeerTransport.listen(flags.listenPeerUrls.map((u) => ({
+    hostPort: hostPort(u), ...(u.startsWith('https://') ? { tls: peerTls } : {}),
+  })), log, peerDial);
+  const stopWatchingPeerTls = flags.peerTls === undefined ? () => undefined
+    : watchTlsFiles(flags.peerTls, 'peer-', (options) => {
+      peerTls = options;
+      peers.tlsListeners.forEach((l) => l.setSecureContext(options));
+    }, log);
   let server: KeelServer;
   try {
     server = await KeelServer.start(flags, {
@@ -66,7 +78,7 @@ async function main(): Promise<void> {
         peers.setPeers(self, clusterId, members.filter((m) => m.id !== self));
         return peers;
       },
-      discover: (urls) => fetchClusterInfo(urls, DISCOVERY_TIMEOUT_MS),
+      discover: (urls) => fetchClusterInfo(urls, DISCOVERY_TIMEOUT_MS, peerDial()),
       rand: new SeededRand(randomInt(2 ** 31)),
       clock: realClock,
       log,
@@ -92,6 +104,7 @@ async function main(): Promise<void> {
     stopping = true;
     if (signal !== 'none') log.info('received signal, shutting down', { signal });
     stopWatchingTls();
+    stopWatchingPeerTls();
     await stopClientServer(clientServer);
     for (const h of httpServers) h.close();
     await server.stop();

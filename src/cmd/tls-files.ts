@@ -13,11 +13,18 @@ export interface TlsFiles {
   clientCertAuth: boolean;
 }
 
+/** Server TLS options as read from the files, which also serve to dial (peers). */
+export interface LoadedTls extends TlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
 /**
  * Reads the files into server TLS options, failing with the flag and the reason when one is
  * missing, unreadable, expired, or when the key does not match the certificate.
  */
-export function loadTlsOptions(files: TlsFiles, flagPrefix: string, now = new Date()): TlsOptions {
+export function loadTlsOptions(files: TlsFiles, flagPrefix: string, now = new Date()): LoadedTls {
   const read = (path: string, flag: string) => {
     try {
       return readFileSync(path);
@@ -35,7 +42,7 @@ export function loadTlsOptions(files: TlsFiles, flagPrefix: string, now = new Da
     throw new ConfigError(`--${flagPrefix}cert-file "${files.certFile}" is not a PEM certificate: ${(err as Error).message}`);
   }
   if (validTo < now) throw new ConfigError(`--${flagPrefix}cert-file "${files.certFile}" expired on ${validTo.toISOString()}`);
-  const options: TlsOptions = {
+  const options: LoadedTls = {
     cert, key, ...(ca === undefined ? {} : { ca }),
     requestCert: files.clientCertAuth, rejectUnauthorized: files.clientCertAuth,
   };
@@ -55,7 +62,7 @@ const RELOAD_CHECK_MS = 1000;
  * is served without a restart. A change that does not load (a key written before its certificate,
  * say) keeps the old certificate and is logged; the next change is tried again. Returns a stop.
  */
-export function watchTlsFiles(files: TlsFiles, flagPrefix: string, reload: (options: TlsOptions) => void, log: Logger): () => void {
+export function watchTlsFiles(files: TlsFiles, flagPrefix: string, reload: (options: LoadedTls) => void, log: Logger): () => void {
   const paths = [files.certFile, files.keyFile, ...(files.trustedCaFile === undefined ? [] : [files.trustedCaFile])];
   const changed = () => {
     try {

@@ -3,7 +3,10 @@ import type { MessageBatch, MessageBatch__Output } from '../generated/keelpb/Mes
 import type { PeerClient } from '../generated/keelpb/Peer';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../generated/keelpb/SnapshotChunk';
 import type { Message, NodeId } from '../raft/types';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { hostPort } from '../util/host-port';
+import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { peerPackage } from '../wire/peer-package';
 import { fromWire, toWire } from './codec';
@@ -43,11 +46,21 @@ export class GrpcPeerTransport implements PeerTransport {
   private clusterId = '';
   private self = '';
 
-  private constructor(private readonly server: grpc.Server, private readonly log: Logger) {}
+  /** The sockets peers connect to. */
+  private readonly listeners: NetServer[] = [];
+  /** The TLS ones, whose certificates can be swapped while they run (setSecureContext). */
+  readonly tlsListeners: TlsServer[] = [];
 
-  static async listen(addrs: string[], log: Logger): Promise<GrpcPeerTransport> {
+  private constructor(
+    private readonly server: grpc.Server,
+    /** How to dial peers (TLS with this member's peer certificate, or plain); asked at each new dial. */
+    readonly dialCredentials: () => grpc.ChannelCredentials,
+    private readonly log: Logger,
+  ) {}
+
+  static async listen(listen: PeerListen[], log: Logger, dialCredentials = grpc.credentials.createInsecure): Promise<GrpcPeerTransport> {
     const server = new grpc.Server(UNLIMITED);
-    const t = new GrpcPeerTransport(server, log);
+    const t = new GrpcPeerTransport(server, dialCredentials, log);
     server.addService(peerPackage.Peer.service, {
       // Open to any caller: a joining member does not know the cluster ID yet.
       Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
@@ -101,10 +114,20 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
       },
     });
-    for (const addr of addrs) {
-      await new Promise<void>((resolve, reject) =>
-        server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-      log.info('listening for peers', { address: addr });
+    // The sockets (and TLS) are ours, as on the client port; gRPC gets each connection as it comes.
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    for (const { hostPort: addr, tls } of listen) {
+      const { server: listener } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, (socket) => injector.injectConnection(socket));
+      t.listeners.push(listener);
+      if (tls === undefined) {
+        log.info('listening for peers', { address: addr });
+      } else {
+        t.tlsListeners.push(listener as TlsServer);
+        listener.on('tlsClientError', (err: Error, socket: Socket) => {
+          log.warn('rejected peer connection', { 'remote-addr': socket.remoteAddress, error: err.message });
+        });
+        log.info('listening for peers securely', { address: addr, 'peer-client-cert-auth': tls.requestCert === true });
+      }
     }
     return t;
   }
@@ -191,8 +214,15 @@ export class GrpcPeerTransport implements PeerTransport {
     for (const s of this.senders.values()) s.close();
     // Peers keep their streams to us open for good, so waiting for them would never end; Raft
     // tolerates the messages this cuts off.
+    for (const l of this.listeners) l.close();
     this.server.forceShutdown();
   }
+}
+
+/** Where to listen for peers: host:port, with TLS (https peer URLs) or without. */
+export interface PeerListen {
+  hostPort: string;
+  tls?: TlsOptions;
 }
 
 /** The calling member's ID, from its metadata (absent from a joining member's first question). */
@@ -202,10 +232,10 @@ function senderOf(metadata: grpc.Metadata): NodeId | undefined {
 }
 
 /** Asks members at `peerURLs`, one after another, who is in their cluster. */
-export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number): Promise<ClusterInfo> {
+export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, credentials = grpc.credentials.createInsecure()): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const url of peerURLs) {
-    const client = new peerPackage.Peer(hostPort(url), grpc.credentials.createInsecure(), UNLIMITED);
+    const client = new peerPackage.Peer(hostPort(url), credentials, UNLIMITED);
     try {
       const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
         client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
@@ -246,7 +276,7 @@ class PeerSender {
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
   ) {
-    this.client = new peerPackage.Peer(address, grpc.credentials.createInsecure(), UNLIMITED);
+    this.client = new peerPackage.Peer(address, transport.dialCredentials(), UNLIMITED);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId);
     this.metadata.set(MEMBER_ID_HEADER, self);
   }
