@@ -66,7 +66,9 @@ export async function startClientServer(
       const { server: listener, port } = await listenOn(hostPort, tls && { ...tls, ALPNProtocols: ['h2'] }, accept);
       listeners.push(listener);
       ports.push(port);
-      if (tls === undefined) {
+      if (tls === undefined && !isLoopback(hostPort)) {
+        log.warn('serving client traffic insecurely on a non-loopback address; anyone who can reach it can read and write every key (use an https URL with --cert-file and --key-file)', { address: hostPort });
+      } else if (tls === undefined) {
         log.info('serving client traffic insecurely', { address: hostPort });
       } else {
         tlsListeners.push(listener as TlsServer);
@@ -82,6 +84,12 @@ export async function startClientServer(
     throw err;
   }
   return { grpcServer, listeners, tlsListeners, ports };
+}
+
+/** Whether host:port only takes connections from this machine. */
+export function isLoopback(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */
