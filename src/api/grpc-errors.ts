@@ -46,6 +46,21 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   'bad-leader-transferee': { code: status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
   // etcd has no gRPC error for it, so its text reaches the client with code Unknown.
   'leader-transfer-timeout': { code: status.UNKNOWN, details: 'etcdserver: request timed out, leader transfer took too long' },
+  'root-user-not-exist': { code: status.FAILED_PRECONDITION, details: 'etcdserver: root user does not exist' },
+  'root-role-not-exist': { code: status.FAILED_PRECONDITION, details: 'etcdserver: root user does not have root role' },
+  'auth-failed': { code: status.INVALID_ARGUMENT, details: 'etcdserver: authentication failed, invalid user ID or password' },
+  'auth-not-enabled': { code: status.FAILED_PRECONDITION, details: 'etcdserver: authentication is not enabled' },
+  'invalid-auth-token': { code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' },
+  'permission-denied': { code: status.PERMISSION_DENIED, details: 'etcdserver: permission denied' },
+  'user-empty': { code: status.INVALID_ARGUMENT, details: 'etcdserver: user name is empty' },
+  'user-already-exist': { code: status.FAILED_PRECONDITION, details: 'etcdserver: user name already exists' },
+  'user-not-found': { code: status.FAILED_PRECONDITION, details: 'etcdserver: user name not found' },
+  'role-empty': { code: status.INVALID_ARGUMENT, details: 'etcdserver: role name is empty' },
+  'role-already-exist': { code: status.FAILED_PRECONDITION, details: 'etcdserver: role name already exists' },
+  'role-not-found': { code: status.FAILED_PRECONDITION, details: 'etcdserver: role name not found' },
+  'role-not-granted': { code: status.FAILED_PRECONDITION, details: 'etcdserver: role is not granted to the user' },
+  'permission-not-granted': { code: status.FAILED_PRECONDITION, details: 'etcdserver: permission is not granted to the role' },
+  'invalid-auth-mgmt': { code: status.INVALID_ARGUMENT, details: 'etcdserver: invalid auth management' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {
@@ -60,4 +75,17 @@ export function toGrpcFailure(err: unknown): GrpcFailure {
     return { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' };
   }
   return { code: status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
+}
+
+/** The failure as the error object grpc-js sends (a callback's or an emitted 'error'). */
+export function toServiceError(err: unknown): GrpcFailure & { name: string; message: string } {
+  const failure = toGrpcFailure(err);
+  return { ...failure, name: 'Error', message: failure.details };
+}
+
+/** The failure as Go's status error prints it, which etcd puts in a cancelled watch's reason. */
+export function goStatusText(failure: GrpcFailure): string {
+  const name = status[failure.code] ?? 'UNKNOWN';
+  const goName = name === 'CANCELLED' ? 'Canceled' : name.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u: string, c: string) => c.toUpperCase());
+  return `rpc error: code = ${goName} desc = ${failure.details}`;
 }

@@ -10,6 +10,8 @@ import { kvService } from './kv-service';
 import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
+import { guardService } from './auth-guard';
+import { authService } from './auth-service';
 import { acceptConnection } from './authority-repair';
 import { GrpcMetrics } from './grpc-metrics';
 
@@ -44,8 +46,9 @@ export async function startClientServer(
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
   // Every RPC is counted under go-grpc-prometheus's names, on the member's registry.
   const metrics = new GrpcMetrics(server.registry);
+  // A call auth refuses is still counted, with the code it got.
   const add = (definition: grpc.ServiceDefinition, impl: object) => {
-    grpcServer.addService(definition, metrics.instrument(definition, impl) as grpc.UntypedServiceImplementation);
+    grpcServer.addService(definition, metrics.instrument(definition, guardService(server, definition, impl)) as grpc.UntypedServiceImplementation);
   };
   add(etcdPackage.KV.service, kvService(server, log));
   add(etcdPackage.Lease.service, leaseService(server, log));
@@ -55,6 +58,7 @@ export async function startClientServer(
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.
   add(etcdPackage.Maintenance.service, maintenanceService(server, log));
   add(etcdPackage.Cluster.service, clusterService(server, log));
+  add(etcdPackage.Auth.service, authService(server, log));
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listeners: NetServer[] = [];
   const tlsListeners: TlsServer[] = [];

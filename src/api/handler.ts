@@ -3,7 +3,7 @@ import type { ResponseHeader } from '../generated/etcdserverpb/ResponseHeader';
 import { KeelServer } from '../server/keel-server';
 import { InvariantError } from '../util/invariant';
 import { Logger } from '../util/logger';
-import { toGrpcFailure } from './grpc-errors';
+import { toServiceError } from './grpc-errors';
 
 /**
  * Adapts an async handler to grpc-js: the answer goes to the callback, an expected failure becomes
@@ -20,9 +20,9 @@ export function unary<Req, Res>(log: Logger, handle: (req: Req) => Promise<Res>)
           });
           return;
         }
-        const failure = toGrpcFailure(err);
+        const failure = toServiceError(err);
         if (failure.code === grpc.status.UNKNOWN) log.error('request failed unexpectedly', { error: String(err) });
-        callback({ ...failure, name: 'Error', message: failure.details });
+        callback(failure);
       },
     );
   };

@@ -7,6 +7,8 @@ import type { WatchResponse } from '../generated/etcdserverpb/WatchResponse';
 import type { WatchEvent, WatchHandle } from '../mvcc/watchable-store';
 import { KeelServer } from '../server/keel-server';
 import { Logger } from '../util/logger';
+import { callerOf } from './auth-guard';
+import { goStatusText, toGrpcFailure, toServiceError } from './grpc-errors';
 
 export interface WatchServiceOptions {
   /** How often watchers that asked for progress_notify get an empty response (etcd: 10 minutes). */
@@ -33,7 +35,14 @@ export function watchService(server: KeelServer, log: Logger, opts: WatchService
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
         return;
       }
-      new WatchStream(call, server, log, opts).start();
+      let user: string | undefined;
+      try {
+        user = callerOf(server, call);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      new WatchStream(call, server, log, opts, user).start();
     },
   };
 }
@@ -71,6 +80,8 @@ class WatchStream {
     private readonly server: KeelServer,
     private readonly log: Logger,
     private readonly opts: WatchServiceOptions,
+    /** Who opened the stream, once auth is on (callerOf); each watcher needs read access to its keys. */
+    private readonly user: string | undefined,
   ) {}
 
   start(): void {
@@ -102,6 +113,12 @@ class WatchStream {
     }
     // As etcd: an empty key means the smallest key, "\0".
     const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
+    try {
+      this.server.checkPermitted(this.user, key, c.range_end, 'read');
+    } catch (err) {
+      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: goStatusText(toGrpcFailure(err)) });
+      return;
+    }
     const w: StreamWatcher = {
       noPut: c.filters.includes('NOPUT'),
       noDelete: c.filters.includes('NODELETE'),

@@ -48,6 +48,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--quota-backend-bytes <bytes>', 'raise alarms when backend size exceeds the given quota (0 defaults to low space quota)', integer, 0)
     .addOption(new Option('--auto-compaction-mode <mode>', "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.").default('periodic'))
     .option('--auto-compaction-retention <retention>', 'auto compaction retention for mvcc key value store. 0 means disable auto compaction.', '0')
+    .option('--auth-token-ttl <seconds>', 'the lifetime in seconds of the auth token', positiveInt, 300)
     .option('--cert-file <path>', 'path to the client server TLS cert file')
     .option('--key-file <path>', 'path to the client server TLS key file')
     .option('--trusted-ca-file <path>', 'path to the client server TLS trusted CA cert file')
@@ -83,6 +84,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     quotaBackendBytes: o.quotaBackendBytes,
     autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
     logLevel: o.logLevel,
+    authTokenTtlSeconds: o.authTokenTtl,
     clientTls: tlsFiles(o.certFile, o.keyFile, o.trustedCaFile, o.clientCertAuth as boolean, ''),
     peerTls: tlsFiles(o.peerCertFile, o.peerKeyFile, o.peerTrustedCaFile, o.peerClientCertAuth as boolean, 'peer-'),
   };

@@ -17,6 +17,7 @@ import { MembershipState } from './membership-state';
 import { ConfChange, decodeConfChange } from '../raft/conf-change';
 import { fromConfChange, MemberChange } from './member-change';
 import { AlarmStore } from './alarm-store';
+import { AuthStore } from './auth-store';
 import { quotaCost } from './quota';
 import { secondsSince } from './metrics';
 
@@ -39,7 +40,7 @@ export class Applier {
     private readonly lessor: Lessor,
     private applied: number,
     private readonly members: MemberChangeHooks,
-    private readonly state: { alarms: AlarmStore; commitSeconds(seconds: number): void },
+    private readonly state: { alarms: AlarmStore; auth: AuthStore; commitSeconds(seconds: number): void },
   ) {}
 
   get appliedIndex(): number {
@@ -101,6 +102,13 @@ export class Applier {
       return { ok: true, response: {} };
     }
     if (req.alarm != null) return { ok: true, response: this.state.alarms.apply(req.alarm, batch) };
+    if (req.auth != null) {
+      try {
+        return { ok: true, response: this.state.auth.apply(req.auth, batch) };
+      } catch (err) {
+        return failure(err);
+      }
+    }
     // etcd's capped applier: while NOSPACE is raised, nothing that costs space is applied.
     if (this.state.alarms.has('NOSPACE') && quotaCost(req) > 0) return { ok: false, error: new ServerError('no-space') };
     if (req.compaction != null) {

@@ -28,7 +28,22 @@ export type ServerErrorReason =
   | 'no-space'
   | 'not-leader'
   | 'bad-leader-transferee'
-  | 'leader-transfer-timeout';
+  | 'leader-transfer-timeout'
+  | 'root-user-not-exist'
+  | 'root-role-not-exist'
+  | 'auth-failed'
+  | 'auth-not-enabled'
+  | 'invalid-auth-token'
+  | 'permission-denied'
+  | 'user-empty'
+  | 'user-already-exist'
+  | 'user-not-found'
+  | 'role-empty'
+  | 'role-already-exist'
+  | 'role-not-found'
+  | 'role-not-granted'
+  | 'permission-not-granted'
+  | 'invalid-auth-mgmt';
 
 export class ServerError extends Error {
   override name = 'ServerError';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CompactionRequest__Output } from '../generated/etcdserverpb/CompactionRequest';
 import type { CompactionResponse } from '../generated/etcdserverpb/CompactionResponse';
 import type { DeleteRangeRequest__Output } from '../generated/etcdserverpb/DeleteRangeRequest';
@@ -45,12 +46,16 @@ import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
 import { dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
-import { EMPTY_BYTES } from '../util/bytes';
+import { EMPTY_BYTES, fromKeyString } from '../util/bytes';
 import type { AlarmMember } from '../generated/etcdserverpb/AlarmMember';
 import type { AlarmRequest__Output } from '../generated/etcdserverpb/AlarmRequest';
 import type { AlarmResponse } from '../generated/etcdserverpb/AlarmResponse';
 import { hashStore } from '../mvcc/hash';
 import { AlarmStore } from './alarm-store';
+import { AuthStore } from './auth-store';
+import { SimpleTokens } from './auth-tokens';
+import { hashPassword, verifyPassword } from './password';
+import type { AuthRequest } from '../generated/keelpb/AuthRequest';
 import { AutoCompaction, AutoCompactor } from './auto-compactor';
 import { Defragmenter } from './defragmenter';
 import { LeaderTransfer } from './leader-transfer';
@@ -72,6 +77,8 @@ export interface ServerConfig extends ClusterFlags {
   quotaBackendBytes: number;
   /** etcd's --auto-compaction-mode and --auto-compaction-retention; undefined: off. */
   autoCompaction: AutoCompaction | undefined;
+  /** etcd's --auth-token-ttl: seconds a simple token lives after its last use (default 300). */
+  authTokenTtlSeconds?: number;
 }
 
 /** The fields every response header carries besides the revision. */
@@ -147,6 +154,7 @@ export class KeelServer {
     private readonly metrics: ServerMetrics,
     lessor: Lessor,
     private readonly alarmStore: AlarmStore,
+    private readonly authStore: AuthStore,
   ) {
     this.leases = new LeaseManager(lessor, {
       memberId,
@@ -205,11 +213,13 @@ export class KeelServer {
     await LeaseManager.load(engine, store, lessor);
     const alarms = new AlarmStore();
     await alarms.load(engine);
+    const auth = new AuthStore(new SimpleTokens(deps.clock, (cfg.authTokenTtlSeconds ?? 300) * 1000));
+    await auth.load(engine);
     const applier = new Applier(engine, store, identity.membership, lessor, applied, {
       applyConfChange: (cc) => raw.applyConfChange(cc),
       changed: (change) => server?.memberChanged(change),
     }, {
-      alarms, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
+      alarms, auth, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
     });
     const logStore = new LogStore(engine);
     const confState = identity.membership.confState();
@@ -263,6 +273,7 @@ export class KeelServer {
           identity.membership.replaceWith((await MembershipState.load(engine))!);
           server?.membershipReplaced();
           await alarms.load(engine);
+          await auth.load(engine);
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
@@ -285,7 +296,7 @@ export class KeelServer {
         server?.leaderTransfer.leaderChanged();
       },
     });
-    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor, alarms);
+    server = new KeelServer(engine, store, watchable, applier, node, identity.clusterId, identity.memberId, identity.membership, cfg, log, metrics, lessor, alarms, auth);
     // A member alone in its cluster need not wait an election timeout to lead.
     if (confState.voters.length === 1 && confState.voters[0] === identity.memberId) raw.campaign();
     node.kick();
@@ -457,6 +468,63 @@ export class KeelServer {
     return (await this.propose<AlarmResponse>({ alarm: req })).response;
   }
 
+  /**
+   * An Auth service call through the log (reads too, so they are linearizable). Passwords are
+   * hashed here, before proposing: only hashes reach the log, the disk and the other members.
+   */
+  async authRequest(req: AuthRequest): Promise<object> {
+    if (req.user_add != null && !req.user_add.options?.no_password) {
+      req = { user_add: { ...req.user_add, password: '', hashedPassword: await hashPassword(String(req.user_add.password ?? '')) } };
+    }
+    if (req.user_change_password != null) {
+      const change = req.user_change_password;
+      req = { user_change_password: { ...change, password: '', hashedPassword: await hashPassword(String(change.password ?? '')) } };
+    }
+    return (await this.propose<object>({ auth: req })).response;
+  }
+
+  /** Auth.Authenticate: the password is checked here, then the new token goes through the log to every member. */
+  async authenticate(name: string, password: string): Promise<{ token: string }> {
+    if (!this.authStore.isEnabled) throw new ServerError('auth-not-enabled');
+    const hash = this.authStore.passwordOf(name);
+    if (hash === undefined || hash === '' || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
+    const token = `${randomTokenLetters()}.${this.ids.nextId()}`;
+    return (await this.propose<{ token: string }>({ auth: { authenticate: { name, simple_token: token } } })).response;
+  }
+
+  /**
+   * Who makes a call, from its token or else its client certificate's common name; undefined
+   * while auth is off (everyone may do everything). With auth on, an unknown or expired token and
+   * a call with neither are refused as etcd refuses them.
+   */
+  caller(token: string | undefined, commonName: string | undefined): string | undefined {
+    if (!this.authStore.isEnabled) return undefined;
+    if (token !== undefined) {
+      const user = this.authStore.tokens.user(token);
+      if (user === undefined) throw new ServerError('invalid-auth-token');
+      return user;
+    }
+    if (commonName !== undefined && this.authStore.hasUser(commonName)) return commonName;
+    throw new ServerError('user-empty');
+  }
+
+  /** Refuses a caller (from caller()) without the access to every key of [key, rangeEnd). */
+  checkPermitted(user: string | undefined, key: Uint8Array, rangeEnd: Uint8Array, access: 'read' | 'write'): void {
+    if (user !== undefined && !this.authStore.isPermitted(user, Buffer.from(key), Buffer.from(rangeEnd), access)) {
+      throw new ServerError('permission-denied');
+    }
+  }
+
+  /** Refuses a caller without the root role (maintenance, membership and auth management). */
+  checkAdmin(user: string | undefined): void {
+    if (user !== undefined && !this.authStore.isAdmin(user)) throw new ServerError('permission-denied');
+  }
+
+  /** The keys attached to a lease (revoking it deletes them, so the caller must be allowed to). */
+  leaseKeys(id: bigint): Buffer[] {
+    return [...(this.leases.lessor.lookup(id)?.keys ?? [])].map(fromKeyString);
+  }
+
   /** The alarms active as this member has applied them (Status lists them). */
   activeAlarms(): AlarmMember[] {
     return this.alarmStore.list();
@@ -601,4 +669,10 @@ function isTxnSerializable(req: TxnRequest__Output): boolean {
   return [...req.success, ...req.failure].every((op) =>
     (op.request_range == null || op.request_range.serializable) &&
     (op.request_txn == null || isTxnSerializable(op.request_txn)));
+}
+
+/** The random part of a simple token: 16 letters, as etcd's. */
+function randomTokenLetters(): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  return [...randomBytes(16)].map((b) => letters[b % letters.length]).join('');
 }

@@ -1,7 +1,7 @@
 import { access, readFile, rename, rm } from 'node:fs/promises';
 import { LevelEngine } from '../storage/level-engine';
 import { LogStore } from '../storage/log-store';
-import { PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
+import { metaKey, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import { Logger } from '../util/logger';
 import { bootstrapIdentity } from './bootstrap';
 import { ConfigError } from './errors';
@@ -22,14 +22,14 @@ export interface RestoreOptions {
 
 /**
  * etcdutl snapshot restore: a data dir from which a NEW cluster starts with the snapshot's keys,
- * revisions, compaction and leases. Identity comes from the flags, as for any new member: the
+ * revisions, compaction, leases, users and roles. Identity comes from the flags, as for any new member: the
  * old membership and alarms (which name old member IDs) are left behind. Built in a temporary
  * directory, every write synced, and renamed into place only when complete.
  */
 export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<void> {
   if (await exists(o.dataDir)) throw new ConfigError(`data-dir "${o.dataDir}" exists`);
   const { compactRev, records } = parseDump(readSnapshotFile(await readFile(o.snapshotPath), o.skipHashCheck));
-  const kept = records.filter(([k]) => k[0] === PREFIX_LEASE || k[0] === PREFIX_REVISION);
+  const kept = records.filter(([k]) => k[0] === PREFIX_LEASE || k[0] === PREFIX_REVISION || k.equals(metaKey('auth')));
   const building = `${o.dataDir}.restoring`;
   await rm(building, { recursive: true, force: true });
   const engine = await LevelEngine.open(building);

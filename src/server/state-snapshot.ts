@@ -1,4 +1,5 @@
 import { Engine, EngineOp, EngineReader } from '../storage/engine';
+import { EMPTY_AUTH } from './auth-store';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /** Meta records that are replicated state: a snapshot carries them with the MVCC records. */
@@ -6,7 +7,7 @@ const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
 
 /**
  * The application state a lagging follower receives instead of compacted log entries (and a
- * Maintenance.Snapshot carries): every lease and MVCC revision record, the membership, the alarms,
+ * Maintenance.Snapshot carries): every lease and MVCC revision record, the membership, the alarms, auth,
  * plus the compaction mark, as length-prefixed key/value pairs. Given the live engine, the caller
  * must start this while no apply is in flight: the engine iterator fixes the state at its first
  * step, so the dump matches the applied index read at the same moment. An engine snapshot needs no care.
@@ -22,9 +23,10 @@ export async function dumpState(engine: EngineReader): Promise<Buffer> {
   const meta = await Promise.all(REPLICATED_META.map(async (k) => [k, await engine.get(k)] as const));
   // Alarms are replicated state; always sent, so installing the dump also clears stale ones.
   const alarms = (await engine.get(metaKey('alarms'))) ?? Buffer.from('[]');
+  const auth = (await engine.get(metaKey('auth'))) ?? EMPTY_AUTH;
   parts.push(encodeNumber(decodeNumber(compact) ?? 0));
   for (const [k, v] of meta) if (v !== undefined) parts.push(...record(k, v));
-  parts.push(...record(metaKey('alarms'), alarms));
+  parts.push(...record(metaKey('alarms'), alarms), ...record(metaKey('auth'), auth));
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
       parts.push(...record(r.value[0], r.value[1]));

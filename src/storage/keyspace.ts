@@ -46,6 +46,7 @@ export type MetaName =
   | 'compact-scheduled' // revision of the last compaction accepted by apply
   | 'compact-finished' // revision up to which physical deletion has completed
   | 'alarms' // JSON: the active alarms, replicated state changed only by apply
+  | 'auth' // JSON: whether auth is on, its revision, users (password hashes only) and roles
   | 'cluster-id'
   | 'member-id'
   | 'members' // JSON: the cluster's members and removed member IDs (membership is rare; readability wins)

@@ -1,0 +1,113 @@
+import * as grpc from '@grpc/grpc-js';
+import type { DeleteRangeRequest__Output } from '../generated/etcdserverpb/DeleteRangeRequest';
+import type { PutRequest__Output } from '../generated/etcdserverpb/PutRequest';
+import type { RangeRequest__Output } from '../generated/etcdserverpb/RangeRequest';
+import type { TxnRequest__Output } from '../generated/etcdserverpb/TxnRequest';
+import { KeelServer } from '../server/keel-server';
+import { EMPTY_BYTES } from '../util/bytes';
+import { toServiceError } from './grpc-errors';
+
+/** What a method asks of its caller once auth is on; `user` is who the caller is (caller()). */
+type Check = (server: KeelServer, user: string, request: never) => void;
+
+const admin: Check = (server, user) => server.checkAdmin(user);
+
+function checkRange(server: KeelServer, user: string, r: RangeRequest__Output): void {
+  server.checkPermitted(user, r.key, r.range_end, 'read');
+}
+
+function checkPut(server: KeelServer, user: string, r: PutRequest__Output): void {
+  server.checkPermitted(user, r.key, EMPTY_BYTES, 'write');
+  if (r.prev_kv) server.checkPermitted(user, r.key, EMPTY_BYTES, 'read');
+}
+
+function checkDelete(server: KeelServer, user: string, r: DeleteRangeRequest__Output): void {
+  server.checkPermitted(user, r.key, r.range_end, 'write');
+  if (r.prev_kv) server.checkPermitted(user, r.key, r.range_end, 'read');
+}
+
+/** A txn needs read access to what it compares and whatever its operations need, in both branches. */
+function checkTxn(server: KeelServer, user: string, t: TxnRequest__Output): void {
+  for (const c of t.compare) server.checkPermitted(user, c.key, c.range_end, 'read');
+  for (const op of [...t.success, ...t.failure]) {
+    if (op.request_range) checkRange(server, user, op.request_range);
+    if (op.request_put) checkPut(server, user, op.request_put);
+    if (op.request_delete_range) checkDelete(server, user, op.request_delete_range);
+    if (op.request_txn) checkTxn(server, user, op.request_txn);
+  }
+}
+
+/**
+ * The methods auth guards, as etcd guards them: key access for KV calls and lease revocation,
+ * the root role for maintenance that touches the whole member, membership changes and auth
+ * management. Methods not listed (Status, MemberList, LeaseGrant, keep-alives, Authenticate,
+ * AuthStatus) are open to any caller. Watch checks each watcher it creates (watch-service.ts).
+ */
+const CHECKS: Record<string, Check> = {
+  '/etcdserverpb.KV/Range': checkRange as Check,
+  '/etcdserverpb.KV/Put': checkPut as Check,
+  '/etcdserverpb.KV/DeleteRange': checkDelete as Check,
+  '/etcdserverpb.KV/Txn': checkTxn as Check,
+  '/etcdserverpb.Lease/LeaseRevoke': ((server, user, r: { ID: string }) => {
+    for (const key of server.leaseKeys(BigInt(r.ID))) server.checkPermitted(user, key, EMPTY_BYTES, 'write');
+  }) as Check,
+  ...Object.fromEntries(['Defragment', 'Hash', 'HashKV', 'Snapshot', 'MoveLeader'].map((m) => [`/etcdserverpb.Maintenance/${m}`, admin])),
+  ...Object.fromEntries(['MemberAdd', 'MemberRemove', 'MemberUpdate', 'MemberPromote'].map((m) => [`/etcdserverpb.Cluster/${m}`, admin])),
+  ...Object.fromEntries([
+    'AuthEnable', 'AuthDisable', 'UserAdd', 'UserGet', 'UserList', 'UserDelete', 'UserChangePassword', 'UserGrantRole',
+    'UserRevokeRole', 'RoleAdd', 'RoleGet', 'RoleList', 'RoleDelete', 'RoleGrantPermission', 'RoleRevokePermission',
+  ].map((m) => [`/etcdserverpb.Auth/${m}`, admin])),
+};
+
+/** Whether a method is guarded at all (the rest skip even the token lookup). */
+function isGuarded(path: string): boolean {
+  return path in CHECKS;
+}
+
+/** The part of any server call auth looks at. */
+type CallWithMetadata = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>;
+
+/** Who makes the call: its `token` metadata, else its client certificate's common name. */
+export function callerOf(server: KeelServer, call: CallWithMetadata): string | undefined {
+  const token = call.metadata.get('token')[0];
+  const commonName = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  return server.caller(token === undefined ? undefined : String(token), typeof commonName === 'string' ? commonName : undefined);
+}
+
+/** Throws etcd's error when the caller may not make this call with this request. */
+function authorize(server: KeelServer, path: string, call: CallWithMetadata, request: unknown): void {
+  const user = callerOf(server, call);
+  if (user !== undefined) CHECKS[path]!(server, user, request as never);
+}
+
+/**
+ * The service's handlers, each guarded method checking its caller before it runs; a refused call
+ * gets etcd's status and never reaches the server core.
+ */
+export function guardService<T extends object>(server: KeelServer, definition: grpc.ServiceDefinition, impl: T): T {
+  const out: Record<string, unknown> = { ...(impl as Record<string, unknown>) };
+  for (const [name, handler] of Object.entries(impl as Record<string, unknown>)) {
+    const method = definition[name];
+    if (method === undefined || !isGuarded(method.path) || typeof handler !== 'function') continue;
+    out[name] = method.responseStream
+      ? (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        try {
+          authorize(server, method.path, call, call.request);
+        } catch (err) {
+          call.emit('error', toServiceError(err));
+          return;
+        }
+        handler(call);
+      }
+      : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        try {
+          authorize(server, method.path, call, call.request);
+        } catch (err) {
+          callback(toServiceError(err));
+          return;
+        }
+        handler(call, callback);
+      };
+  }
+  return out as T;
+}
