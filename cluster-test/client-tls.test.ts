@@ -86,6 +86,27 @@ describe('client TLS (--cert-file, --key-file, --trusted-ca-file, --client-cert-
     assert.match(readFileSync(member!.logFile, 'utf8'), /reloaded TLS certificate/);
   });
 
+  it('takes the client certificate\'s common name as the user once auth is on', async () => {
+    const alice = ca.issue('alice', 'alice');
+    const as = (cert: CertFiles, args: string[]) => etcdctl(url(), [`--cacert=${ca.cert}`, `--cert=${cert.cert}`, `--key=${cert.key}`, ...args]);
+    for (const step of [['user', 'add', 'root:rootpw'], ['user', 'add', 'alice:alicepw'], ['auth', 'enable']]) {
+      const r = await as(client, step);
+      assert.equal(r.code, 0, `${step.join(' ')}: ${r.stderr}`);
+    }
+    try {
+      // No --user: the certificate (CN=root) says who is calling.
+      const asRoot = await as(client, ['put', 'by-cert', 'root']);
+      assert.deepEqual([asRoot.code, asRoot.stdout], [0, 'OK\n'], asRoot.stderr);
+      const asAlice = await as(alice, ['put', 'by-cert', 'alice']);
+      assert.equal(asAlice.code, 1);
+      assert.match(asAlice.stderr, /Error: etcdserver: permission denied/);
+      const value = await as(client, ['get', 'by-cert', '--print-value-only']);
+      assert.equal(value.stdout, 'root\n', 'the refused write changed nothing');
+    } finally {
+      await as(client, ['auth', 'disable']);
+    }
+  });
+
   it('refuses to start on an https URL without a certificate, or with a missing, mismatched or expired one', () => {
     const keel = (args: string[]) => spawnSync(process.execPath, [KEEL_BIN, '--data-dir', join(dir, 'never'), ...args], { encoding: 'utf8' });
     const https = ['--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:2379'];
