@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CtlResult, etcdctl } from './support/etcdctl';
+import { CtlResult, etcdctl, keelctl } from './support/etcdctl';
 import { MemberKind, MemberProcess, startEtcd, startKeel } from './support/member-process';
 
 /**
  * The real etcdctl 3.4 drives users, roles and permissions on a keel member and on a real etcd
- * member; every step must answer the same (exit code, output, error line).
+ * member, and keelctl on a second keel member; every step must answer the same everywhere (exit
+ * code, output, error line).
  */
 const ROOT = ['--user', 'root:rootpw'];
 const ALICE = ['--user', 'alice:alicepw'];
@@ -71,12 +72,13 @@ const answer = (r: CtlResult) => ({
 describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', function () {
   this.timeout(120_000);
   let dir: string;
-  const members = new Map<MemberKind, MemberProcess>();
+  const members = new Map<MemberKind | 'keelctl', MemberProcess>();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'keel-auth-'));
     members.set('keel', await startKeel({ baseDir: join(dir, 'keel') }));
     members.set('etcd', await startEtcd({ baseDir: join(dir, 'etcd') }));
+    members.set('keelctl', await startKeel({ baseDir: join(dir, 'keelctl') }));
   });
   after(async () => {
     await Promise.all([...members.values()].map((m) => m.stop()));
@@ -89,8 +91,12 @@ describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', funct
       const stdin = step.includes('passwd') ? 'newpw\n' : step.includes('txn') ? 'value("/app/x") = "1"\n\nput /app/x 9\n\n\n' : undefined;
       // watch runs until stopped; a refused watch is cancelled at once.
       const opts = { ...(stdin === undefined ? {} : { stdin }), ...(step.includes('watch') ? { stopAfterMs: 1500 } : {}) };
-      const [fromKeel, fromEtcd] = await Promise.all((['keel', 'etcd'] as const).map((k) => etcdctl(members.get(k)!.endpoint, step, opts)));
-      assert.deepEqual(answer(fromKeel!), answer(fromEtcd!));
+      const [fromKeel, fromEtcd, fromKeelctl] = await Promise.all([
+        etcdctl(members.get('keel')!.endpoint, step, opts), etcdctl(members.get('etcd')!.endpoint, step, opts),
+        keelctl(members.get('keelctl')!.endpoint, step, opts),
+      ]);
+      assert.deepEqual(answer(fromKeel), answer(fromEtcd), 'etcdctl on keel and on etcd');
+      assert.deepEqual(answer(fromKeelctl), answer(fromEtcd), 'keelctl on keel and etcdctl on etcd');
     });
   }
 });

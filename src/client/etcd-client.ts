@@ -29,6 +29,9 @@ import type { TxnRequest } from '../generated/etcdserverpb/TxnRequest';
 import type { TxnResponse__Output } from '../generated/etcdserverpb/TxnResponse';
 import type { WatchClient } from '../generated/etcdserverpb/Watch';
 import type { LeaseClient } from '../generated/etcdserverpb/Lease';
+import type { AuthClient } from '../generated/etcdserverpb/Auth';
+import type { AuthenticateRequest } from '../generated/etcdserverpb/AuthenticateRequest';
+import type { AuthenticateResponse__Output } from '../generated/etcdserverpb/AuthenticateResponse';
 import type { LeaseGrantRequest } from '../generated/etcdserverpb/LeaseGrantRequest';
 import type { LeaseGrantResponse__Output } from '../generated/etcdserverpb/LeaseGrantResponse';
 import type { LeaseKeepAliveRequest } from '../generated/etcdserverpb/LeaseKeepAliveRequest';
@@ -51,6 +54,13 @@ export interface ClientOptions {
   credentials?: grpc.ChannelCredentials;
 }
 
+/** The Auth service's unary methods (its generated client also has lower-case aliases). */
+type AuthMethod = 'AuthEnable' | 'AuthDisable' | 'UserAdd' | 'UserGet' | 'UserList' | 'UserDelete' | 'UserChangePassword' |
+  'UserGrantRole' | 'UserRevokeRole' | 'RoleAdd' | 'RoleGet' | 'RoleList' | 'RoleDelete' | 'RoleGrantPermission' | 'RoleRevokePermission';
+
+/** What an Auth method answers: the value its callback receives. */
+type AuthResponse<M extends AuthMethod> = AuthClient[M] extends (req: never, cb: grpc.requestCallback<infer R>) => unknown ? R : never;
+
 type Unary<Req, Res> = (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown;
 
 /**
@@ -64,6 +74,9 @@ export class EtcdClient {
   private readonly cluster: ClusterClient;
   private readonly watch: WatchClient;
   private readonly lease: LeaseClient;
+  private readonly authClient: AuthClient;
+  /** The auth token every call carries once authenticate() got one. */
+  private token: string | undefined;
   private readonly timeoutMs: number;
 
   /** `endpoint` is host:port; the three services share one channel. */
@@ -75,6 +88,7 @@ export class EtcdClient {
     this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });
     this.watch = new etcdPackage.Watch(endpoint, creds, { channelOverride });
     this.lease = new etcdPackage.Lease(endpoint, creds, { channelOverride });
+    this.authClient = new etcdPackage.Auth(endpoint, creds, { channelOverride });
     this.timeoutMs = opts.commandTimeoutMs ?? 5000;
   }
 
@@ -116,7 +130,7 @@ export class EtcdClient {
 
   /** Opens a LeaseKeepAlive stream: write {ID} to renew, read the new TTL (0: the lease is gone). */
   leaseKeepAliveStream(): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output> {
-    return this.lease.LeaseKeepAlive();
+    return this.lease.LeaseKeepAlive(this.metadata());
   }
 
   status(): Promise<StatusResponse__Output> {
@@ -172,15 +186,31 @@ export class EtcdClient {
    * before. No deadline unless one is given: a big database takes as long as it takes.
    */
   snapshotStream(deadline?: Date): grpc.ClientReadableStream<SnapshotResponse__Output> {
-    return this.maintenance.Snapshot({}, new grpc.Metadata(), deadline === undefined ? {} : { deadline });
+    return this.maintenance.Snapshot({}, this.metadata(), deadline === undefined ? {} : { deadline });
   }
 
   /**
    * Opens a Watch stream: write WatchRequests, read WatchResponses. One stream carries many
    * watchers; end it to cancel them all.
    */
-  watchStream(metadata = new grpc.Metadata()): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
+  watchStream(headers: Record<string, string> = {}): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
+    const metadata = this.metadata();
+    for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
     return this.watch.Watch(metadata);
+  }
+
+  /** Auth.Authenticate; every later call carries the token, as clientv3 does after it logs in. */
+  async authenticate(name: string, password: string): Promise<void> {
+    const res = await this.call<AuthenticateRequest, AuthenticateResponse__Output>(this.authClient, this.authClient.Authenticate, { name, password });
+    this.token = res.token;
+  }
+
+  /**
+   * Any other Auth call by its method name (UserAdd, RoleGrantPermission, ...), with the request
+   * and response types etcd's proto gives it.
+   */
+  authCall<M extends AuthMethod>(method: M, req: Parameters<AuthClient[M]>[0]): Promise<AuthResponse<M>> {
+    return this.call(this.authClient, this.authClient[method] as unknown as Unary<typeof req, AuthResponse<M>>, req);
   }
 
   /** Resolves once the channel is connected; rejects if it is not by `deadline` (a dial timeout). */
@@ -192,9 +222,15 @@ export class EtcdClient {
     this.kv.close();
   }
 
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return md;
+  }
+
   private call<Req, Res>(target: object, method: Unary<Req, Res>, req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(target, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      method.call(target, req, this.metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (err) reject(err);
         else resolve(res!);
       });

@@ -1,4 +1,5 @@
 import { alarmCommands } from './alarm-commands';
+import { authCommands } from './auth-commands';
 import type { CtlCommand } from './command';
 import { compactionCommand } from './compaction-command';
 import { defragCommand } from './defrag-command';
@@ -32,4 +33,5 @@ export const COMMANDS: CtlCommand[] = [
   snapshotCommand,
   electCommand,
   lockCommand,
+  authCommands,
 ];

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { EtcdClient } from '../client/etcd-client';
-import { CtlError, ExitCode } from './exit';
+import { CtlError, errorText, ExitCode } from './exit';
 import type { Output } from './output';
 import type { Printer } from './printer';
 import { newPrinter } from './printers';
@@ -21,6 +21,9 @@ export interface GlobalOptions {
   key?: string;
   /** --insecure-skip-tls-verify: TLS without checking the server's certificate. */
   insecureSkipTlsVerify: boolean;
+  /** --user name[:password] and --password: log in before the command's calls. */
+  user?: string;
+  password?: string;
 }
 
 /**
@@ -81,8 +84,11 @@ export class CtlContext {
   async client(): Promise<EtcdClient> {
     void this.printer; // etcdctl checks -w while it builds its client, before any request
     for (const ep of this.globals.endpoints) {
-      const c = await this.connect(ep).catch(() => undefined);
-      if (c) return c;
+      const c = this.clientFor(ep);
+      const connected = await c.waitForReady(new Date(Date.now() + this.globals.dialTimeoutMs)).then(() => true, () => false);
+      if (!connected) continue;
+      await this.logIn(c);
+      return c;
     }
     throw new CtlError(ExitCode.Error, 'context deadline exceeded');
   }
@@ -91,7 +97,22 @@ export class CtlContext {
   async connect(endpoint: string): Promise<EtcdClient> {
     const c = this.clientFor(endpoint);
     await c.waitForReady(new Date(Date.now() + this.globals.dialTimeoutMs));
+    await this.logIn(c);
     return c;
+  }
+
+  /** With --user, Authenticate first; a refusal exits as etcdctl's does (bad connection). */
+  private async logIn(c: EtcdClient): Promise<void> {
+    const { user, password } = this.globals;
+    if (user === undefined) return;
+    const colon = user.indexOf(':');
+    const [name, secret] = colon < 0 ? [user, password] : [user.slice(0, colon), user.slice(colon + 1)];
+    if (secret === undefined) throw new CtlError(ExitCode.BadArgs, 'password not provided: give --user name:password or --password');
+    try {
+      await c.authenticate(name, secret);
+    } catch (err) {
+      throw new CtlError(ExitCode.BadConnection, errorText(err));
+    }
   }
 
   /** A client on this endpoint without waiting for the connection (the first call waits). */

@@ -28,7 +28,9 @@ export async function runKeelctl(argv: string[], io: CtlIO): Promise<number> {
     .option('--cacert <path>', 'verify certificates of TLS-enabled secure servers using this CA bundle')
     .option('--cert <path>', 'identify secure client using this TLS certificate file')
     .option('--key <path>', 'identify secure client using this TLS key file')
-    .option('--insecure-skip-tls-verify', 'skip server certificate verification');
+    .option('--insecure-skip-tls-verify', 'skip server certificate verification')
+    .option('--user <name[:password]>', 'username[:password] for authentication')
+    .option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)');
   let exitCode = ExitCode.Success as number;
   const bind: Bind = (action) => async (...commanderArgs) => {
     const cmd = commanderArgs[commanderArgs.length - 1] as Command;
@@ -65,6 +67,7 @@ function globalOptions(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
   for (const [key, flag] of [
     ['endpoints', 'endpoints'], ['dialTimeout', 'dial-timeout'], ['commandTimeout', 'command-timeout'], ['writeOut', 'write-out'], ['hex', 'hex'],
     ['cacert', 'cacert'], ['cert', 'cert'], ['key', 'key'], ['insecureSkipTlsVerify', 'insecure-skip-tls-verify'],
+    ['user', 'user'], ['password', 'password'],
   ]) {
     const fromEnv = env[`ETCDCTL_${flag!.toUpperCase().replace(/-/g, '_')}`];
     if (fromEnv !== undefined && cmd.getOptionValueSourceWithGlobals(key!) !== 'cli') {
@@ -83,6 +86,8 @@ function globalOptions(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
     ...(o.cert === undefined ? {} : { cert: String(o.cert) }),
     ...(o.key === undefined ? {} : { key: String(o.key) }),
     insecureSkipTlsVerify: o.insecureSkipTlsVerify === true || o.insecureSkipTlsVerify === 'true',
+    ...(o.user === undefined ? {} : { user: String(o.user) }),
+    ...(o.password === undefined ? {} : { password: String(o.password) }),
   };
 }
 

@@ -1,4 +1,3 @@
-import * as grpc from '@grpc/grpc-js';
 import { prefixRangeEnd } from '../client/key-ranges';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { CtlCommand, int64Flag, leaf } from './command';
@@ -24,9 +23,7 @@ export const watchCommand: CtlCommand = {
         const key = Buffer.from(args[0]!);
         const rangeEnd = args.length === 2 ? Buffer.from(args[1]!) : opts.prefix ? prefixRangeEnd(key) : undefined;
         // etcdctl watches WithRequireLeader: a member cut off from the leader cancels the watch.
-        const meta = new grpc.Metadata();
-        meta.set('hasleader', 'true');
-        const stream = client.watchStream(meta);
+        const stream = client.watchStream({ hasleader: 'true' });
         await new Promise<void>((resolve) => {
           stream.on('data', (r: WatchResponse__Output) => {
             if (r.canceled) ctx.out.err(`watch was canceled (${cancelReason(r)})\n`);
