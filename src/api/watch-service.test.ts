@@ -3,6 +3,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
+import { MAX_WATCHERS_PER_STREAM } from './watch-service';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -53,6 +54,19 @@ describe('Watch service over gRPC', () => {
     m = await startInProcessMember();
   });
   afterEach(() => m.close());
+
+  it(`refuses a watcher beyond ${MAX_WATCHERS_PER_STREAM} on one stream, and still serves the others`, async function () {
+    this.timeout(60_000);
+    const s = new Stream(m);
+    for (let i = 0; i <= MAX_WATCHERS_PER_STREAM; i++) s.send({ create_request: { key: b(`w${i}`) } });
+    const rs = await s.until((all) => all.filter((r) => r.created).length > MAX_WATCHERS_PER_STREAM, 30_000);
+    const refused = rs.filter((r) => r.canceled);
+    assert.equal(refused.length, 1);
+    assert.match(refused[0]!.cancel_reason, /too many watchers on one stream/);
+    await m.client.put({ key: b('w0'), value: b('v') });
+    await s.until((all) => all.some((r) => r.watch_id === '0' && r.events.length === 1));
+    s.end();
+  });
 
   it('answers each create with one created reply carrying the current revision, in order', async () => {
     await m.client.put({ key: b('x'), value: b('1') }); // revision 2

@@ -26,6 +26,15 @@ const RESPONSE_BYTES = 1024 * 1024;
 /** Responses a stream may have waiting to go out before its watchers count as backed up (etcd: 128). */
 const MAX_PENDING_RESPONSES = 128;
 
+/**
+ * Event bytes a stream may have written but not yet taken by its client before its watchers count
+ * as backed up: with MAX_PENDING_RESPONSES, what one slow client can make a member hold.
+ */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+
+/** Watchers one stream may hold; more are refused (etcd sets no limit, so one stream could exhaust a member). */
+export const MAX_WATCHERS_PER_STREAM = 10_000;
+
 /** etcdserverpb.Watch: one bidirectional stream carries many watchers. */
 export function watchService(server: KeelServer, log: Logger, opts: WatchServiceOptions): WatchHandlers {
   return {
@@ -69,6 +78,7 @@ class WatchStream {
   private nextId = 0;
   private pending = 0;
   private unflushedWrites = 0;
+  private unflushedBytes = 0;
   private chain: Promise<void> = Promise.resolve();
   private progressPending = false;
   private lastProgressNotify = Date.now();
@@ -111,6 +121,10 @@ class WatchStream {
       this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream' });
       return;
     }
+    if (this.watchers.size >= MAX_WATCHERS_PER_STREAM) {
+      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: `etcdserver: too many watchers on one stream (at most ${MAX_WATCHERS_PER_STREAM}); open another stream` });
+      return;
+    }
     // As etcd: an empty key means the smallest key, "\0".
     const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
     try {
@@ -144,7 +158,7 @@ class WatchStream {
    * exhausts its flow-control window, and the writes stop completing).
    */
   private backedUp(): boolean {
-    return this.pending + this.unflushedWrites >= MAX_PENDING_RESPONSES;
+    return this.pending + this.unflushedWrites >= MAX_PENDING_RESPONSES || this.unflushedBytes >= MAX_PENDING_BYTES;
   }
 
   private cancel(id: string): void {
@@ -230,9 +244,12 @@ class WatchStream {
 
   private write(resp: WatchResponse): void {
     if (this.closed) return;
+    const bytes = (resp.events ?? []).reduce((sum, e) => sum + eventBytes(e), 0);
     this.unflushedWrites++;
+    this.unflushedBytes += bytes;
     this.call.write(resp, () => {
       this.unflushedWrites--;
+      this.unflushedBytes -= bytes;
     });
   }
 
