@@ -50,6 +50,8 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly listeners: NetServer[] = [];
   /** The TLS ones, whose certificates can be swapped while they run (setSecureContext). */
   readonly tlsListeners: TlsServer[] = [];
+  /** The ports bound, in the order of the addresses (port 0 asks the kernel for one). */
+  readonly ports: number[] = [];
 
   private constructor(
     private readonly server: grpc.Server,
@@ -103,12 +105,23 @@ export class GrpcPeerTransport implements PeerTransport {
         if (!t.acceptFrom(call.metadata, cb)) return;
         const chunks: Buffer[] = [];
         let head: SnapshotChunk__Output['message'] = null;
+        let totalBytes = -1;
         call.on('data', (c: SnapshotChunk__Output) => {
-          if (c.message) head = c.message;
+          if (c.message) {
+            head = c.message;
+            totalBytes = Number(c.total_bytes);
+          }
           chunks.push(c.data);
         });
         call.on('end', () => {
-          if (head) t.receiver?.receive(fromWire(head, Buffer.concat(chunks)));
+          const data = Buffer.concat(chunks);
+          // A stream can end early when its connection breaks; Raft must never see part of a state.
+          if (head === null || data.length !== totalBytes) {
+            log.warn('dropped an incomplete snapshot', { received: data.length, expected: totalBytes });
+            cb({ code: grpc.status.DATA_LOSS, details: `snapshot cut short: ${data.length} of ${totalBytes} bytes` });
+            return;
+          }
+          t.receiver?.receive(fromWire(head, data));
           cb(null, {});
         });
         call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
@@ -117,8 +130,9 @@ export class GrpcPeerTransport implements PeerTransport {
     // The sockets (and TLS) are ours, as on the client port; gRPC gets each connection as it comes.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     for (const { hostPort: addr, tls } of listen) {
-      const { server: listener } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, (socket) => injector.injectConnection(socket));
+      const { server: listener, port } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, (socket) => injector.injectConnection(socket));
       t.listeners.push(listener);
+      t.ports.push(port);
       if (tls === undefined) {
         log.info('listening for peers', { address: addr });
       } else {
@@ -313,7 +327,7 @@ class PeerSender {
   sendSnapshot(m: Message): void {
     const call = this.client.Snapshot(this.metadata, (err) => this.transport.snapshotSent(this.id, err !== null));
     const data = Buffer.from(m.snapshot!.data);
-    call.write({ message: toWire(m) } satisfies SnapshotChunk);
+    call.write({ message: toWire(m), total_bytes: data.length } satisfies SnapshotChunk);
     for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
       call.write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) } satisfies SnapshotChunk);
     }
