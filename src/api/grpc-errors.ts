@@ -61,6 +61,8 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   'role-not-granted': { code: status.FAILED_PRECONDITION, details: 'etcdserver: role is not granted to the user' },
   'permission-not-granted': { code: status.FAILED_PRECONDITION, details: 'etcdserver: permission is not granted to the role' },
   'invalid-auth-mgmt': { code: status.INVALID_ARGUMENT, details: 'etcdserver: invalid auth management' },
+  // etcd has no such check (its IDs are signed); Keel keys leases by unsigned IDs.
+  'lease-id-negative': { code: status.INVALID_ARGUMENT, details: 'etcdserver: lease ID must not be negative' },
 };
 
 export function toGrpcFailure(err: unknown): GrpcFailure {

@@ -52,6 +52,13 @@ describe('Lease service over gRPC', function () {
     assert.equal(await keepAliveOnce(m.client, '6'), '0', 'a keep-alive of an unknown lease answers TTL 0');
   });
 
+  // Found by the fuzz test: the grant reached apply, whose invariant stopped every member.
+  it('refuses a negative lease ID before the log, and keeps serving', async () => {
+    assert.deepEqual(await failure(m.client.leaseGrant({ ID: '-1', TTL: 60 })),
+      { code: status.INVALID_ARGUMENT, details: 'etcdserver: lease ID must not be negative' });
+    assert.equal((await m.client.leaseGrant({ ID: 7, TTL: 60 })).ID, '7');
+  });
+
   it('reports time to live with keys, and keep-alive renews', async () => {
     await m.client.leaseGrant({ ID: 7, TTL: 30 });
     await m.client.put({ key: b('b'), value: b('1'), lease: 7 });

@@ -43,7 +43,8 @@ export type ServerErrorReason =
   | 'role-not-found'
   | 'role-not-granted'
   | 'permission-not-granted'
-  | 'invalid-auth-mgmt';
+  | 'invalid-auth-mgmt'
+  | 'lease-id-negative';
 
 export class ServerError extends Error {
   override name = 'ServerError';

@@ -60,6 +60,8 @@ export class LeaseManager {
 
   async grant(req: LeaseGrantRequest__Output): Promise<LeaseGrantResponse> {
     // The ID is chosen here, not in apply, so every member applies the same grant.
+    // Refused here, before the log: apply (on every member) keys leases by unsigned IDs.
+    if (BigInt(req.ID) < 0n) throw new ServerError('lease-id-negative');
     const id = req.ID === '0' ? this.deps.nextLeaseId().toString() : req.ID;
     return (await this.deps.propose<LeaseGrantResponse>({ lease_grant: { ID: id, TTL: req.TTL } })).response;
   }
