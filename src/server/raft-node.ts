@@ -154,8 +154,14 @@ export class RaftNode {
       this.again = true;
       return;
     }
-    this.running = this.loop().finally(() => {
+    // The loop starts on the next microtask, so `running` is set before any of it runs: its first
+    // Ready can call back into kick() synchronously (a read-state handler starting the next
+    // read-index round), and a second loop taking a Ready before the first one's advance() would
+    // apply the same committed entries twice.
+    this.running = Promise.resolve().then(() => this.loop()).finally(() => {
       this.running = undefined;
+      // A kick between the loop's last check and here found it still running: honour it.
+      if (this.again) this.kick();
     });
   }
 
