@@ -1,3 +1,4 @@
+import type { ServiceError } from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
 import { EtcdClient } from '../../src/client/etcd-client';
 import { eventually } from '../../src/util/eventually';
@@ -29,10 +30,13 @@ export class ChaosCluster {
     const proxy = new PeerProxy();
     const slots: Slot[] = [];
     const ports = new Set<number>();
+    // The kernel may hand the same free port out twice.
     const port = async () => {
       for (;;) {
         const p = await freePort();
-        if (!ports.has(p)) return ports.add(p), p;
+        if (ports.has(p)) continue;
+        ports.add(p);
+        return p;
       }
     };
     for (let i = 1; i <= size; i++) {
@@ -62,11 +66,6 @@ export class ChaosCluster {
 
   endpoints(): string[] {
     return this.slots.map((s) => this.endpoint(s.name));
-  }
-
-  /** Member processes ever started, for the report (where their logs and data are). */
-  member(name: string): MemberProcess | undefined {
-    return this.slot(name).process;
   }
 
   /** The name of the member that leads now, by asking the members that answer. */
@@ -118,24 +117,33 @@ export class ChaosCluster {
     await this.stopMember(name);
     const others = this.slots.filter((o) => o !== s).map((o) => this.endpoint(o.name));
     const peerUrl = this.peerUrl(s);
-    // Membership changes need a healthy quorum, which a fault just healed may not have yet; a
-    // retry after a lost answer finds the change already made.
+    // Membership changes need a healthy quorum, which a fault just healed may not have yet, so
+    // each step is retried. A member's list can lag, so only what it cannot show early counts:
+    // the member missing from a list means the removal was applied; an add refused because the
+    // peer URL is taken, after that, means an earlier try of this add was.
+    const listed = (c: EtcdClient) => c.memberList().then((l) => l.members.find((m) => m.peerURLs.includes(peerUrl)));
     await eventually(`${name} is removed from the cluster`, () => this.withClient(async (c) => {
-      const list = await c.memberList();
-      const me = list.members.find((m) => m.peerURLs.includes(peerUrl));
-      if (me) await c.memberRemove(me.ID);
-      return true;
+      const me = await listed(c);
+      if (me) await c.memberRemove(me.ID).catch(() => {});
+      return me === undefined;
     }, others), 60_000, 500);
     await rm(s.process!.dataDir, { recursive: true, force: true });
     await eventually(`${name} is added back`, () => this.withClient(async (c) => {
-      const list = await c.memberList();
-      if (!list.members.some((m) => m.peerURLs.includes(peerUrl))) await c.memberAdd({ peerURLs: [peerUrl] });
+      try {
+        await c.memberAdd({ peerURLs: [peerUrl] });
+      } catch (err) {
+        if ((err as ServiceError).details !== 'etcdserver: Peer URLs already exists') throw err;
+      }
       return true;
     }, others), 60_000, 500);
+    // The new member learns the cluster from whichever peer answers it first: all must know of it.
+    for (const e of others) {
+      await eventually(`${e} lists ${name} again`, () => this.withClient(async (c) => (await listed(c)) !== undefined, [e]), 60_000, 200);
+    }
     await this.launch(s, 'existing');
   }
 
-  /** Stops every member (resuming paused ones first, or they could not exit) and the proxy. */
+  /** Kills every member (resuming paused ones first, so they can be reaped) and closes the proxy. */
   async stop(): Promise<void> {
     await Promise.all(this.slots.map(async (s) => {
       this.resumeSlot(s);

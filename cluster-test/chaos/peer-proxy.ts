@@ -56,10 +56,6 @@ export class PeerProxy {
     this.delays.clear();
   }
 
-  isCut(from: string, to: string): boolean {
-    return this.cutLinks.has(linkOf(from, to));
-  }
-
   tunnelsOpened(from: string, to: string): number {
     return this.opened.get(linkOf(from, to)) ?? 0;
   }

@@ -38,6 +38,8 @@ export interface RunReport {
   seed: number;
   durationMs: number;
   history: History;
+  /** Watch streams the server cancelled as compacted, resumed from the compaction (each leaves a gap the checker cannot see). */
+  watchCompactions: number;
   /** When the workload started, on the history's clock. */
   startMs: number;
   faults: Array<{ kind: string; what: string; atMs: number }>;
@@ -67,7 +69,7 @@ export function formatReport(r: RunReport): string {
   lines.push(`  ${availability(ops, r.startMs).map((n, i) => `${i * BUCKET_MS / 1000}s:${n}`).join(' ')}`);
   const events = watchers.reduce((n, w) => n + w.events.length, 0);
   lines.push(`watch: ${watchers.length} streams on ${new Set(watchers.map((w) => w.start.member)).size} members, ${events} events, `
-    + `${watchers.filter((w) => w.end !== undefined).length} read to the fence`);
+    + `${watchers.filter((w) => w.end !== undefined).length} read to the fence, ${r.watchCompactions} cancelled as compacted`);
   lines.push(`final: ${finals.map((f) => `${f.member} at revision ${f.revision} with ${f.kvs.length} keys`).join(', ') || 'none recorded'}`);
   lines.push('checkers:');
   for (const v of r.verdicts) {

@@ -110,7 +110,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const passed = verdicts.every((v) => v.passed);
   const keptDir = passed && !opts.keep ? undefined : dir;
   if (keptDir === undefined) await rm(dir, { recursive: true, force: true });
-  const report = formatReport({ seed: opts.seed, durationMs: opts.durationMs, history, startMs, faults, verdicts, keptDir });
+  const watchCompactions = watchers.reduce((n, w) => n + w.compactions, 0);
+  const report = formatReport({ seed: opts.seed, durationMs: opts.durationMs, history, watchCompactions, startMs, faults, verdicts, keptDir });
   const byKind = new Map<FaultKind, number>();
   for (const f of faults) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
   return { passed, verdicts, faults: byKind, ops: history.ops.length, report, keptDir };

@@ -24,7 +24,7 @@ export class MemberWatcher {
   private lastRevision = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
   private readonly client: EtcdClient;
-  /** Streams the server cancelled because their start revision was compacted away. */
+  /** Streams the server cancelled because their start revision was compacted away (for the report). */
   compactions = 0;
 
   constructor(private readonly recorder: Recorder, readonly member: string, endpoint: string) {
