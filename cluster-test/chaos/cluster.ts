@@ -20,6 +20,8 @@ interface Slot {
   /** The running process; undefined between a stop and the next start. */
   process: MemberProcess | undefined;
   paused: boolean;
+  /** Set while the runner stops or kills it: any other exit is a crash. */
+  stopping: boolean;
 }
 
 /**
@@ -28,6 +30,9 @@ interface Slot {
  * means the same client endpoint and the same proxy links.
  */
 export class ChaosCluster {
+  /** Members that exited by themselves (a fatal error in Keel), with where to read why. */
+  readonly crashes: string[] = [];
+
   private constructor(readonly baseDir: string, readonly proxy: PeerProxy, private readonly slots: Slot[]) {}
 
   static async start(baseDir: string, size: number): Promise<ChaosCluster> {
@@ -45,7 +50,7 @@ export class ChaosCluster {
     };
     for (let i = 1; i <= size; i++) {
       const name = `m${i}`;
-      const slot: Slot = { name, clientPort: await port(), peerPort: await port(), proxyPort: await proxy.listenFor(name), process: undefined, paused: false };
+      const slot: Slot = { name, clientPort: await port(), peerPort: await port(), proxyPort: await proxy.listenFor(name), process: undefined, paused: false, stopping: false };
       proxy.setPeerPort(name, slot.peerPort);
       slots.push(slot);
     }
@@ -85,12 +90,14 @@ export class ChaosCluster {
 
   async kill9(name: string): Promise<void> {
     const s = this.slot(name);
+    s.stopping = true;
     this.resumeSlot(s);
     await s.process?.kill9();
   }
 
   async stopMember(name: string): Promise<void> {
     const s = this.slot(name);
+    s.stopping = true;
     this.resumeSlot(s);
     await s.process?.stop();
   }
@@ -98,7 +105,7 @@ export class ChaosCluster {
   /** Starts a stopped member again on its data dir. */
   async restart(name: string): Promise<void> {
     const s = this.slot(name);
-    s.process = await s.process!.restart();
+    this.watch(s, await s.process!.restart());
   }
 
   pause(name: string): void {
@@ -150,6 +157,7 @@ export class ChaosCluster {
   /** Kills every member (resuming paused ones first, so they can be reaped) and closes the proxy. */
   async stop(): Promise<void> {
     await Promise.all(this.slots.map(async (s) => {
+      s.stopping = true;
       this.resumeSlot(s);
       await s.process?.kill9();
     }));
@@ -173,13 +181,21 @@ export class ChaosCluster {
   }
 
   private async launch(s: Slot, state: 'new' | 'existing'): Promise<void> {
-    s.process = await startKeel({
+    this.watch(s, await startKeel({
       name: s.name, baseDir: this.baseDir, clientPort: s.clientPort, peerPort: s.peerPort,
       initialCluster: this.slots.map((o) => `${o.name}=${this.peerUrl(o)}`).join(','),
       extraArgs: [...MEMBER_ARGS, '--initial-cluster-state', state],
       // Every channel the member opens (to its peers) goes through its own proxy port; emptied
       // no_proxy lists, or an inherited "127.0.0.1" in them would route around the proxy.
       env: { grpc_proxy: `http://127.0.0.1:${s.proxyPort}`, no_grpc_proxy: '', no_proxy: '' },
+    }));
+  }
+
+  private watch(s: Slot, p: MemberProcess): void {
+    s.process = p;
+    s.stopping = false;
+    p.process.once('exit', (code, signal) => {
+      if (!s.stopping) this.crashes.push(`${s.name} exited by itself (${signal ?? `code ${code}`}); see ${p.logFile}`);
     });
   }
 

@@ -65,7 +65,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   let workload: Workload | undefined;
   let watchers: MemberWatcher[] = [];
   let progress: NodeJS.Timeout | undefined;
-  const startMs = monotonicMs();
+  /** When the load began (reset once the cluster is up): the zero of progress lines and the report. */
+  let startMs = monotonicMs();
   try {
     cluster = await ChaosCluster.start(dir, opts.members ?? 3);
     const names = cluster.names();
@@ -73,6 +74,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     for (const w of watchers) w.start();
     workload = new Workload(recorder, new Map(names.map((n) => [n, cluster!.endpoint(n)])), opts.seed, workloadOpts);
     workload.start();
+    startMs = monotonicMs();
     let current = 'none';
     const w = workload;
     progress = setInterval(() => opts.progress?.(
@@ -106,7 +108,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     await historyFile.close();
   }
   const history = recorder.history();
-  const verdicts = [...(runErrors.length > 0 ? [{ checker: 'run', passed: false, problems: runErrors }] : []), ...runCheckers(history)];
+  const crashes = cluster?.crashes ?? [];
+  const verdicts = [
+    ...(runErrors.length > 0 ? [{ checker: 'run', passed: false, problems: runErrors }] : []),
+    // A member is only ever stopped by the runner: one that exits by itself hit a fatal error.
+    { checker: 'no crashes', passed: crashes.length === 0, problems: crashes },
+    ...runCheckers(history),
+  ];
   const passed = verdicts.every((v) => v.passed);
   const keptDir = passed && !opts.keep ? undefined : dir;
   if (keptDir === undefined) await rm(dir, { recursive: true, force: true });
