@@ -57,7 +57,10 @@ interface OpCommon {
   /** When the answer arrived, or when the client gave up (the checkers treat unknown as never). */
   completeMs: number;
   outcome: Outcome;
-  /** Header revision of the response, when it completed ok. */
+  /**
+   * Header revision of the response, when it completed ok and went through the log (a keep-alive,
+   * answered from the leader's lease table, has none).
+   */
   revision?: number;
   /** The error text, when it did not complete ok. */
   error?: string;
@@ -179,8 +182,9 @@ export class Recorder {
     return { id: this.nextOp++, client, member, key, kind, input, invokeMs: this.now() };
   }
 
-  ok<K extends OpKind>(p: Pending<K>, output: OutputOf<K>, revision: number): void {
-    this.add({ type: 'op', ...p, completeMs: this.now(), outcome: 'ok', output, revision } as Operation);
+  /** `revision` undefined: the answer's header revision says nothing about order (see Operation.revision). */
+  ok<K extends OpKind>(p: Pending<K>, output: OutputOf<K>, revision: number | undefined): void {
+    this.add({ type: 'op', ...p, completeMs: this.now(), outcome: 'ok', output, ...(revision === undefined ? {} : { revision }) } as Operation);
   }
 
   /** The request certainly had no effect. */

@@ -38,6 +38,8 @@ export interface MemberOptions {
   peerTls?: boolean;
   /** Serve clients over TLS (an https client URL); the start-up check connects with these files. */
   clientTls?: { ca: string; cert: string; key: string };
+  /** Added to this process's environment (e.g. grpc_proxy, to route its peer traffic through a proxy). */
+  env?: Record<string, string>;
 }
 
 export type MemberKind = 'keel' | 'etcd';
@@ -165,7 +167,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     ...(opts.extraArgs ?? []),
   ];
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
