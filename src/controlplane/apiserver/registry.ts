@@ -1,0 +1,183 @@
+import type { ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { prefixRangeEnd } from '../../client/key-ranges';
+import type { KeyValue__Output } from '../../generated/mvccpb/KeyValue';
+import type { EtcdEndpoints } from './etcd-endpoints';
+import { carryServerMeta, generatedName, initialiseMeta } from './object-meta';
+import type { ResourceInfo } from './resources';
+import type { KubeObject, Selector } from './selectors';
+import { alreadyExists, badRequest, conflict, expired, notFound } from './status-error';
+
+export interface ListOptions {
+  /** Every namespace when absent (and always for cluster-scoped resources). */
+  namespace?: string;
+  match?: Selector;
+  /** At most this many items; the rest follow with `continue`. */
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+/** The continue token: the list's revision (every page reads the same snapshot) and the next key. */
+interface ContinueToken { rv: string; start: string }
+
+/** How often an update whose read went stale is tried again before it gives up with a Conflict. */
+const UPDATE_ATTEMPTS = 10;
+
+/**
+ * Objects in the store the way kube-apiserver keeps them in etcd: JSON at
+ * `/registry/<resource>/<namespace>/<name>` (no namespace for cluster-scoped kinds), with
+ * `resourceVersion` = the key's mod_revision (never stored, filled in on read). Every write is a
+ * txn guarded by the revision it read, so concurrent writers cannot lose each other's changes.
+ */
+export class Registry {
+  constructor(private readonly etcd: EtcdEndpoints, private readonly prefix = '/registry') {}
+
+  key(r: ResourceInfo, namespace: string | undefined, name: string): string {
+    return r.namespaced ? `${this.prefix}/${r.name}/${namespace}/${name}` : `${this.prefix}/${r.name}/${name}`;
+  }
+
+  /** The prefix of every key of `r`, or of those in one namespace. */
+  keyPrefix(r: ResourceInfo, namespace?: string): string {
+    return r.namespaced && namespace !== undefined ? `${this.prefix}/${r.name}/${namespace}/` : `${this.prefix}/${r.name}/`;
+  }
+
+  async get(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const res = await this.etcd.run((c) => c.range({ key: Buffer.from(this.key(r, namespace, name)) }));
+    const kv = res.kvs[0];
+    if (kv === undefined) throw notFound(r.name, name);
+    return decode(kv);
+  }
+
+  /**
+   * One snapshot of `r`, page by page: a page reads at the first page's revision and is filled up
+   * to `limit` matching items, as the real apiserver does when a selector filters.
+   */
+  async list(r: ResourceInfo, opts: ListOptions = {}): Promise<ListResult> {
+    const token = opts.continue ? parseContinue(opts.continue) : undefined;
+    const prefix = this.keyPrefix(r, opts.namespace);
+    let start = token?.start ?? prefix;
+    let revision = token?.rv ?? '0';
+    const items: KubeObject[] = [];
+    const want = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    for (;;) {
+      const res = await this.etcd.run((c) => c.range({
+        key: Buffer.from(start), range_end: prefixRangeEnd(Buffer.from(prefix)), revision,
+        limit: want === Infinity ? 0 : want - items.length,
+      })).catch(compactedAsExpired);
+      if (revision === '0') revision = res.header!.revision;
+      for (const kv of res.kvs) {
+        const obj = decode(kv);
+        if (!opts.match || opts.match(obj)) items.push(obj);
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || last === undefined) return { items, resourceVersion: revision };
+      start = Buffer.concat([last.key, Buffer.from([0])]).toString();
+      if (items.length >= want) {
+        return { items, resourceVersion: revision, continue: Buffer.from(JSON.stringify({ rv: revision, start })).toString('base64url') };
+      }
+    }
+  }
+
+  /** Stores a new object; 409 AlreadyExists if its key holds one (txn on mod_revision == 0). */
+  async create(r: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName) meta.name = generatedName(meta.generateName);
+    initialiseMeta(obj);
+    const key = Buffer.from(this.key(r, meta.namespace, meta.name));
+    const res = await this.etcd.run((c) => c.txn({
+      compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: '0' }],
+      success: [{ request_put: { key, value: encode(obj) } }],
+    }));
+    if (!res.succeeded) throw alreadyExists(r.name, meta.name);
+    meta.resourceVersion = res.header!.revision;
+    return obj;
+  }
+
+  /**
+   * kube-apiserver's GuaranteedUpdate: reads the object, lets `update` produce the new one and
+   * writes it guarded by the revision read, retrying on a lost race. A `resourceVersion` in the
+   * new object that is not the one read is the client's stale view: 409 Conflict. An update that
+   * changes nothing writes nothing (the resourceVersion stays). Fields only the server sets keep
+   * their stored values unless `byServer` (the server's own change, a graceful deletion say).
+   */
+  async update(
+    r: ResourceInfo, namespace: string | undefined, name: string,
+    update: (current: KubeObject) => KubeObject | Promise<KubeObject>, byServer = false,
+  ): Promise<KubeObject> {
+    const key = Buffer.from(this.key(r, namespace, name));
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(r, namespace, name);
+      const rv = current.metadata.resourceVersion as string;
+      const next = await update(structuredClone(current));
+      const asked = next.metadata?.resourceVersion;
+      if (asked !== undefined && asked !== '' && asked !== rv) throw conflict(r.name, name);
+      next.metadata ??= {};
+      if (!byServer) carryServerMeta(current, next);
+      const value = encode(next);
+      if (value.equals(encode(current))) return current;
+      const res = await this.etcd.run((c) => c.txn({
+        compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: rv }],
+        success: [{ request_put: { key, value } }],
+      }));
+      if (res.succeeded) {
+        next.metadata.resourceVersion = res.header!.revision;
+        return next;
+      }
+      if (attempt >= UPDATE_ATTEMPTS) throw conflict(r.name, name);
+    }
+  }
+
+  /**
+   * Deletes the object if `precondition` accepts the current one, guarded by the revision read;
+   * returns it as it was. A lost race reads again.
+   */
+  async delete(r: ResourceInfo, namespace: string | undefined, name: string, precondition: (current: KubeObject) => void = () => {}): Promise<KubeObject> {
+    const key = Buffer.from(this.key(r, namespace, name));
+    for (;;) {
+      const current = await this.get(r, namespace, name);
+      precondition(current);
+      const res = await this.etcd.run((c) => c.txn({
+        compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: current.metadata.resourceVersion }],
+        success: [{ request_delete_range: { key } }],
+      }));
+      if (res.succeeded) return current;
+    }
+  }
+}
+
+/** The stored JSON with resourceVersion filled in from the key's revision. */
+export function decode(kv: KeyValue__Output, revision = kv.mod_revision): KubeObject {
+  const obj = JSON.parse(Buffer.from(kv.value).toString()) as KubeObject;
+  obj.metadata.resourceVersion = revision;
+  return obj;
+}
+
+/** resourceVersion is the key's revision, so it is never part of the value. */
+function encode(obj: KubeObject): Buffer {
+  const { resourceVersion: _, ...meta } = obj.metadata;
+  return Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
+}
+
+function parseContinue(text: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(text, 'base64url').toString()) as ContinueToken;
+    if (typeof t.rv === 'string' && typeof t.start === 'string') return t;
+  } catch {
+    // falls through to the 400 below
+  }
+  throw badRequest('continue key is not valid');
+}
+
+/** A paged list whose snapshot was compacted away must start over: 410, as kube says. */
+function compactedAsExpired(err: ServiceError): never {
+  if (err.code === grpcStatus.OUT_OF_RANGE && /compacted/.test(err.details)) {
+    throw expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+  }
+  throw err;
+}
