@@ -3,7 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { prefixRangeEnd } from '../../client/key-ranges';
 import type { KeyValue__Output } from '../../generated/mvccpb/KeyValue';
 import type { EtcdEndpoints } from './etcd-endpoints';
-import { carryServerMeta, generatedName, initialiseMeta } from './object-meta';
+import { carryServerMeta, initialiseMeta } from './object-meta';
 import type { ResourceInfo } from './resources';
 import type { KubeObject, Selector } from './selectors';
 import { alreadyExists, badRequest, conflict, expired, notFound } from './status-error';
@@ -87,7 +87,6 @@ export class Registry {
   /** Stores a new object; 409 AlreadyExists if its key holds one (txn on mod_revision == 0). */
   async create(r: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
     const meta = obj.metadata;
-    if (!meta.name && meta.generateName) meta.name = generatedName(meta.generateName);
     initialiseMeta(obj);
     const key = Buffer.from(this.key(r, meta.namespace, meta.name));
     const res = await this.etcd.run((c) => c.txn({

@@ -1,5 +1,5 @@
 import { applyPatch, type Json } from './patch';
-import { timestamp } from './object-meta';
+import { generatedName, timestamp } from './object-meta';
 import type { ListOptions, Registry } from './registry';
 import { groupVersion, RESOURCES } from './resources';
 import type { ResourceRoute } from './routes';
@@ -58,8 +58,9 @@ export class RestHandlers {
     if (route.subresource === 'binding') return this.bind(route, body);
     if (route.name !== undefined || route.subresource !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const obj = this.checkBody(route, body);
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
     applyDefaults(obj);
-    validate(r, { ...obj, metadata: { ...obj.metadata, name: obj.metadata.name || obj.metadata.generateName || '' } });
+    validate(r, obj);
     if (r.namespaced) await this.registry.get(NAMESPACES, undefined, obj.metadata.namespace).catch((err) => {
       throw err instanceof ApiError && err.code === 404 ? notFound('namespaces', obj.metadata.namespace) : err;
     });

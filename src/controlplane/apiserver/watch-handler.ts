@@ -43,6 +43,7 @@ export async function serveWatch(
   }
 
   res.writeHead(200, { 'Content-Type': asTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', 'Cache-Control': 'no-cache' });
+  res.flushHeaders(); // the client learns the watch is on before any event
   let first = true;
   let lastRev = from;
   const send = (type: string, object: KubeObject) => {
