@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
 import { startApiServerProcess, type ApiServerProcess } from './support/apiserver-process';
 import { Kubectl, kubectlInstalled, KUBECTL_BIN } from './support/kubectl';
-import { freePort, startKeel, type MemberProcess } from './support/member-process';
+import { freePort, startEtcd, startKeel, type MemberKind, type MemberProcess } from './support/member-process';
 
 /**
- * The real kubectl against `keel-apiserver` on a Keel member: the commands an operator types,
- * with their output as kubectl prints it. The apiserver is given a dead etcd endpoint first, so
- * every run also shows it failing over to the live one.
+ * The real kubectl against `keel-apiserver` on a Keel member, and the same on a real etcd: the
+ * commands an operator types, with their output as kubectl prints it. The apiserver is given a dead
+ * etcd endpoint first, so every run also shows it failing over to the live one.
  */
 const NODE = `
 apiVersion: v1
@@ -50,7 +50,7 @@ function rows(text: string): string[][] {
   return text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
 }
 
-describe('kubectl against keel-apiserver on Keel', function () {
+for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against keel-apiserver on ${kind}`, function () {
   this.timeout(30_000);
   let dir: string;
   let member: MemberProcess;
@@ -62,8 +62,8 @@ describe('kubectl against keel-apiserver on Keel', function () {
       console.log(`    kubectl is not installed at ${KUBECTL_BIN}: skipping the kubectl tests`);
       this.skip();
     }
-    dir = await mkdtemp(join(tmpdir(), 'keel-kubectl-'));
-    member = await startKeel({ baseDir: dir });
+    dir = await mkdtemp(join(tmpdir(), `keel-kubectl-${kind}-`));
+    member = await (kind === 'keel' ? startKeel : startEtcd)({ baseDir: dir });
     const dead = `http://127.0.0.1:${await freePort()}`;
     api = await startApiServerProcess([dead, `http://${member.endpoint}`]);
     kubectl = await Kubectl.forServer(dir, api.url);
@@ -160,6 +160,17 @@ describe('kubectl against keel-apiserver on Keel', function () {
     assert.match(gone.stderr, /NotFound/);
     const twice = await kubectl.run(['delete', 'pod', 'p2']);
     assert.equal(twice.stderr.trim(), 'Error from server (NotFound): pods "p2" not found');
+  });
+
+  it('drain cordons the node and evicts its pods', async () => {
+    await ok(['create', '-f', '-'], pod('on-node').replace('spec:\n', 'spec:\n  nodeName: worker-1\n'));
+    const out = await ok(['drain', 'worker-1', '--force', '--grace-period=0', '--timeout=15s']);
+    assert.match(out, /node\/worker-1 cordoned/);
+    assert.match(out, /evicting pod default\/on-node|pod\/on-node evicted/);
+    assert.match(out, /node\/worker-1 drained/);
+    assert.match((await kubectl.run(['get', 'pod', 'on-node'])).stderr, /NotFound/);
+    assert.equal(rows(await ok(['get', 'nodes']))[1]![1], 'Ready,SchedulingDisabled');
+    await ok(['uncordon', 'worker-1']);
   });
 
   it('get lease -n kube-system shows the holder', async () => {

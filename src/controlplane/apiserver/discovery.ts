@@ -11,6 +11,8 @@ const SUBRESOURCE: Record<string, { kind: (r: ResourceInfo) => string; group?: s
   status: { kind: (r) => r.kind, verbs: ['get', 'patch', 'update'] },
   binding: { kind: () => 'Binding', verbs: ['create'] },
   scale: { kind: () => 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] },
+  // kubectl drain looks for this entry, with its group and version, before it evicts.
+  eviction: { kind: () => 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
 };
 
 /** `/api`: the legacy core group's versions. */

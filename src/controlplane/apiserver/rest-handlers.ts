@@ -56,6 +56,7 @@ export class RestHandlers {
   async create(route: ResourceRoute, body: KubeObject): Promise<Reply> {
     const r = route.resource;
     if (route.subresource === 'binding') return this.bind(route, body);
+    if (route.subresource === 'eviction') return this.evict(route, body);
     if (route.name !== undefined || route.subresource !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const obj = this.checkBody(route, body);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
@@ -179,9 +180,22 @@ export class RestHandlers {
         { type: 'PodScheduled', status: 'True', lastTransitionTime: timestamp() }];
       return pod;
     });
-    return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
+    return { code: 201, body: SUCCESS_201 };
+  }
+
+  /**
+   * `eviction` (policy/v1): a delete of the pod with the eviction's DeleteOptions. No
+   * PodDisruptionBudgets are served, so nothing ever refuses it with 429.
+   */
+  private async evict(route: ResourceRoute, eviction: KubeObject): Promise<Reply> {
+    if (eviction.kind !== undefined && eviction.kind !== 'Eviction') throw badRequest(`expected an Eviction, got ${eviction.kind}`);
+    await this.delete({ resource: route.resource, namespace: route.namespace!, name: route.name! }, eviction.deleteOptions ?? {});
+    return { code: 201, body: SUCCESS_201 };
   }
 }
+
+/** What a binding or an eviction answers: it created an action, not an object. */
+const SUCCESS_201 = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
 
 function toScale(obj: KubeObject): KubeObject {
   const m = obj.metadata;
