@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EtcdClient } from '../src/client/etcd-client';
 import { eventually } from '../src/util/eventually';
 import { call, openWatch, startApiServer, type TestApiServer } from './support/apiserver';
-import { MemberKind, MemberProcess, startEtcd, startKeel } from './support/member-process';
+import { freePort, MemberKind, MemberProcess, startEtcd, startKeel } from './support/member-process';
 
 /**
  * The apiserver's REST semantics over HTTP, on a Keel member and on a real etcd: it must behave
@@ -24,10 +24,12 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
     let member: MemberProcess;
     let api: TestApiServer;
     let base: string;
+    let metricsUrl: string;
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), `keel-apiserver-${kind}-`));
-      member = await (kind === 'keel' ? startKeel : startEtcd)({ baseDir: dir });
+      metricsUrl = `http://127.0.0.1:${await freePort()}`;
+      member = await (kind === 'keel' ? startKeel : startEtcd)({ baseDir: dir, extraArgs: ['--listen-metrics-urls', metricsUrl] });
       api = await startApiServer([member.endpoint]);
       base = api.url;
     });
@@ -187,6 +189,25 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       } finally {
         all.close();
         blue.close();
+      }
+    });
+
+    it('fans many watchers out from one store watch per resource', async () => {
+      const storeWatchers = async () => {
+        const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+        return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)![1]);
+      };
+      const path = '/api/v1/namespaces/default/endpoints?watch=true&resourceVersion=1';
+      const watches = [await openWatch(base, path)];
+      try {
+        await eventually('the first watcher\'s store watch', async () => (await storeWatchers()) >= 1);
+        const withOne = await storeWatchers();
+        for (let i = 1; i < 20; i++) watches.push(await openWatch(base, path));
+        await call(base, 'POST', '/api/v1/namespaces/default/endpoints', { metadata: { name: 'fan' } });
+        await eventually('every watcher sees the endpoints', () => watches.every((w) => w.events.length === 1));
+        assert.ok((await storeWatchers()) <= withOne, `20 HTTP watchers cost ${await storeWatchers()} store watchers, one cost ${withOne}`);
+      } finally {
+        for (const w of watches) w.close();
       }
     });
 
