@@ -72,6 +72,12 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal((await call(base, 'GET', `${PODS}?fieldSelector=spec.bogus%3Dx`)).status, 400);
       assert.equal((await call(base, 'POST', '/api/v1/namespaces/nowhere/pods', pod('x'))).status, 404);
       assert.equal((await call(base, 'GET', '/api/v1/widgets')).status, 404);
+      const strict = await call(base, 'POST', `${PODS}?fieldValidation=Strict`, { ...pod('strict'), bogus: 1 });
+      assert.deepEqual([strict.status, strict.body.message], [400, 'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "bogus"']);
+      const warned = await call(base, 'POST', PODS, { ...pod('warned'), bogus: 1 });
+      assert.equal(warned.status, 201);
+      assert.equal(warned.headers.warning, '299 - "unknown field \\"bogus\\""');
+      assert.equal(warned.body.bogus, undefined, 'an unknown field is dropped, not stored');
       assert.equal((await call(base, 'GET', `${PODS}/nope`)).status, 404, 'a failed create left nothing behind');
     });
 

@@ -103,6 +103,13 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
     assert.equal((await kubectl.run(['get', 'pod', 'nope'])).stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
   });
 
+  it('create -f refuses a field the kind does not have (server-side strict validation)', async () => {
+    const typo = await kubectl.run(['create', '-f', '-'], pod('typo').replace('image: busybox', 'imagee: busybox, image: busybox'));
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /strict decoding error: unknown field "spec.containers\[0\].imagee"/);
+    assert.match((await kubectl.run(['get', 'pod', 'typo'])).stderr, /NotFound/);
+  });
+
   it('apply -f creates, leaves an unchanged object alone, and patches a changed one', async () => {
     assert.equal(await ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web created\n');
     assert.equal(await ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web unchanged\n');

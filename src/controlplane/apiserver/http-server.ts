@@ -6,7 +6,7 @@ import type { EtcdEndpoints } from './etcd-endpoints';
 import { ApiMetrics } from './metrics';
 import { Registry } from './registry';
 import { RESOURCES } from './resources';
-import { RestHandlers, type Reply } from './rest-handlers';
+import { fieldValidation, RestHandlers, type Reply } from './rest-handlers';
 import { parseResourcePath, type ResourceRoute } from './routes';
 import type { KubeObject } from './selectors';
 import { ApiError, badRequest } from './status-error';
@@ -80,9 +80,9 @@ export class ApiServer {
   private async serveResource(req: IncomingMessage, route: ResourceRoute, query: URLSearchParams): Promise<Reply> {
     switch (req.method) {
       case 'GET': return route.name === undefined ? this.rest.list(route, query) : this.rest.get(route);
-      case 'POST': return this.rest.create(route, await readJson(req));
-      case 'PUT': return this.rest.update(route, await readJson(req));
-      case 'PATCH': return this.rest.patch(route, req.headers['content-type'] ?? '', await readJson(req));
+      case 'POST': return this.rest.create(route, await readJson(req), fieldValidation(query));
+      case 'PUT': return this.rest.update(route, await readJson(req), fieldValidation(query));
+      case 'PATCH': return this.rest.patch(route, req.headers['content-type'] ?? '', await readJson(req), fieldValidation(query));
       case 'DELETE': return this.rest.delete(route, (await readJson(req, true)) ?? {});
       default: throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
@@ -90,6 +90,8 @@ export class ApiServer {
 
   private sendObject(req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams, reply: Reply): void {
     const body = reply.body;
+    // RFC 7234 warning code 299 ("miscellaneous persistent warning"), as kube-apiserver sends them.
+    if (reply.warnings?.length) res.setHeader('Warning', reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
     if (req.method === 'GET' && wantsTable(req.headers.accept) && route.subresource === undefined) {
       const includeObject = query.get('includeObject') ?? undefined;
       const rendered = route.name === undefined

@@ -1,3 +1,4 @@
+import { dropFields, unknownFields } from './known-fields';
 import { applyPatch, type Json } from './patch';
 import { generatedName, timestamp } from './object-meta';
 import type { ListOptions, Registry } from './registry';
@@ -10,6 +11,32 @@ import { applyDefaults, validate, validateImmutable } from './validation';
 export interface Reply {
   code: number;
   body: KubeObject;
+  /** Sent as `Warning:` headers; kubectl prints them. */
+  warnings?: string[];
+}
+
+/** `?fieldValidation=`: what to do with fields the kind does not have. Unset means Warn, as in Kubernetes. */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export function fieldValidation(query: URLSearchParams): FieldValidation {
+  const mode = query.get('fieldValidation') ?? 'Warn';
+  if (mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore') throw badRequest(`fieldValidation must be Strict, Warn or Ignore, not ${JSON.stringify(mode)}`);
+  return mode;
+}
+
+/**
+ * Unknown fields: Strict refuses the object (400, in the real apiserver's words), Warn and Ignore
+ * drop them, Warn saying so.
+ */
+function checkFields(obj: KubeObject, mode: FieldValidation, warnings: string[]): void {
+  const unknown = unknownFields(obj);
+  if (unknown.length === 0) return;
+  const text = unknown.map((f) => `unknown field "${f}"`);
+  if (mode === 'Strict') {
+    throw badRequest(`${obj.kind} in version "${obj.apiVersion.split('/').pop()}" cannot be handled as a ${obj.kind}: strict decoding error: ${text.join(', ')}`);
+  }
+  dropFields(obj, unknown);
+  if (mode === 'Warn') warnings.push(...text);
 }
 
 const NAMESPACES = RESOURCES.find((r) => r.name === 'namespaces')!;
@@ -53,23 +80,25 @@ export class RestHandlers {
     };
   }
 
-  async create(route: ResourceRoute, body: KubeObject): Promise<Reply> {
+  async create(route: ResourceRoute, body: KubeObject, fields: FieldValidation = 'Warn'): Promise<Reply> {
     const r = route.resource;
     if (route.subresource === 'binding') return this.bind(route, body);
     if (route.subresource === 'eviction') return this.evict(route, body);
     if (route.name !== undefined || route.subresource !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const obj = this.checkBody(route, body);
+    const warnings: string[] = [];
+    checkFields(obj, fields, warnings);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
     applyDefaults(obj);
     validate(r, obj);
     if (r.namespaced) await this.registry.get(NAMESPACES, undefined, obj.metadata.namespace).catch((err) => {
       throw err instanceof ApiError && err.code === 404 ? notFound('namespaces', obj.metadata.namespace) : err;
     });
-    return { code: 201, body: await this.registry.create(r, obj) };
+    return { code: 201, body: await this.registry.create(r, obj), warnings };
   }
 
   /** PUT: the whole object (or its status, or its scale); a stale resourceVersion is a 409. */
-  async update(route: ResourceRoute, body: KubeObject): Promise<Reply> {
+  async update(route: ResourceRoute, body: KubeObject, fields: FieldValidation = 'Warn'): Promise<Reply> {
     if (route.subresource === 'scale') {
       return this.scale(route, () => {
         if (body.kind !== 'Scale') throw badRequest(`expected a Scale, got ${body.kind}`);
@@ -78,12 +107,15 @@ export class RestHandlers {
     }
     const obj = this.checkBody(route, body);
     if (obj.metadata.name !== route.name) throw badRequest('the name of the object does not match the name on the URL');
-    return { code: 200, body: await this.write(route, () => obj) };
+    const warnings: string[] = [];
+    return { code: 200, body: await this.write(route, () => structuredClone(obj), fields, warnings), warnings };
   }
 
-  async patch(route: ResourceRoute, contentType: string, patch: Json): Promise<Reply> {
+  async patch(route: ResourceRoute, contentType: string, patch: Json, fields: FieldValidation = 'Warn'): Promise<Reply> {
     if (route.subresource === 'scale') return this.scale(route, (scale) => applyPatch(contentType, scale as Json, patch) as KubeObject);
-    return { code: 200, body: await this.write(route, (current) => applyPatch(contentType, current as Json, patch) as KubeObject) };
+    const warnings: string[] = [];
+    const body = await this.write(route, (current) => applyPatch(contentType, current as Json, patch) as KubeObject, fields, warnings);
+    return { code: 200, body, warnings };
   }
 
   /**
@@ -139,10 +171,12 @@ export class RestHandlers {
    * An update of the object (or of its status only): on the main resource the status stays as
    * stored, on `status` everything but the status does, as with the real status subresource.
    */
-  private write(route: ResourceRoute, change: (current: KubeObject) => KubeObject): Promise<KubeObject> {
+  private write(route: ResourceRoute, change: (current: KubeObject) => KubeObject, fields: FieldValidation, warnings: string[]): Promise<KubeObject> {
     const r = route.resource;
     return this.registry.update(r, route.namespace, route.name!, (current) => {
       const changed = this.checkBody(route, change(structuredClone(current)));
+      warnings.length = 0; // a retried update reports the fields of its last attempt only
+      checkFields(changed, fields, warnings);
       const next = route.subresource === 'status'
         ? { ...current, status: changed.status, metadata: { ...current.metadata, resourceVersion: changed.metadata.resourceVersion } }
         : r.subresources.includes('status') ? { ...changed, status: current.status } : changed;
