@@ -168,6 +168,21 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal(rest.body.metadata.continue, undefined);
       assert.equal(rest.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
       assert.equal((await call(base, 'GET', `${ns}/pods?limit=2&continue=garbage`)).status, 400);
+      const exact = await call(base, 'GET', `${ns}/pods?resourceVersion=${first.body.metadata.resourceVersion}&resourceVersionMatch=Exact`);
+      assert.deepEqual(names(exact), ['p0', 'p1', 'p2', 'p3', 'p4'], 'the list as it was at that resourceVersion');
+      assert.equal((await call(base, 'GET', `${ns}/pods?resourceVersion=99999999&resourceVersionMatch=Exact`)).status, 504);
+    });
+
+    it('deletes a namespace with everything in it, and refuses to delete the system ones', async () => {
+      await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
+      await call(base, 'POST', '/api/v1/namespaces/doomed/pods', pod('inside'));
+      await call(base, 'POST', '/apis/coordination.k8s.io/v1/namespaces/doomed/leases', { metadata: { name: 'l' }, spec: {} });
+      assert.equal((await call(base, 'DELETE', '/api/v1/namespaces/doomed')).status, 200);
+      assert.equal((await call(base, 'GET', '/api/v1/namespaces/doomed/pods/inside')).status, 404);
+      assert.equal((await call(base, 'GET', '/apis/coordination.k8s.io/v1/namespaces/doomed/leases/l')).status, 404);
+      assert.equal((await call(base, 'POST', '/api/v1/namespaces/doomed/pods', pod('late'))).status, 404);
+      const system = await call(base, 'DELETE', '/api/v1/namespaces/kube-system');
+      assert.deepEqual([system.status, system.body.reason], [403, 'Forbidden']);
     });
 
     it('watches from a resourceVersion: ADDED, MODIFIED, DELETED in order, selectors on both sides of a change', async () => {

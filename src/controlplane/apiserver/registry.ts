@@ -6,7 +6,7 @@ import type { EtcdEndpoints } from './etcd-endpoints';
 import { carryServerMeta, initialiseMeta } from './object-meta';
 import type { ResourceInfo } from './resources';
 import type { KubeObject, Selector } from './selectors';
-import { alreadyExists, badRequest, conflict, expired, notFound } from './status-error';
+import { alreadyExists, ApiError, badRequest, conflict, expired, notFound } from './status-error';
 
 export interface ListOptions {
   /** Every namespace when absent (and always for cluster-scoped resources). */
@@ -15,6 +15,8 @@ export interface ListOptions {
   /** At most this many items; the rest follow with `continue`. */
   limit?: number;
   continue?: string;
+  /** Read at this revision (resourceVersionMatch=Exact) rather than the latest. */
+  revision?: string;
 }
 
 export interface ListResult {
@@ -62,14 +64,14 @@ export class Registry {
     const token = opts.continue ? parseContinue(opts.continue) : undefined;
     const prefix = this.keyPrefix(r, opts.namespace);
     let start = token?.start ?? prefix;
-    let revision = token?.rv ?? '0';
+    let revision = token?.rv ?? opts.revision ?? '0';
     const items: KubeObject[] = [];
     const want = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     for (;;) {
       const res = await this.etcd.run((c) => c.range({
         key: Buffer.from(start), range_end: prefixRangeEnd(Buffer.from(prefix)), revision,
         limit: want === Infinity ? 0 : want - items.length,
-      })).catch(compactedAsExpired);
+      })).catch((err: ServiceError) => outOfRange(err, revision, token !== undefined));
       if (revision === '0') revision = res.header!.revision;
       for (const kv of res.kvs) {
         const obj = decode(kv);
@@ -134,16 +136,22 @@ export class Registry {
 
   /**
    * Deletes the object if `precondition` accepts the current one, guarded by the revision read;
-   * returns it as it was. A lost race reads again.
+   * returns it as it was. A lost race reads again. Every key under `alsoPrefixes` goes in the same
+   * txn (a namespace's contents with it), so nothing is left behind half-deleted.
    */
-  async delete(r: ResourceInfo, namespace: string | undefined, name: string, precondition: (current: KubeObject) => void = () => {}): Promise<KubeObject> {
+  async delete(
+    r: ResourceInfo, namespace: string | undefined, name: string,
+    precondition: (current: KubeObject) => void = () => {}, alsoPrefixes: string[] = [],
+  ): Promise<KubeObject> {
     const key = Buffer.from(this.key(r, namespace, name));
     for (;;) {
       const current = await this.get(r, namespace, name);
       precondition(current);
       const res = await this.etcd.run((c) => c.txn({
         compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: current.metadata.resourceVersion }],
-        success: [{ request_delete_range: { key } }],
+        success: [{ request_delete_range: { key } }, ...alsoPrefixes.map((p) => ({
+          request_delete_range: { key: Buffer.from(p), range_end: prefixRangeEnd(Buffer.from(p)) },
+        }))],
       }));
       if (res.succeeded) return current;
     }
@@ -173,10 +181,18 @@ function parseContinue(text: string): ContinueToken {
   throw badRequest('continue key is not valid');
 }
 
-/** A paged list whose snapshot was compacted away must start over: 410, as kube says. */
-function compactedAsExpired(err: ServiceError): never {
+/**
+ * A read at a revision the store no longer has (compacted) must start over: 410, as kube says; one
+ * at a revision it does not have yet is kube's "Too large resource version".
+ */
+function outOfRange(err: ServiceError, revision: string, paging: boolean): never {
   if (err.code === grpcStatus.OUT_OF_RANGE && /compacted/.test(err.details)) {
-    throw expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+    throw expired(paging
+      ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+      : `too old resource version: ${revision}`);
+  }
+  if (err.code === grpcStatus.OUT_OF_RANGE && /future/.test(err.details)) {
+    throw new ApiError(504, 'Timeout', `Too large resource version: ${revision}`);
   }
   throw err;
 }

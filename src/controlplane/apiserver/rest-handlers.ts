@@ -41,12 +41,19 @@ function checkFields(obj: KubeObject, mode: FieldValidation, warnings: string[])
 
 const NAMESPACES = RESOURCES.find((r) => r.name === 'namespaces')!;
 
+/** kube-apiserver refuses to delete these (kube-node-lease it allows). */
+const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
 /** The query parameters a list or watch takes. */
 export function listOptions(route: ResourceRoute, query: URLSearchParams): ListOptions {
   const labels = parseLabelSelector(query.get('labelSelector') ?? undefined);
   const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined, route.resource.kind);
   const limit = Number(query.get('limit') ?? 0);
+  // Any other resourceVersion asks for data at least that new, which the latest read always is.
+  const exact = query.get('resourceVersionMatch') === 'Exact' ? query.get('resourceVersion') : null;
+  if (exact !== null && !/^[1-9]\d*$/.test(exact)) throw badRequest('resourceVersionMatch=Exact needs a resourceVersion');
   return {
+    ...(exact !== null ? { revision: exact } : {}),
     ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
     match: (o) => labels(o) && fields(o),
     ...(limit > 0 ? { limit } : {}),
@@ -144,7 +151,19 @@ export class RestHandlers {
         return { code: 200, body: marked };
       }
     }
+    if (r.kind === 'Namespace') return { code: 200, body: await this.deleteNamespace(route.name!, precondition) };
     return { code: 200, body: await this.registry.delete(r, route.namespace, route.name!, precondition) };
+  }
+
+  /**
+   * A namespace goes with everything in it, in one txn. (Kubernetes marks it Terminating and lets
+   * the namespace controller empty it; with no such controller yet, the apiserver does it at once.)
+   * The namespaces the system relies on cannot be deleted.
+   */
+  private deleteNamespace(name: string, precondition: (current: KubeObject) => void): Promise<KubeObject> {
+    if (PROTECTED_NAMESPACES.includes(name)) throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    const contents = RESOURCES.filter((r) => r.namespaced).map((r) => this.registry.keyPrefix(r, name));
+    return this.registry.delete(NAMESPACES, undefined, name, precondition, contents);
   }
 
   /** The object of a create or update, with the namespace of the URL; kind and apiVersion must be this resource's. */

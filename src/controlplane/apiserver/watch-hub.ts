@@ -86,7 +86,7 @@ export class WatchHub {
     this.stream = stream;
     const key = Buffer.from(this.prefix);
     stream.on('data', (r: WatchResponse__Output) => this.onResponse(r));
-    stream.on('error', () => {
+    const lost = () => {
       if (this.stream !== stream) return;
       // The member is gone: go on from the next one where this stream left off.
       this.etcd.failedOver(client);
@@ -94,7 +94,10 @@ export class WatchHub {
       this.open(lastRev);
       this.buffer = buffer;
       this.windowStart = windowStart;
-    });
+    };
+    // A member going away may end the stream with an error or, shutting down cleanly, without one.
+    stream.on('error', lost);
+    stream.on('end', lost);
     stream.write({ create_request: { key, range_end: prefixRangeEnd(key), start_revision: (from + 1n).toString(), prev_kv: true } });
   }
 
