@@ -173,6 +173,23 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal((await call(base, 'GET', `${ns}/pods?resourceVersion=99999999&resourceVersionMatch=Exact`)).status, 504);
     });
 
+    it('puts events under a store lease so they expire, and keeps it when they are updated', async () => {
+      const path = '/api/v1/namespaces/default/events';
+      const event = { metadata: { name: 'e1' }, involvedObject: { kind: 'Pod', name: 'c1', namespace: 'default' }, reason: 'Test', count: 1 };
+      assert.equal((await call(base, 'POST', path, event)).status, 201);
+      await call(base, 'PATCH', `${path}/e1`, { count: 2 }, { 'Content-Type': 'application/merge-patch+json' });
+      const client = new EtcdClient(member.endpoint);
+      try {
+        const kv = (await client.range({ key: Buffer.from('/registry/events/default/e1') })).kvs[0]!;
+        assert.equal(JSON.parse(kv.value.toString()).count, 2);
+        assert.notEqual(kv.lease, '0', 'the event is under a lease');
+        const ttl = Number((await client.leaseTimeToLive({ ID: kv.lease })).TTL);
+        assert.ok(ttl > 3600 && ttl <= 3660, `TTL ${ttl}`);
+      } finally {
+        client.close();
+      }
+    });
+
     it('deletes a namespace with everything in it, and refuses to delete the system ones', async () => {
       await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
       await call(base, 'POST', '/api/v1/namespaces/doomed/pods', pod('inside'));

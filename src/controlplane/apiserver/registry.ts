@@ -4,6 +4,7 @@ import { prefixRangeEnd } from '../../client/key-ranges';
 import type { KeyValue__Output } from '../../generated/mvccpb/KeyValue';
 import type { EtcdEndpoints } from './etcd-endpoints';
 import { carryServerMeta, initialiseMeta } from './object-meta';
+import { LeaseReuse } from './lease-reuse';
 import type { ResourceInfo } from './resources';
 import type { KubeObject, Selector } from './selectors';
 import { alreadyExists, ApiError, badRequest, conflict, expired, notFound } from './status-error';
@@ -38,7 +39,11 @@ const UPDATE_ATTEMPTS = 10;
  * txn guarded by the revision it read, so concurrent writers cannot lose each other's changes.
  */
 export class Registry {
-  constructor(private readonly etcd: EtcdEndpoints, private readonly prefix = '/registry') {}
+  private readonly leases: LeaseReuse;
+
+  constructor(private readonly etcd: EtcdEndpoints, private readonly prefix = '/registry') {
+    this.leases = new LeaseReuse(etcd);
+  }
 
   key(r: ResourceInfo, namespace: string | undefined, name: string): string {
     return r.namespaced ? `${this.prefix}/${r.name}/${namespace}/${name}` : `${this.prefix}/${r.name}/${name}`;
@@ -86,14 +91,18 @@ export class Registry {
     }
   }
 
-  /** Stores a new object; 409 AlreadyExists if its key holds one (txn on mod_revision == 0). */
-  async create(r: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
+  /**
+   * Stores a new object; 409 AlreadyExists if its key holds one (txn on mod_revision == 0). With
+   * `ttlSeconds` the key is put under a store lease, so the object disappears by itself (events).
+   */
+  async create(r: ResourceInfo, obj: KubeObject, ttlSeconds?: number): Promise<KubeObject> {
     const meta = obj.metadata;
     initialiseMeta(obj);
     const key = Buffer.from(this.key(r, meta.namespace, meta.name));
+    const lease = ttlSeconds === undefined ? '0' : await this.leases.lease(ttlSeconds);
     const res = await this.etcd.run((c) => c.txn({
       compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: '0' }],
-      success: [{ request_put: { key, value: encode(obj) } }],
+      success: [{ request_put: { key, value: encode(obj), lease } }],
     }));
     if (!res.succeeded) throw alreadyExists(r.name, meta.name);
     meta.resourceVersion = res.header!.revision;
@@ -124,7 +133,8 @@ export class Registry {
       if (value.equals(encode(current))) return current;
       const res = await this.etcd.run((c) => c.txn({
         compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: rv }],
-        success: [{ request_put: { key, value } }],
+        // ignore_lease: an update keeps the key's lease, so an event updated stays as mortal as it was.
+        success: [{ request_put: { key, value, ignore_lease: true } }],
       }));
       if (res.succeeded) {
         next.metadata.resourceVersion = res.header!.revision;

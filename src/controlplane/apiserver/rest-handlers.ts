@@ -41,6 +41,9 @@ function checkFields(obj: KubeObject, mode: FieldValidation, warnings: string[])
 
 const NAMESPACES = RESOURCES.find((r) => r.name === 'namespaces')!;
 
+/** Events expire an hour after they are created, as with kube-apiserver's default --event-ttl. */
+const EVENT_TTL_SECONDS = 3600;
+
 /** kube-apiserver refuses to delete these (kube-node-lease it allows). */
 const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
@@ -101,7 +104,7 @@ export class RestHandlers {
     if (r.namespaced) await this.registry.get(NAMESPACES, undefined, obj.metadata.namespace).catch((err) => {
       throw err instanceof ApiError && err.code === 404 ? notFound('namespaces', obj.metadata.namespace) : err;
     });
-    return { code: 201, body: await this.registry.create(r, obj), warnings };
+    return { code: 201, body: await this.registry.create(r, obj, r.kind === 'Event' ? EVENT_TTL_SECONDS : undefined), warnings };
   }
 
   /** PUT: the whole object (or its status, or its scale); a stale resourceVersion is a 409. */
