@@ -40,7 +40,7 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
     });
 
     it('creates with server-set metadata and defaults, and refuses a second create with 409 AlreadyExists', async () => {
-      const created = await call(base, 'POST', PODS, pod('c1'));
+      const created = await call(base, 'POST', PODS, { ...pod('c1'), status: { phase: 'Running' } });
       assert.equal(created.status, 201);
       const m = created.body.metadata;
       assert.match(m.uid, /^[0-9a-f-]{36}$/);
@@ -246,6 +246,20 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
         assert.ok((await storeWatchers()) <= withOne, `20 HTTP watchers cost ${await storeWatchers()} store watchers, one cost ${withOne}`);
       } finally {
         for (const w of watches) w.close();
+      }
+    });
+
+    it('watches one object by its path', async () => {
+      const { body: c1 } = await call(base, 'GET', `${PODS}/c1`);
+      const w = await openWatch(base, `${PODS}/c1?watch=true&resourceVersion=${c1.metadata.resourceVersion}`);
+      try {
+        const merge = { 'Content-Type': 'application/merge-patch+json' };
+        await call(base, 'PATCH', `${PODS}/race`, { metadata: { labels: { other: 'x' } } }, merge);
+        await call(base, 'PATCH', `${PODS}/c1`, { metadata: { labels: { mine: 'y' } } }, merge);
+        await eventually('c1 modified', () => w.events.length >= 1);
+        assert.deepEqual(w.events.map((e) => `${e.type} ${e.object.metadata.name}`), ['MODIFIED c1']);
+      } finally {
+        w.close();
       }
     });
 

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   if (!m) program.error(`--listen-address must be host:port, got ${JSON.stringify(opts.listenAddress)}`);
   const etcd = new EtcdEndpoints(opts.etcdServers.split(',').map((s) => endpointOf(s.trim())).filter((s) => s !== ''));
   const server = new ApiServer(etcd);
-  const address = await server.listen(m![1]!, Number(m![2]));
+  const address = await server.listen(m![1]!.replace(/^\[(.*)\]$/, '$1'), Number(m![2])); // [::1]:8080 listens on ::1
   // Tests and scripts wait for this line to know where the server listens (port 0 picks one).
   process.stdout.write(`keel-apiserver listening on http://${address.address}:${address.port}\n`);
   const stop = () => void server.close().then(() => {

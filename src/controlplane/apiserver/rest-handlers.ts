@@ -99,6 +99,9 @@ export class RestHandlers {
     const warnings: string[] = [];
     checkFields(obj, fields, warnings);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
+    // The status is the controllers' and kubelets' to report, not the creator's (nodes excepted: a
+    // kubelet registers its node with its status), as each kind's create strategy has it.
+    if (r.subresources.includes('status') && r.kind !== 'Node') delete obj.status;
     applyDefaults(obj);
     validate(r, obj);
     if (r.namespaced) await this.registry.get(NAMESPACES, undefined, obj.metadata.namespace).catch((err) => {

@@ -23,7 +23,9 @@ export async function serveWatch(
 ): Promise<void> {
   const r = route.resource;
   const opts = listOptions(route, query);
-  const match = (o: KubeObject) => (route.namespace === undefined || o.metadata.namespace === route.namespace) && opts.match!(o);
+  // GET …/pods/<name>?watch=true (the old single-object form) watches that object only.
+  const match = (o: KubeObject) => (route.namespace === undefined || o.metadata.namespace === route.namespace)
+    && (route.name === undefined || o.metadata.name === route.name) && opts.match!(o);
   const rvParam = query.get('resourceVersion') ?? '';
   if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resourceVersion ${JSON.stringify(rvParam)}`);
   const asTable = wantsTable(req.headers.accept);
