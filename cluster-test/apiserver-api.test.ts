@@ -148,6 +148,21 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal((await call(base, 'GET', `${PODS}/bound`)).status, 404);
     });
 
+    it('holds an object with finalizers until the last one is removed', async () => {
+      const path = '/api/v1/namespaces/default/services';
+      await call(base, 'POST', path, { metadata: { name: 'held', finalizers: ['example.com/a', 'example.com/b'] }, spec: { ports: [{ port: 80 }] } });
+      const marked = await call(base, 'DELETE', `${path}/held`);
+      assert.equal(marked.status, 200);
+      assert.ok(marked.body.metadata.deletionTimestamp);
+      const merge = { 'Content-Type': 'application/merge-patch+json' };
+      const added = await call(base, 'PATCH', `${path}/held`, { metadata: { finalizers: ['example.com/a', 'example.com/b', 'example.com/c'] } }, merge);
+      assert.deepEqual([added.status, added.body.details?.causes?.[0]?.field], [422, 'metadata.finalizers']);
+      await call(base, 'PATCH', `${path}/held`, { metadata: { finalizers: ['example.com/b'] } }, merge);
+      assert.equal((await call(base, 'GET', `${path}/held`)).status, 200, 'one finalizer left');
+      await call(base, 'PATCH', `${path}/held`, { metadata: { finalizers: null } }, merge);
+      assert.equal((await call(base, 'GET', `${path}/held`)).status, 404);
+    });
+
     it('lists with label and field selectors, and pages with limit/continue over one snapshot', async () => {
       const ns = '/api/v1/namespaces/list-test';
       await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'list-test' } });

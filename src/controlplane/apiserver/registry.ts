@@ -3,7 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { prefixRangeEnd } from '../../client/key-ranges';
 import type { KeyValue__Output } from '../../generated/mvccpb/KeyValue';
 import type { EtcdEndpoints } from './etcd-endpoints';
-import { carryServerMeta, initialiseMeta } from './object-meta';
+import { carryServerMeta, initialiseMeta, timestamp } from './object-meta';
 import { LeaseReuse } from './lease-reuse';
 import type { ResourceInfo } from './resources';
 import type { KubeObject, Selector } from './selectors';
@@ -133,8 +133,9 @@ export class Registry {
       if (value.equals(encode(current))) return current;
       const res = await this.etcd.run((c) => c.txn({
         compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: rv }],
-        // ignore_lease: an update keeps the key's lease, so an event updated stays as mortal as it was.
-        success: [{ request_put: { key, value, ignore_lease: true } }],
+        // An object being deleted goes once its last finalizer is removed. ignore_lease: an update
+        // keeps the key's lease, so an event updated stays as mortal as it was.
+        success: [deletionFinished(next) ? { request_delete_range: { key } } : { request_put: { key, value, ignore_lease: true } }],
       }));
       if (res.succeeded) {
         next.metadata.resourceVersion = res.header!.revision;
@@ -157,6 +158,17 @@ export class Registry {
     for (;;) {
       const current = await this.get(r, namespace, name);
       precondition(current);
+      if (current.metadata.finalizers?.length) {
+        // Finalizers hold the object: it is only marked, and goes when the last one is removed.
+        const marked = await this.update(r, namespace, name, (obj) => {
+          if (obj.metadata.resourceVersion !== current.metadata.resourceVersion) return obj; // changed meanwhile: look again
+          obj.metadata.deletionTimestamp ??= timestamp();
+          obj.metadata.deletionGracePeriodSeconds = 0;
+          return obj;
+        }, true);
+        if (marked.metadata.deletionTimestamp) return marked;
+        continue;
+      }
       const res = await this.etcd.run((c) => c.txn({
         compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: current.metadata.resourceVersion }],
         success: [{ request_delete_range: { key } }, ...alsoPrefixes.map((p) => ({
@@ -166,6 +178,12 @@ export class Registry {
       if (res.succeeded) return current;
     }
   }
+}
+
+/** Kubernetes' rule: marked for deletion, no grace period left and no finalizers: the object goes. */
+function deletionFinished(obj: KubeObject): boolean {
+  const m = obj.metadata;
+  return Boolean(m.deletionTimestamp) && m.deletionGracePeriodSeconds === 0 && !m.finalizers?.length;
 }
 
 /** The stored JSON with resourceVersion filled in from the key's revision. */

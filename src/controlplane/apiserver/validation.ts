@@ -75,15 +75,21 @@ export function validate(r: ResourceInfo, obj: KubeObject): void {
 
 /** Fields that cannot change once created: a 422 naming the first one changed. */
 export function validateImmutable(r: ResourceInfo, current: KubeObject, next: KubeObject): void {
-  const immutable: Array<[string, unknown, unknown]> = [];
+  const immutable: Array<[string, unknown, unknown, string?]> = [];
   if (r.kind === 'Pod') {
     immutable.push(['spec.containers[*].name', current.spec?.containers?.map((c: KubeObject) => c.name), next.spec?.containers?.map((c: KubeObject) => c.name)]);
     if (current.spec?.nodeName) immutable.push(['spec.nodeName', current.spec.nodeName, next.spec?.nodeName]);
   }
   if (r.kind === 'Deployment' || r.kind === 'ReplicaSet') immutable.push(['spec.selector', current.spec?.selector, next.spec?.selector]);
   const changed = immutable.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b));
+  const held = new Set<string>(current.metadata.finalizers ?? []);
+  if (current.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).some((f: string) => !held.has(f))) {
+    changed.push(['metadata.finalizers', held, next.metadata.finalizers, 'no new finalizers can be added if the object is being deleted']);
+  }
   if (changed.length > 0) {
-    throw invalid(r.kind, current.metadata.name, changed.map(([field]) => ({ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable', field })));
+    throw invalid(r.kind, current.metadata.name, changed.map(([field, , , why]) => ({
+      reason: 'FieldValueForbidden', message: `Forbidden: ${why ?? 'field is immutable'}`, field,
+    })));
   }
 }
 
