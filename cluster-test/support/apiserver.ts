@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { EtcdEndpoints } from '../../src/controlplane/apiserver/etcd-endpoints';
 import { ApiServer } from '../../src/controlplane/apiserver/http-server';
+import type { KubeObject } from '../../src/controlplane/apiserver/kube-object';
 
 /** An apiserver in this process on a loopback port, over the given etcd endpoints. */
 export interface TestApiServer {
@@ -24,7 +25,7 @@ export async function startApiServer(endpoints: string[]): Promise<TestApiServer
 export interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  /** The parsed JSON, or the text when the answer is not JSON (health, metrics): tests read into it freely. */
   body: any;
 }
 
@@ -47,8 +48,7 @@ export async function call(base: string, method: string, path: string, body?: un
 
 /** An open watch: the events received so far, and a way to end it early. */
 export interface WatchStream {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  events: Array<{ type: string; object: any }>;
+  events: Array<{ type: string; object: KubeObject }>;
   /** Resolves when the server ends the stream. */
   ended: Promise<void>;
   close(): void;

@@ -1,9 +1,9 @@
+import type { KubeObject } from './kube-object';
 import { badRequest } from './status-error';
 
 /** A parsed selector: true when an object matches. */
 export type Selector = (obj: KubeObject) => boolean;
 
-export type KubeObject = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Splits on commas outside parentheses: `a in (x,y),b` is two requirements. */
 function requirements(text: string): string[] {
