@@ -205,6 +205,25 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       }
     });
 
+    it('lists more objects than one store read holds, whole or in pages', async () => {
+      await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'many' } });
+      const path = '/apis/coordination.k8s.io/v1/namespaces/many/leases';
+      // 510 objects of ~9 KiB: more than gRPC's 4 MiB answer limit if read in one store range.
+      const padding = { note: 'x'.repeat(9000) };
+      let next = 0;
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        while (next < 510) {
+          assert.equal((await call(base, 'POST', path, { metadata: { name: `l${next++}`, annotations: padding }, spec: {} })).status, 201);
+        }
+      }));
+      assert.equal((await call(base, 'GET', path)).body.items.length, 510);
+      const first = await call(base, 'GET', `${path}?limit=505`);
+      assert.equal(first.body.items.length, 505);
+      const rest = await call(base, 'GET', `${path}?limit=505&continue=${first.body.metadata.continue}`);
+      assert.equal(rest.body.items.length, 5);
+      assert.equal(rest.body.metadata.continue, undefined);
+    });
+
     it('deletes a namespace with everything in it, and refuses to delete the system ones', async () => {
       await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
       await call(base, 'POST', '/api/v1/namespaces/doomed/pods', pod('inside'));

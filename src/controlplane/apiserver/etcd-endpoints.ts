@@ -13,8 +13,11 @@ export class EtcdEndpoints {
 
   constructor(endpoints: string[], commandTimeoutMs = 5000) {
     if (endpoints.length === 0) throw new Error('at least one etcd endpoint is needed');
-    // Each member gets a TCP connection of its own, so one dead member cannot stall the others.
-    this.clients = endpoints.map((e) => new EtcdClient(e, { commandTimeoutMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+    // Each member gets a TCP connection of its own, so one dead member cannot stall the others. No
+    // limit on answers (gRPC's default is 4 MiB), as kube-apiserver sets its etcd client: a page of
+    // big objects or one large object must not fail a read.
+    const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': -1 };
+    this.clients = endpoints.map((e) => new EtcdClient(e, { commandTimeoutMs, channelOptions }));
   }
 
   /** The member calls go to now; watches are opened here too. */

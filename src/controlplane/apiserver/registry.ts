@@ -30,6 +30,9 @@ export interface ListResult {
 /** The continue token: the list's revision (every page reads the same snapshot) and the next key. */
 interface ContinueToken { rv: string; start: string }
 
+/** Keys per store read of a list: a big list is read in pages at one revision, bounding each answer. */
+const STORE_PAGE = 500;
+
 /** How often an update whose read went stale is tried again before it gives up with a Conflict. */
 const UPDATE_ATTEMPTS = 10;
 
@@ -76,7 +79,7 @@ export class Registry {
     for (;;) {
       const res = await this.etcd.run((c) => c.range({
         key: Buffer.from(start), range_end: prefixRangeEnd(Buffer.from(prefix)), revision,
-        limit: want === Infinity ? 0 : want - items.length,
+        limit: Math.min(STORE_PAGE, want - items.length),
       })).catch((err: ServiceError) => outOfRange(err, revision, token !== undefined));
       if (revision === '0') revision = res.header!.revision;
       for (const kv of res.kvs) {
