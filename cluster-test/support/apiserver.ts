@@ -54,8 +54,8 @@ export interface WatchStream {
   close(): void;
 }
 
-/** GETs a watch URL and collects its newline-delimited events as they arrive. */
-export function openWatch(base: string, path: string): Promise<WatchStream> {
+/** GETs a watch URL and collects its newline-delimited events as they arrive (and hands each to `onEvent`). */
+export function openWatch(base: string, path: string, onEvent: (ev: { type: string; object: KubeObject }) => void = () => {}): Promise<WatchStream> {
   return new Promise((resolve, reject) => {
     const req = request(base + path, (res) => {
       if (res.statusCode !== 200) {
@@ -74,7 +74,9 @@ export function openWatch(base: string, path: string): Promise<WatchStream> {
         pending += chunk;
         let nl: number;
         while ((nl = pending.indexOf('\n')) >= 0) {
-          stream.events.push(JSON.parse(pending.slice(0, nl)));
+          const ev = JSON.parse(pending.slice(0, nl));
+          stream.events.push(ev);
+          onEvent(ev);
           pending = pending.slice(nl + 1);
         }
       });
