@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatApiserverTable, runApiserverBench } from './apiserver';
 import { formatJson, formatTables, Run } from './report';
 import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
 import { runSuite } from './suite';
@@ -31,11 +32,12 @@ async function main(): Promise<void> {
     .addOption(new Option('--rows <list>', `comma-separated rows to run, from: ${ROW_IDS.join(', ')} ` +
       `(default: all on one member, ${defaultRowIds(3).join(', ')} on three; 1-client rows go to the leader)`).argParser(rowList))
     .option('--json', 'print the results as JSON instead of tables')
+    .option('--apiserver', 'also run the apiserver rows: keel-apiserver on each system (pods created/s, list of 10,000 pods, watch fan-out)')
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    valueSize: number; rows?: RowId[]; json?: boolean;
+    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean;
   }>();
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
   const plans = sizes.map((members) => {
@@ -58,6 +60,11 @@ async function main(): Promise<void> {
     runs.push({ settings, results });
   }
   process.stdout.write(o.json ? `${formatJson(runs)}\n` : formatTables(runs));
+  if (o.apiserver) {
+    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
+    const api = await runApiserverBench(systems, o.duration * 1000, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(o.json ? `${JSON.stringify({ apiserver: api }, null, 2)}\n` : `\n${formatApiserverTable(api)}`);
+  }
 }
 
 function positiveNumber(value: string): number {
