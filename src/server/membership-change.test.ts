@@ -17,6 +17,9 @@ function writeLoad(target: InProcessMember): { stop(): Promise<string[]> } {
         acked.push(key);
       } catch {
         // A refused write (no leader for a moment) was not acknowledged; only acknowledged ones count.
+        // Retry after a pause: a refusal can come back at once, and retrying in a tight loop would
+        // starve the timers that drive Raft.
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
   };
@@ -58,7 +61,9 @@ describe('membership changes through Raft', function () {
       await leader.server.memberAdmin.add([c.peerUrl(name)], false, new Date());
       const joined = await c.join(name, initialClusterWith(c, leader, [name]));
       await eventually(`${name} publishes its name`, () => leader.server.members().find((m) => m.name === name) !== undefined);
-      assert.equal(joined.server.members().length, c.members.length);
+      // The new member learns the membership by applying the log (or a snapshot), which may still
+      // be under way when the leader has applied its publication.
+      await eventually(`${name} knows every member`, () => joined.server.members().length === c.members.length);
     }
     assert.equal(leader.server.members().length, 5);
     for (const m of c.members.slice(3)) {
