@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { KeelServer } from '../server/keel-server';
+import { splitHostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
@@ -92,7 +93,7 @@ export async function startClientServer(
 
 /** Whether host:port only takes connections from this machine. */
 export function isLoopback(hostPort: string): boolean {
-  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  const { host } = splitHostPort(hostPort);
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 

@@ -2,6 +2,7 @@ import { createServer, RequestListener, Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { KeelServer } from '../server/keel-server';
 import { ETCD_CLUSTER_VERSION, ETCD_VERSION } from '../server/version';
+import { splitHostPort } from '../util/host-port';
 import { Logger } from '../util/logger';
 
 /**
@@ -35,7 +36,7 @@ export async function startHttpServer(server: KeelServer, registry: Registry, ho
   };
   const servers: Server[] = [];
   for (const hp of hostPorts) {
-    const [host, port] = [hp.slice(0, hp.lastIndexOf(':')), Number(hp.slice(hp.lastIndexOf(':') + 1))];
+    const { host, port } = splitHostPort(hp);
     const s = createServer(handle);
     await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, host, resolve));
     servers.push(s);

@@ -62,9 +62,7 @@ async function main(): Promise<void> {
   // Peers are dialled with this member's own peer certificate (as etcd does), read anew on each dial.
   const peerDial = () => (peerTls === undefined ? grpc.credentials.createInsecure()
     : grpc.credentials.createSsl(peerTls.ca ?? null, peerTls.key, peerTls.cert));
-  const peers = await GrpcPeerTransport.listen(flags.listenPeerUrls.map((u) => ({
-    hostPort: hostPort(u), ...(u.startsWith('https://') ? { tls: peerTls } : {}),
-  })), log, peerDial);
+  const peers = await GrpcPeerTransport.listen(listenAddresses(flags.listenPeerUrls, peerTls), log, peerDial);
   const stopWatchingPeerTls = flags.peerTls === undefined ? () => undefined
     : watchTlsFiles(flags.peerTls, 'peer-', (options) => {
       peerTls = options;
@@ -91,9 +89,7 @@ async function main(): Promise<void> {
     await engine.close();
     process.exit(1);
   }
-  const clientServer = await startClientServer(server, flags.listenClientUrls.map((u) => ({
-    hostPort: hostPort(u), ...(u.startsWith('https://') ? { tls: clientTls } : {}),
-  })), flags, log);
+  const clientServer = await startClientServer(server, listenAddresses(flags.listenClientUrls, clientTls), flags, log);
   const stopWatchingTls = flags.clientTls === undefined ? () => undefined
     : watchTlsFiles(flags.clientTls, '', (options) => clientServer.tlsListeners.forEach((l) => l.setSecureContext(options)), log);
   const httpServers = await startHttpServer(server, registry, flags.listenMetricsUrls.map(hostPort), log);
@@ -121,3 +117,8 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** Where to listen for --listen-*-urls: each URL's host:port, with TLS for the https ones. */
+function listenAddresses(urls: string[], tls: LoadedTls | undefined): Array<{ hostPort: string; tls?: LoadedTls }> {
+  return urls.map((u) => ({ hostPort: hostPort(u), ...(u.startsWith('https://') ? { tls } : {}) }));
+}

@@ -3,3 +3,9 @@ export function hostPort(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port}`;
 }
+
+/** The host (IPv6 without its brackets) and port of host:port. */
+export function splitHostPort(hostPort: string): { host: string; port: number } {
+  const colon = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(hostPort.slice(colon + 1)) };
+}

@@ -1,5 +1,6 @@
 import { createServer as createNetServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer, TlsOptions } from 'node:tls';
+import { splitHostPort } from './host-port';
 
 /**
  * Listens on host:port (IPv6 hosts in brackets): plain TCP, or TLS when `tls` is given, in which
@@ -7,9 +8,7 @@ import { createServer as createTlsServer, TlsOptions } from 'node:tls';
  * the port bound (port 0 asks the kernel for one).
  */
 export function listenOn(hostPort: string, tls: TlsOptions | undefined, onConnection: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
-  const colon = hostPort.lastIndexOf(':');
-  const host = hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(hostPort.slice(colon + 1));
+  const { host, port } = splitHostPort(hostPort);
   const server: Server = tls === undefined ? createNetServer(onConnection) : createTlsServer(tls, onConnection);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
