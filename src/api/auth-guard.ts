@@ -70,8 +70,10 @@ type CallWithMetadata = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' 
 /** Who makes the call: its `token` metadata, else its client certificate's common name. */
 export function callerOf(server: KeelServer, call: CallWithMetadata): string | undefined {
   const token = call.metadata.get('token')[0];
-  const commonName = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
-  return server.caller(token === undefined ? undefined : String(token), typeof commonName === 'string' ? commonName : undefined);
+  return server.caller(token === undefined ? undefined : String(token), () => {
+    const commonName = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+    return typeof commonName === 'string' ? commonName : undefined;
+  });
 }
 
 /** Throws etcd's error when the caller may not make this call with this request. */

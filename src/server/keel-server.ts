@@ -495,16 +495,18 @@ export class KeelServer {
   /**
    * Who makes a call, from its token or else its client certificate's common name; undefined
    * while auth is off (everyone may do everything). With auth on, an unknown or expired token and
-   * a call with neither are refused as etcd refuses them.
+   * a call with neither are refused as etcd refuses them. The common name is asked for only then:
+   * reading the peer certificate is wasted on every call while auth is off.
    */
-  caller(token: string | undefined, commonName: string | undefined): string | undefined {
+  caller(token: string | undefined, commonName: () => string | undefined): string | undefined {
     if (!this.authStore.isEnabled) return undefined;
     if (token !== undefined) {
       const user = this.authStore.tokens.user(token);
       if (user === undefined) throw new ServerError('invalid-auth-token');
       return user;
     }
-    if (commonName !== undefined && this.authStore.hasUser(commonName)) return commonName;
+    const cn = commonName();
+    if (cn !== undefined && this.authStore.hasUser(cn)) return cn;
     throw new ServerError('user-empty');
   }
 
