@@ -44,6 +44,8 @@ function scrub(text: string, who: Identity): string {
   for (const id of who.ids) {
     out = out.split(id).join('<id>').split(BigInt(id).toString(16)).join('<id>');
   }
+  // Go's %16x pads an ID shorter than 16 hex digits with spaces, and the two members' IDs differ in length.
+  out = out.replace(/ {2,}<id>/g, ' <id>');
   return out.replace(/"raft_term":\d+/g, '"raft_term":<term>').replace(/"RaftTerm" : \d+/g, '"RaftTerm" : <term>');
 }
 
