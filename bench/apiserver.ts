@@ -1,5 +1,5 @@
 import { call, openWatch, type WatchStream } from '../cluster-test/support/apiserver';
-import type { KubeObject } from '../src/controlplane/apiserver/kube-object';
+import type { KubeObject } from '../src/controlplane/kube-object';
 import { startApiServerProcess } from '../cluster-test/support/apiserver-process';
 import { summarize, type LatencySummary } from './stats';
 import { startTarget, type System } from './targets';

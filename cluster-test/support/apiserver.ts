@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { EtcdEndpoints } from '../../src/controlplane/apiserver/etcd-endpoints';
 import { ApiServer } from '../../src/controlplane/apiserver/http-server';
-import type { KubeObject } from '../../src/controlplane/apiserver/kube-object';
+import type { KubeObject } from '../../src/controlplane/kube-object';
 
 /** An apiserver in this process on a loopback port, over the given etcd endpoints. */
 export interface TestApiServer {

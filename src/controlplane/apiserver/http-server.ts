@@ -8,7 +8,7 @@ import { Registry } from './registry';
 import { RESOURCES } from './resources';
 import { fieldValidation, RestHandlers, type Reply } from './rest-handlers';
 import { parseResourcePath, type ResourceRoute } from './routes';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { ApiError, badRequest } from './status-error';
 import { table, wantsTable } from './tables';
 import { serveWatch } from './watch-handler';

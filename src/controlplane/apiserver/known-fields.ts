@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 
 /**
  * The field names of the built-in types, as far as strict decoding checks them here: every

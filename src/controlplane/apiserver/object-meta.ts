@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 
 /** The alphabet of generateName suffixes: no vowels (no words), no look-alikes (apimachinery's). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';

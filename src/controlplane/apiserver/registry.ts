@@ -6,7 +6,7 @@ import type { EtcdEndpoints } from './etcd-endpoints';
 import { carryServerMeta, initialiseMeta, timestamp } from './object-meta';
 import { LeaseReuse } from './lease-reuse';
 import type { ResourceInfo } from './resources';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import type { Selector } from './selectors';
 import { alreadyExists, ApiError, badRequest, conflict, expired, notFound } from './status-error';
 

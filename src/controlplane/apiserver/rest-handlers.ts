@@ -4,7 +4,7 @@ import { generatedName, timestamp } from './object-meta';
 import type { ListOptions, Registry } from './registry';
 import { groupVersion, RESOURCES } from './resources';
 import type { ResourceRoute } from './routes';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { ApiError, badRequest, conflict, notFound } from './status-error';
 import { applyDefaults, validate, validateImmutable } from './validation';

@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { badRequest } from './status-error';
 
 /** A parsed selector: true when an object matches. */

@@ -1,6 +1,6 @@
 import { age } from './human-duration';
 import type { ResourceInfo } from './resources';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 
 interface Column {
   name: string;

@@ -1,5 +1,5 @@
 import type { ResourceInfo } from './resources';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { invalid, type StatusCause } from './status-error';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

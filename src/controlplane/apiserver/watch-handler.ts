@@ -3,7 +3,7 @@ import type { Registry } from './registry';
 import { groupVersion } from './resources';
 import { listOptions } from './rest-handlers';
 import type { ResourceRoute } from './routes';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { badRequest, type ApiError } from './status-error';
 import { table, wantsTable } from './tables';
 import type { StoreEvent, WatchHubs } from './watch-hub';

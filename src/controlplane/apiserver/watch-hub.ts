@@ -4,7 +4,7 @@ import type { WatchRequest } from '../../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../../generated/etcdserverpb/WatchResponse';
 import type { EtcdEndpoints } from './etcd-endpoints';
 import { decode } from './registry';
-import type { KubeObject } from './kube-object';
+import type { KubeObject } from '../kube-object';
 import { expired } from './status-error';
 import type { ApiError } from './status-error';
 
