@@ -155,7 +155,7 @@ function positiveInt(value: string): number {
 }
 
 /** A Go duration such as 500ms, 10s, 10m or 1h30m, in milliseconds (etcd's duration flags). */
-function duration(value: string): number {
+export function duration(value: string): number {
   const ms = parseGoDuration(value);
   if (ms === undefined) throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 10s or 10m`);
   if (ms <= 0) throw new InvalidArgumentError(`"${value}" must be positive`);
