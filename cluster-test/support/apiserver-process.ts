@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { spawnReaped } from './reaped-spawn';
 
 /** The compiled keel-apiserver entry point, beside the tests in dist/. */
 export const APISERVER_BIN = join(__dirname, '..', '..', 'src', 'cmd', 'keel-apiserver.js');
@@ -13,7 +14,7 @@ export interface ApiServerProcess {
 
 /** Starts `keel-apiserver` on a free loopback port and resolves with its URL once it listens. */
 export function startApiServerProcess(etcdServers: string[]): Promise<ApiServerProcess> {
-  const child = spawn(process.execPath, [APISERVER_BIN, '--etcd-servers', etcdServers.join(','), '--listen-address', '127.0.0.1:0'],
+  const child = spawnReaped(process.execPath, [APISERVER_BIN, '--etcd-servers', etcdServers.join(','), '--listen-address', '127.0.0.1:0'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {

@@ -1,10 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/client/etcd-client';
+import { spawnReaped } from './reaped-spawn';
 
 /** A member process (keel or a real etcd) started for a test or a benchmark, on loopback. */
 export interface MemberProcess {
@@ -167,7 +168,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     ...(opts.extraArgs ?? []),
   ];
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawnReaped(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,0 +1,22 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+/** Long-running children (members, apiservers) started by this process and still alive. */
+const alive = new Set<ChildProcess>();
+
+// A test run or chaos run that ends abruptly (an uncaught error, a timeout, Ctrl-C) must not leave
+// members behind: one that lives on keeps dialing its peers' ports, which later runs reuse. SIGKILL
+// also ends a member that was paused with SIGSTOP, which would ignore SIGTERM.
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+}
+
+/** `spawn`, with the child killed when this process exits, however it exits (short of SIGKILL). */
+export function spawnReaped(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, options);
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
+  return child;
+}
