@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { ProcessGroup } from './process-group';
 
 /**
  * `npm start`: a three-member Keel cluster on 127.0.0.1 in the foreground, laid out as etcd's own
@@ -17,17 +16,12 @@ const MEMBERS = [
 ];
 const DATA_ROOT = process.env['KEEL_DATA_ROOT'] ?? 'data';
 const KEEL_BIN = join(__dirname, 'keel.js');
-const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m'];
-const RESET = '\x1b[0m';
 
 const initialCluster = MEMBERS.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
-const children: ChildProcess[] = [];
-let stopping = false;
-
-for (const [i, m] of MEMBERS.entries()) {
-  mkdirSync(DATA_ROOT, { recursive: true });
-  const child = spawn(process.execPath, [
-    KEEL_BIN,
+const group = new ProcessGroup(MEMBERS.map((m) => m.name));
+mkdirSync(DATA_ROOT, { recursive: true });
+for (const m of MEMBERS) {
+  group.start(m.name, KEEL_BIN, [
     '--name', m.name,
     '--data-dir', join(DATA_ROOT, m.name),
     '--listen-client-urls', `http://127.0.0.1:${m.client}`,
@@ -38,40 +32,7 @@ for (const [i, m] of MEMBERS.entries()) {
     '--initial-cluster-token', 'etcd-cluster-1',
     '--initial-cluster-state', 'new',
     '--listen-metrics-urls', `http://127.0.0.1:${m.metrics}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = process.stdout.isTTY ? `${COLORS[i]}${m.name.padEnd(6)} |${RESET}` : `${m.name.padEnd(6)} |`;
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix} ${readable(line)}`));
-  }
-  child.on('exit', (code, signal) => {
-    console.log(`${prefix} exited (${signal ?? `code ${code}`})`);
-    if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(stopping ? 0 : 1);
-  });
-  children.push(child);
+  ]);
 }
 console.log(`keel: three members on 127.0.0.1:2379, :22379, :32379 (data in ${DATA_ROOT}/); Ctrl-C stops them\n` +
   `try:  ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379 endpoint status -w table`);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping all members...');
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  });
-}
-
-/** A JSON log line as "time LEVEL message key=value ..."; anything else as it is. */
-function readable(line: string): string {
-  let rec: Record<string, unknown>;
-  try {
-    rec = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return line;
-  }
-  const { level, time, msg, name, ...fields } = rec;
-  void name;
-  const lvl = ({ 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR' } as Record<string, string>)[String(level)] ?? String(level);
-  const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-  return `${String(time).slice(11, 23)} ${lvl.padEnd(5)} ${String(msg)}${rest ? ` ${rest}` : ''}`;
-}
