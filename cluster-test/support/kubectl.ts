@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kubeconfig } from '../../src/cmd/kubeconfig';
 
 /** The machine image's kubectl (a dispatcher that runs the release matching the server's /version). */
 export const KUBECTL_BIN = '/usr/bin/kubectl';
@@ -21,13 +22,7 @@ export class Kubectl {
   private constructor(private readonly dir: string) {}
 
   static async forServer(dir: string, serverUrl: string): Promise<Kubectl> {
-    await writeFile(join(dir, 'kubeconfig'), [
-      'apiVersion: v1', 'kind: Config',
-      'clusters:', '- name: keel', '  cluster:', `    server: ${serverUrl}`,
-      'users:', '- name: keel', '  user: {}',
-      'contexts:', '- name: keel', '  context: {cluster: keel, user: keel}',
-      'current-context: keel', '',
-    ].join('\n'));
+    await writeFile(join(dir, 'kubeconfig'), kubeconfig(serverUrl));
     return new Kubectl(dir);
   }
 
