@@ -8,11 +8,11 @@ const RESET = '\x1b[0m';
  * The processes of a local cluster run in the foreground, as a Procfile runner runs them: each
  * line they print goes to stdout prefixed with its process's name (JSON log lines made readable),
  * Ctrl-C or SIGTERM stops them all with SIGTERM, and this process exits once every child has.
+ * The exit code is 0 after a requested stop, 1 if the last child went by itself.
  */
 export class ProcessGroup {
   private readonly children: ChildProcess[] = [];
   private stopping = false;
-  private exitCode = 0;
   private readonly width: number;
 
   constructor(names: string[]) {
@@ -33,24 +33,22 @@ export class ProcessGroup {
     }
     child.on('exit', (code, signal) => {
       console.log(`${prefix} exited (${signal ?? `code ${code}`})`);
-      if (!this.stopping) {
-        console.log(`${name} stopped unexpectedly; stopping the rest`);
-        this.stop(1);
-      }
-      if (this.children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(this.exitCode);
+      // A process that dies on its own is left dead and the rest keep running, as on real
+      // machines: what a crash does to the cluster is worth seeing (and fault tests cause it).
+      if (!this.stopping) console.log(`${prefix} exited unexpectedly; the other processes keep running`);
+      if (this.children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(this.stopping ? 0 : 1);
     });
     this.children.push(child);
     return child;
   }
 
   /** Stops every child with SIGTERM; the process exits once they all have. */
-  stop(exitCode = 0): void {
+  stop(): void {
     if (this.stopping) return;
     this.stopping = true;
-    this.exitCode = exitCode;
     console.log('\nstopping every process...');
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    if (this.children.length === 0) process.exit(exitCode);
+    if (this.children.length === 0) process.exit(0);
   }
 }
 
