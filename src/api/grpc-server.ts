@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { KeelServer } from '../server/keel-server';
-import { splitHostPort } from '../util/host-port';
+import { isLoopback } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
@@ -89,12 +89,6 @@ export async function startClientServer(
     throw err;
   }
   return { grpcServer, listeners, tlsListeners, ports };
-}
-
-/** Whether host:port only takes connections from this machine. */
-export function isLoopback(hostPort: string): boolean {
-  const { host } = splitHostPort(hostPort);
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */

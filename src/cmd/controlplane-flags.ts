@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
@@ -10,6 +11,11 @@ import type { Logger } from '../util/logger';
 export interface ComponentFlags {
   apiservers: string;
   logLevel: LogLevel;
+  /** Credentials and trust for HTTPS apiservers, with kubectl's flag names. */
+  token?: string;
+  certificateAuthority?: string;
+  clientCertificate?: string;
+  clientKey?: string;
 }
 
 /** Leader-election flags of kube-scheduler and kube-controller-manager, with their defaults. */
@@ -29,6 +35,10 @@ export function componentCommand(name: string, description: string): Command {
     .description(description)
     .option('--apiservers <urls>', 'comma-separated apiserver URLs; requests fail over between them', 'http://127.0.0.1:8080')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--token <token>', 'bearer token for the apiservers (a line of their --token-auth-file)')
+    .option('--certificate-authority <file>', 'CA that signed the apiservers\' certificates (PEM)')
+    .option('--client-certificate <file>', 'client certificate for the apiservers (PEM; CN is the user, O the groups)')
+    .option('--client-key <file>', 'its private key (PEM)')
     .showHelpAfterError();
 }
 
@@ -55,7 +65,13 @@ export function apiserverUrls(flags: ComponentFlags): string[] {
 
 /** The client a component talks to the apiservers with, identified by its name in User-Agent. */
 export function componentClient(name: string, flags: ComponentFlags): KubeClient {
-  return new KubeClient(apiserverUrls(flags), { userAgent: name });
+  if ((flags.clientCertificate === undefined) !== (flags.clientKey === undefined)) throw new Error('--client-certificate and --client-key go together');
+  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
+  return new KubeClient(apiserverUrls(flags), {
+    userAgent: name,
+    ...(flags.token === undefined ? {} : { token: flags.token }),
+    ca: file(flags.certificateAuthority), cert: file(flags.clientCertificate), key: file(flags.clientKey),
+  });
 }
 
 export function componentLogger(name: string, flags: ComponentFlags): Logger {

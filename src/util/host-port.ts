@@ -9,3 +9,9 @@ export function splitHostPort(hostPort: string): { host: string; port: number } 
   const colon = hostPort.lastIndexOf(':');
   return { host: hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(hostPort.slice(colon + 1)) };
 }
+
+/** Whether host:port only takes connections from this machine. */
+export function isLoopback(hostPort: string): boolean {
+  const { host } = splitHostPort(hostPort);
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -1,6 +1,9 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { authenticate, type AuthnOptions } from './authn';
+import { alwaysAllow, builtIn, chain, forbidden, type Authorizer, type RequestAttributes } from './authz';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiDocument, openApiRoot, VERSION } from './discovery';
 import type { EtcdEndpoints } from './etcd-endpoints';
 import { ApiMetrics } from './metrics';
@@ -22,22 +25,40 @@ const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-l
 
 const VERB_OF_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
+export interface ApiServerOptions {
+  /** Serve HTTPS with this certificate and key (PEM); with `clientCa`, verify client certificates against it. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
+  /** Default: anonymous requests allowed, no tokens. */
+  authn?: AuthnOptions;
+  /** Authorizers after the built-in ones (system:masters, health, discovery); default: allow everything. */
+  authorizers?: Authorizer[];
+}
+
 /**
  * A stateless Kubernetes-shaped apiserver over an etcd (Keel or the real one): discovery, OpenAPI,
  * health, metrics and the REST verbs of RESOURCES. Several replicas can serve one store side by side.
+ * Every request is authenticated, then authorized, then served.
  */
 export class ApiServer {
   private readonly server: Server;
   private readonly registry: Registry;
   private readonly hubs: WatchHubs;
   private readonly rest: RestHandlers;
+  private readonly authn: AuthnOptions;
+  private readonly authorizer: Authorizer;
   readonly metrics = new ApiMetrics();
 
-  constructor(private readonly etcd: EtcdEndpoints) {
+  constructor(private readonly etcd: EtcdEndpoints, options: ApiServerOptions = {}) {
     this.registry = new Registry(etcd);
     this.hubs = new WatchHubs(etcd);
     this.rest = new RestHandlers(this.registry);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.authn = options.authn ?? { anonymous: true };
+    this.authorizer = chain([builtIn, ...(options.authorizers ?? [alwaysAllow])]);
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const tls = options.tls;
+    // Client certificates are asked for but not required: a request may carry a token instead.
+    this.server = tls === undefined ? createServer(handler)
+      : createTlsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, handler);
   }
 
   /** Listens on host:port (port 0: any free one) once the system namespaces exist; resolves with the address. */
@@ -68,22 +89,35 @@ export class ApiServer {
     res.on('finish', () => this.metrics.observe(verb, route?.resource.name ?? '', route?.subresource ?? '', res.statusCode,
       Number(process.hrtime.bigint() - started) / 1e9));
     try {
+      const user = authenticate(req, this.authn);
+      const body = route !== undefined && req.method !== 'GET' ? await readJson(req, req.method === 'DELETE') : undefined;
+      const attrs: RequestAttributes = {
+        user, verb: route === undefined ? (req.method ?? 'get').toLowerCase() : verb, path: url.pathname, body,
+        ...(route === undefined ? {} : {
+          resource: { apiGroup: route.resource.group, resource: route.resource.name, subresource: route.subresource ?? '', namespace: route.namespace ?? '', name: route.name ?? '' },
+        }),
+        current: () => (route?.name === undefined ? Promise.resolve(undefined)
+          : this.registry.get(route.resource, route.namespace, route.name).catch((err) => (err instanceof ApiError && err.code === 404 ? undefined : Promise.reject(err)))),
+      };
+      const decision = await this.authorizer.authorize(attrs);
+      if (decision.decision !== 'allow') throw forbidden(attrs, decision.decision === 'deny' ? decision.reason : '');
       if (route === undefined) return await this.serveNonResource(req, res, url);
       if (watching && req.method === 'GET') return await serveWatch(req, res, route, url.searchParams, this.registry, this.hubs);
-      const reply = await this.serveResource(req, route, url.searchParams);
+      const reply = await this.serveResource(req, route, url.searchParams, body);
       this.sendObject(req, res, route, url.searchParams, reply);
     } catch (err) {
       this.sendError(res, err);
     }
   }
 
-  private async serveResource(req: IncomingMessage, route: ResourceRoute, query: URLSearchParams): Promise<Reply> {
+  /** Serves a request on a resource; `body` is the request's JSON, read before authorization. */
+  private async serveResource(req: IncomingMessage, route: ResourceRoute, query: URLSearchParams, body: KubeObject | undefined): Promise<Reply> {
     switch (req.method) {
       case 'GET': return route.name === undefined ? this.rest.list(route, query) : this.rest.get(route);
-      case 'POST': return this.rest.create(route, await readJson(req), fieldValidation(query));
-      case 'PUT': return this.rest.update(route, await readJson(req), fieldValidation(query));
-      case 'PATCH': return this.rest.patch(route, req.headers['content-type'] ?? '', await readJson(req), fieldValidation(query));
-      case 'DELETE': return this.rest.delete(route, (await readJson(req, true)) ?? {});
+      case 'POST': return this.rest.create(route, body!, fieldValidation(query));
+      case 'PUT': return this.rest.update(route, body!, fieldValidation(query));
+      case 'PATCH': return this.rest.patch(route, req.headers['content-type'] ?? '', body!, fieldValidation(query));
+      case 'DELETE': return this.rest.delete(route, body ?? {});
       default: throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
   }

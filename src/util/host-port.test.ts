@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isLoopback } from './grpc-server';
+import { isLoopback } from './host-port';
 
 describe('isLoopback (the warning for plain-text clients beyond this machine)', () => {
   const table: Array<[string, boolean]> = [
