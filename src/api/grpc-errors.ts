@@ -52,6 +52,7 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   'auth-not-enabled': { code: status.FAILED_PRECONDITION, details: 'etcdserver: authentication is not enabled' },
   'invalid-auth-token': { code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' },
   'permission-denied': { code: status.PERMISSION_DENIED, details: 'etcdserver: permission denied' },
+  'auth-old-revision': { code: status.INVALID_ARGUMENT, details: 'etcdserver: revision of auth store is old' },
   'user-empty': { code: status.INVALID_ARGUMENT, details: 'etcdserver: user name is empty' },
   'user-already-exist': { code: status.FAILED_PRECONDITION, details: 'etcdserver: user name already exists' },
   'user-not-found': { code: status.FAILED_PRECONDITION, details: 'etcdserver: user name not found' },

@@ -109,6 +109,7 @@ export class Applier {
         return failure(err);
       }
     }
+    if (!this.state.auth.stillPermits(Number(req.auth_revision))) return { ok: false, error: new ServerError('auth-old-revision') };
     // etcd's capped applier: while NOSPACE is raised, nothing that costs space is applied.
     if (this.state.alarms.has('NOSPACE') && quotaCost(req) > 0) return { ok: false, error: new ServerError('no-space') };
     if (req.compaction != null) {

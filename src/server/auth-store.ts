@@ -62,6 +62,19 @@ export class AuthStore {
     return this.enabled;
   }
 
+  /** Raised by every change of users, roles, permissions or enablement. */
+  get currentRevision(): number {
+    return this.revision;
+  }
+
+  /**
+   * Whether a request checked at auth revision `checkedAt` (0: not checked) may still be applied:
+   * not if auth changed in between, since the check may no longer hold.
+   */
+  stillPermits(checkedAt: number): boolean {
+    return !this.enabled || checkedAt === 0 || checkedAt >= this.revision;
+  }
+
   /** The password hash of a user, undefined for an unknown one. */
   passwordOf(name: string): string | undefined {
     return this.users.get(name)?.password;

@@ -35,6 +35,7 @@ export type ServerErrorReason =
   | 'auth-not-enabled'
   | 'invalid-auth-token'
   | 'permission-denied'
+  | 'auth-old-revision'
   | 'user-empty'
   | 'user-already-exist'
   | 'user-not-found'

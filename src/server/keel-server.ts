@@ -334,12 +334,12 @@ export class KeelServer {
 
   async put(req: PutRequest__Output): Promise<PutResponse> {
     this.ensureServes(true);
-    return (await this.propose<PutResponse>({ put: req })).response;
+    return (await this.propose<PutResponse>({ put: req, auth_revision: this.authCheckedAt() })).response;
   }
 
   async deleteRange(req: DeleteRangeRequest__Output): Promise<DeleteRangeResponse> {
     this.ensureServes(true);
-    return (await this.propose<DeleteRangeResponse>({ delete_range: req })).response;
+    return (await this.propose<DeleteRangeResponse>({ delete_range: req, auth_revision: this.authCheckedAt() })).response;
   }
 
   async txn(req: TxnRequest__Output): Promise<TxnResponse> {
@@ -350,7 +350,7 @@ export class KeelServer {
       // A read-only txn has no put to check a lease for.
       return applyTxn(this.store.readView(), req, () => false);
     }
-    return (await this.propose<TxnResponse>({ txn: req })).response;
+    return (await this.propose<TxnResponse>({ txn: req, auth_revision: this.authCheckedAt() })).response;
   }
 
   async compact(req: CompactionRequest__Output): Promise<CompactionResponse> {
@@ -591,6 +591,14 @@ export class KeelServer {
     await this.node.stop();
     await this.store.idle();
     this.wait.triggerAll({ ok: false, error: new ServerError('stopped') });
+  }
+
+  /**
+   * The auth revision a client write was checked at. The guard checks a call's permissions in the
+   * same turn of the event loop as the handler reaches here, so the revision now is the one checked.
+   */
+  private authCheckedAt(): number {
+    return this.authStore.isEnabled ? this.authStore.currentRevision : 0;
   }
 
   private async propose<T>(req: InternalRequest): Promise<{ response: T; physicalCompaction?: Promise<void> }> {
