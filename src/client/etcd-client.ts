@@ -199,10 +199,16 @@ export class EtcdClient {
     return this.watch.Watch(metadata);
   }
 
-  /** Auth.Authenticate; every later call carries the token, as clientv3 does after it logs in. */
-  async authenticate(name: string, password: string): Promise<void> {
+  /** Auth.Authenticate; every later call carries the token, as clientv3 does after it logs in. Resolves with the token. */
+  async authenticate(name: string, password: string): Promise<string> {
     const res = await this.call<AuthenticateRequest, AuthenticateResponse__Output>(this.authClient, this.authClient.Authenticate, { name, password });
     this.token = res.token;
+    return res.token;
+  }
+
+  /** Later calls carry this token (one issued to another client, say). */
+  useToken(token: string): void {
+    this.token = token;
   }
 
   /**

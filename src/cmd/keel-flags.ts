@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../server/errors';
 import { ServerConfig } from '../server/keel-server';
+import type { JwtOptions } from '../server/jwt-tokens';
 import { validateUrl } from '../server/membership';
 import { LogLevel } from './pino-logger';
 import { AutoCompaction, REVISION_CHECK_INTERVAL_MS } from '../server/auto-compactor';
@@ -48,6 +50,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--quota-backend-bytes <bytes>', 'raise alarms when backend size exceeds the given quota (0 defaults to low space quota)', integer, 0)
     .addOption(new Option('--auto-compaction-mode <mode>', "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.").default('periodic'))
     .option('--auto-compaction-retention <retention>', 'auto compaction retention for mvcc key value store. 0 means disable auto compaction.', '0')
+    .option('--auth-token <spec>', 'specify auth token: simple, or jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>[,ttl=<duration>]', 'simple')
     .option('--auth-token-ttl <seconds>', 'the lifetime in seconds of the auth token', positiveInt, 300)
     .option('--cert-file <path>', 'path to the client server TLS cert file')
     .option('--key-file <path>', 'path to the client server TLS key file')
@@ -85,6 +88,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
     logLevel: o.logLevel,
     authTokenTtlSeconds: o.authTokenTtl,
+    ...parseAuthToken(o.authToken as string),
     clientTls: tlsFiles(o.certFile, o.keyFile, o.trustedCaFile, o.clientCertAuth as boolean, ''),
     peerTls: tlsFiles(o.peerCertFile, o.peerKeyFile, o.peerTrustedCaFile, o.peerClientCertAuth as boolean, 'peer-'),
   };
@@ -111,6 +115,43 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     for (const u of list) validateUrl(u, flag);
   }
   return flags;
+}
+
+const JWT_SIGN_METHODS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+
+/**
+ * etcd's --auth-token: `simple`, or `jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…` with the key
+ * files read now, so a missing or unreadable key stops the member at start, not at first login.
+ * Without priv-key a member verifies tokens but cannot issue them.
+ */
+export function parseAuthToken(spec: string): { jwt?: JwtOptions } {
+  const [kind, ...options] = spec.split(',');
+  if (kind === 'simple' && options.length === 0) return {};
+  if (kind !== 'jwt') throw new ConfigError(`unknown token type: ${JSON.stringify(spec)} (simple or jwt,…)`);
+  const o = new Map<string, string>();
+  for (const opt of options) {
+    const eq = opt.indexOf('=');
+    const key = opt.slice(0, eq);
+    if (eq < 0 || !['pub-key', 'priv-key', 'sign-method', 'ttl'].includes(key)) throw new ConfigError(`--auth-token: unknown jwt option ${JSON.stringify(opt)}`);
+    o.set(key, opt.slice(eq + 1));
+  }
+  const method = o.get('sign-method');
+  if (method === undefined || !(JWT_SIGN_METHODS as readonly string[]).includes(method)) {
+    throw new ConfigError(`--auth-token: jwt needs sign-method, one of ${JWT_SIGN_METHODS.join(', ')}`);
+  }
+  const pub = o.get('pub-key');
+  if (pub === undefined) throw new ConfigError('--auth-token: jwt needs pub-key');
+  const read = (file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`--auth-token: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const priv = o.get('priv-key');
+  const ttlMs = o.has('ttl') ? parseGoDuration(o.get('ttl')!) : 5 * 60_000;
+  if (ttlMs === undefined || ttlMs <= 0) throw new ConfigError(`--auth-token: invalid ttl ${JSON.stringify(o.get('ttl'))}`);
+  return { jwt: { publicKey: read(pub), ...(priv === undefined ? {} : { privateKey: read(priv) }), signMethod: method as JwtOptions['signMethod'], ttlMs } };
 }
 
 /**

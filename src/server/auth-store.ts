@@ -2,7 +2,7 @@ import type { AuthRequest__Output } from '../generated/keelpb/AuthRequest';
 import type { Permission } from '../generated/authpb/Permission';
 import { Engine, EngineOp } from '../storage/engine';
 import { metaKey } from '../storage/keyspace';
-import { SimpleTokens } from './auth-tokens';
+import type { TokenProvider } from './auth-tokens';
 import { ServerError } from './errors';
 import { covers, KeyInterval, keyInterval } from './key-interval';
 
@@ -44,7 +44,7 @@ export class AuthStore {
   private users = new Map<string, User>();
   private roles = new Map<string, StoredPermission[]>();
 
-  constructor(readonly tokens: SimpleTokens) {}
+  constructor(readonly tokens: TokenProvider) {}
 
   /** Reads the auth record of the data dir (again, after a snapshot replaced the state). */
   async load(engine: Engine): Promise<void> {

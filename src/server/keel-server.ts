@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { CompactionRequest__Output } from '../generated/etcdserverpb/CompactionRequest';
 import type { CompactionResponse } from '../generated/etcdserverpb/CompactionResponse';
 import type { DeleteRangeRequest__Output } from '../generated/etcdserverpb/DeleteRangeRequest';
@@ -54,6 +53,7 @@ import { hashStore } from '../mvcc/hash';
 import { AlarmStore } from './alarm-store';
 import { AuthStore } from './auth-store';
 import { SimpleTokens } from './auth-tokens';
+import { JwtTokens, type JwtOptions } from './jwt-tokens';
 import { hashPassword, verifyPassword } from './password';
 import type { AuthRequest } from '../generated/keelpb/AuthRequest';
 import { AutoCompaction, AutoCompactor } from './auto-compactor';
@@ -79,6 +79,8 @@ export interface ServerConfig extends ClusterFlags {
   autoCompaction: AutoCompaction | undefined;
   /** etcd's --auth-token-ttl: seconds a simple token lives after its last use (default 300). */
   authTokenTtlSeconds?: number;
+  /** etcd's --auth-token jwt,…: signed tokens instead of simple ones. */
+  jwt?: JwtOptions;
 }
 
 /** The fields every response header carries besides the revision. */
@@ -213,7 +215,8 @@ export class KeelServer {
     await LeaseManager.load(engine, store, lessor);
     const alarms = new AlarmStore();
     await alarms.load(engine);
-    const auth = new AuthStore(new SimpleTokens(deps.clock, (cfg.authTokenTtlSeconds ?? 300) * 1000));
+    const tokens = cfg.jwt === undefined ? new SimpleTokens(deps.clock, (cfg.authTokenTtlSeconds ?? 300) * 1000) : new JwtTokens(cfg.jwt);
+    const auth = new AuthStore(tokens);
     await auth.load(engine);
     const applier = new Applier(engine, store, identity.membership, lessor, applied, {
       applyConfChange: (cc) => raw.applyConfChange(cc),
@@ -488,7 +491,7 @@ export class KeelServer {
     if (!this.authStore.isEnabled) throw new ServerError('auth-not-enabled');
     const hash = this.authStore.passwordOf(name);
     if (hash === undefined || hash === '' || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
-    const token = `${randomTokenLetters()}.${this.ids.nextId()}`;
+    const token = this.authStore.tokens.issue(name, this.authStore.currentRevision);
     return (await this.propose<{ token: string }>({ auth: { authenticate: { name, simple_token: token } } })).response;
   }
 
@@ -501,9 +504,11 @@ export class KeelServer {
   caller(token: string | undefined, commonName: () => string | undefined): string | undefined {
     if (!this.authStore.isEnabled) return undefined;
     if (token !== undefined) {
-      const user = this.authStore.tokens.user(token);
-      if (user === undefined) throw new ServerError('invalid-auth-token');
-      return user;
+      const holder = this.authStore.tokens.holder(token);
+      if (holder === undefined) throw new ServerError('invalid-auth-token');
+      // A JWT names the auth revision it was issued at: after any auth change it must be renewed.
+      if (holder.revision !== undefined && holder.revision < this.authStore.currentRevision) throw new ServerError('auth-old-revision');
+      return holder.user;
     }
     const cn = commonName();
     if (cn !== undefined && this.authStore.hasUser(cn)) return cn;
@@ -679,10 +684,4 @@ function isTxnSerializable(req: TxnRequest__Output): boolean {
   return [...req.success, ...req.failure].every((op) =>
     (op.request_range == null || op.request_range.serializable) &&
     (op.request_txn == null || isTxnSerializable(op.request_txn)));
-}
-
-/** The random part of a simple token: 16 letters, as etcd's. */
-function randomTokenLetters(): string {
-  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return [...randomBytes(16)].map((b) => letters[b % letters.length]).join('');
 }
