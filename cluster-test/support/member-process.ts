@@ -12,6 +12,8 @@ export interface MemberProcess {
   readonly name: string;
   /** host:port of the client API. */
   readonly endpoint: string;
+  /** host:port of the peer API. */
+  readonly peerEndpoint: string;
   readonly dataDir: string;
   readonly logFile: string;
   readonly process: ChildProcess;
@@ -186,7 +188,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     await exited;
   };
   return {
-    name, endpoint, dataDir, logFile, process: child,
+    name, endpoint, peerEndpoint: `127.0.0.1:${peerPort}`, dataDir, logFile, process: child,
     stop: () => signalAndWait('SIGTERM'),
     kill9: () => signalAndWait('SIGKILL'),
     pause: () => void child.kill('SIGSTOP'),
