@@ -174,9 +174,19 @@ function encodeLiterals(fields: HeaderField[]): Buffer {
   return Buffer.from(bytes);
 }
 
-/** An empty SETTINGS frame: the defaults, which any client takes as the server's preface. */
-const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
 const SETTINGS = 0x4;
+const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+
+/**
+ * The SETTINGS frame the port sends as the server's preface: the defaults, and the stream limit
+ * when there is one (gRPC's own SETTINGS, later, say the same), so a client knows it from the start.
+ */
+function prefaceSettings(maxConcurrentStreams: number | undefined): Buffer {
+  if (maxConcurrentStreams === undefined) return Buffer.from([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
+  const frame = Buffer.from([0, 0, 6, SETTINGS, 0, 0, 0, 0, 0, 0, SETTINGS_MAX_CONCURRENT_STREAMS, 0, 0, 0, 0]);
+  frame.writeUInt32BE(maxConcurrentStreams, 11);
+  return frame;
+}
 const ACK = 0x1;
 /** How long a client that is connected but sends no request may wait for gRPC to answer its pings. */
 const IDLE_HANDOVER_MS = 1000;
@@ -188,10 +198,10 @@ const IDLE_HANDOVER_MS = 1000;
  * later traffic.
  *
  * Go clients send no request before the server's SETTINGS, and gRPC's cannot be had without handing
- * the socket over; so the port answers with an empty SETTINGS itself and removes the client's ACK of
+ * the socket over; so the port answers with a SETTINGS of its own and removes the client's ACK of
  * it, which gRPC would otherwise take for an ACK it never asked for.
  */
-export function acceptConnection(socket: Socket, inject: (connection: Duplex) => void): void {
+export function acceptConnection(socket: Socket, inject: (connection: Duplex) => void, maxConcurrentStreams?: number): void {
   const frames = new FrameSplitter();
   const blocks = new HeaderBlocks();
   const forServer: Buffer[] = [];
@@ -252,7 +262,7 @@ export function acceptConnection(socket: Socket, inject: (connection: Duplex) =>
   socket.on('data', onData);
   socket.once('end', onEnd);
   socket.once('error', onError);
-  socket.write(EMPTY_SETTINGS);
+  socket.write(prefaceSettings(maxConcurrentStreams));
 }
 
 /** The socket as gRPC sees it when its header blocks are rewritten; the server's replies pass as they are. */

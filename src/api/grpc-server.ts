@@ -41,10 +41,15 @@ export interface ClientServer {
  * authority can be repaired first (authority-repair.ts).
  */
 export async function startClientServer(
-  server: KeelServer, listen: ClientListen[], limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number }, log: Logger,
+  server: KeelServer, listen: ClientListen[],
+  limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number; maxConcurrentStreams?: number }, log: Logger,
 ): Promise<ClientServer> {
   const { maxRequestBytes } = limits;
-  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES });
+  const grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    // Advertised in each connection's HTTP/2 SETTINGS: a client queues calls beyond it.
+    ...(limits.maxConcurrentStreams === undefined ? {} : { 'grpc.max_concurrent_streams': limits.maxConcurrentStreams }),
+  });
   // Every RPC is counted under go-grpc-prometheus's names, on the member's registry.
   const metrics = new GrpcMetrics(server.registry);
   // A call auth refuses is still counted, with the code it got.
@@ -64,7 +69,7 @@ export async function startClientServer(
   const listeners: NetServer[] = [];
   const tlsListeners: TlsServer[] = [];
   const ports: number[] = [];
-  const accept = (socket: Socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection));
+  const accept = (socket: Socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection), limits.maxConcurrentStreams);
   try {
     for (const { hostPort, tls } of listen) {
       // gRPC clients insist on HTTP/2 by ALPN.

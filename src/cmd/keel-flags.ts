@@ -12,6 +12,8 @@ import { TlsFiles } from './tls-files';
 
 /** Everything `keel` is told on its command line, with etcd's flag names and meanings. */
 export interface KeelFlags extends ServerConfig {
+  /** --max-concurrent-streams: HTTP/2 streams (calls, watch streams) one client connection may have open. */
+  maxConcurrentStreams?: number;
   dataDir: string;
   listenClientUrls: string[];
   listenPeerUrls: string[];
@@ -46,6 +48,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--election-timeout <ms>', 'time of an election timeout, in milliseconds', positiveInt, 1000)
     .option('--snapshot-count <n>', 'committed entries between log trims', positiveInt, 100000)
     .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that ask for it get progress notifications (e.g. 10m, 500ms)', duration, 600000)
+    .option('--max-concurrent-streams <n>', 'maximum concurrent streams that each client can open at a time (default: no limit)', positiveInt)
     .option('--max-request-bytes <bytes>', 'largest client request the server accepts, in bytes', positiveInt, DEFAULT_MAX_REQUEST_BYTES)
     .option('--quota-backend-bytes <bytes>', 'raise alarms when backend size exceeds the given quota (0 defaults to low space quota)', integer, 0)
     .addOption(new Option('--auto-compaction-mode <mode>', "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.").default('periodic'))
@@ -83,6 +86,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     electionTimeoutMs: o.electionTimeout,
     snapshotCount: o.snapshotCount,
     maxRequestBytes: o.maxRequestBytes,
+    ...(o.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: o.maxConcurrentStreams as number }),
     watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
     quotaBackendBytes: o.quotaBackendBytes,
     autoCompaction: parseAutoCompaction(o.autoCompactionMode as string, o.autoCompactionRetention as string),
