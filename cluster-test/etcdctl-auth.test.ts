@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CtlResult, etcdctl, keelctl } from './support/etcdctl';
@@ -99,7 +100,29 @@ describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', funct
       assert.deepEqual(answer(fromKeelctl), answer(fromEtcd), 'keelctl on keel and etcdctl on etcd');
     });
   }
+
+  it('writes no password to the members\' logs or data', async () => {
+    for (const kind of ['keel', 'keelctl'] as const) {
+      const m = members.get(kind)!;
+      const log = await readFile(m.logFile, 'utf8');
+      assert.ok(log.includes('"msg"'), `${m.logFile} has log lines`);
+      for (const secret of ['rootpw', 'alicepw', 'newpw']) {
+        assert.ok(!log.includes(secret), `${secret} appears in ${m.logFile}`);
+        assert.equal(grepData(m.dataDir, secret), false, `${secret} appears in ${m.dataDir}`);
+      }
+    }
+  });
 });
+
+/** Whether any file under `dir` holds `text` (passwords must be stored only as salted hashes). */
+function grepData(dir: string, text: string): boolean {
+  try {
+    execFileSync('grep', ['-rqa', text, dir]);
+    return true;
+  } catch {
+    return false; // grep exits 1 when nothing matches
+  }
+}
 
 describe('auth on keel across a restart', function () {
   this.timeout(60_000);
