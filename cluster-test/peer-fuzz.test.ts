@@ -116,6 +116,7 @@ describe('hostile input on the peer port', function () {
       client.close();
     }
     assert.equal(calls, Object.keys(peerPackage.Peer.service).length * PER_METHOD);
+    console.log(`      ${calls} inputs to ${Object.keys(peerPackage.Peer.service).length} Peer methods, plus ${GARBAGE_CONNECTIONS} garbage connections`);
   });
 
   it('leaves every member serving, the data as it was, and memory bounded', async () => {
