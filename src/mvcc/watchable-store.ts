@@ -71,9 +71,12 @@ export class WatchableStore {
     return this.synced.size + this.unsynced.size;
   }
 
-  /** Watches `span` from `startRev` (0: from the next revision). */
+  /**
+   * Watches `span` from `startRev` (0: from the next revision). "Next" is after the newest applied
+   * revision, flushed or not: a write answered before this watch began is not an event of it.
+   */
   watch(span: KeySpan, startRev: number, sink: WatchSink): WatchHandle {
-    const w: Watcher = { span, nextRev: startRev > 0 ? startRev : this.store.flushedRev + 1, sink, canceled: false };
+    const w: Watcher = { span, nextRev: startRev > 0 ? startRev : this.store.currentRevision + 1, sink, canceled: false };
     if (w.nextRev > this.store.flushedRev) this.synced.add(w);
     else {
       this.unsynced.add(w);

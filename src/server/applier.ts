@@ -52,8 +52,17 @@ export class Applier {
     this.applied = index;
   }
 
-  async applyEntries(entries: LogEntry[]): Promise<Array<{ id: string; result: ApplyResult }>> {
-    const batch: EngineOp[] = [];
+  /**
+   * Applies `entries` in one batch, which also writes `alsoWrite` (the Raft hard state, say). The
+   * results go to `applied` as soon as the store holds them in memory, before the batch reaches the
+   * engine: reads find unflushed records in memory, what needs the engine (hashes, watch replay)
+   * waits for the flush, and a crash before it only replays these entries from the durable log.
+   * Resolves once the batch is written.
+   */
+  async applyEntries(
+    entries: LogEntry[], alsoWrite: EngineOp[], applied: (results: Array<{ id: string; result: ApplyResult }>) => void,
+  ): Promise<void> {
+    const batch: EngineOp[] = [...alsoWrite];
     const results: Array<{ id: string; result: ApplyResult }> = [];
     for (const entry of entries) {
       invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
@@ -68,12 +77,16 @@ export class Applier {
       results.push({ id: req.id, result: await this.applyRequest(req, batch) });
     }
     batch.push({ type: 'put', key: metaKey('applied-index'), value: encodeNumber(this.applied) });
+    // A configuration change is answered only once Raft has been told it is applied, which happens
+    // after this batch: Raft drops the next change proposed before that (one at a time).
+    const changesConfiguration = entries.some((e) => e.type === 'conf-change');
+    if (!changesConfiguration) applied(results);
     // The log already holds these entries durably; losing this batch in a crash only means replaying them.
     const started = process.hrtime.bigint();
     await this.engine.write(batch, { sync: false });
     this.state.commitSeconds(secondsSince(started));
     this.store.markFlushed();
-    return results;
+    if (changesConfiguration) applied(results);
   }
 
   /** A change refused by validation leaves Raft's configuration and the membership alone. */

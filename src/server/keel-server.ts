@@ -262,9 +262,11 @@ export class KeelServer {
       snapshotCount: cfg.snapshotCount,
       log,
       stateMachine: {
-        apply: async (entries) => {
-          for (const { id, result } of await applier.applyEntries(entries)) server?.wait.trigger(id, result);
-          server?.appliedAdvanced();
+        apply: async (entries, alsoWrite) => {
+          await applier.applyEntries(entries, alsoWrite, (results) => {
+            for (const { id, result } of results) server?.wait.trigger(id, result);
+            server?.appliedAdvanced();
+          });
         },
         dump: () => dumpState(engine),
         install: async (snap, markInstalled) => {

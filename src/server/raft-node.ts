@@ -18,8 +18,11 @@ export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
 /** What the member does with committed entries and snapshots; the Ready loop awaits each. */
 export interface StateMachine {
-  /** Applies committed entries in order (empty ones included, to advance the applied index). */
-  apply(entries: Entry[]): Promise<void>;
+  /**
+   * Applies committed entries in order (empty ones included, to advance the applied index), writing
+   * `alsoWrite` in the same batch.
+   */
+  apply(entries: Entry[], alsoWrite: EngineOp[]): Promise<void>;
   /** The applied state as bytes, for a follower behind the compacted log. Called between applies. */
   dump(): Promise<Buffer>;
   /** Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it. */
@@ -179,35 +182,51 @@ export class RaftNode {
   }
 
   private async handle(rd: Ready): Promise<void> {
-    const { storage, logStore, transport, stateMachine } = this.o;
+    const { storage, logStore, stateMachine } = this.o;
     if (rd.snapshot) {
       await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)));
       storage.applySnapshot(rd.snapshot);
       await logStore.clearLog();
     }
+    // A leader sends its appends before its own fsync, so followers write in parallel with it
+    // (Raft thesis 10.2.1, as etcd does): an entry still commits only once it is durable on a
+    // majority, and nothing is applied or acknowledged here before this Ready's write is done.
+    // A follower must persist first: its replies promise what it has written; so must a new
+    // leader whose term and vote are not yet on disk.
+    const saved = storage.initialState().hardState;
+    const early = this.o.raw.raft.state === 'leader'
+      && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
+    if (early) this.send(rd.messages);
     const previousLast = storage.lastIndex();
-    if (rd.entries.length > 0 || rd.hardState) {
+    // A hard state that only moved the commit index needs no fsync and no write of its own: it goes
+    // in the batch that applies the newly committed entries (and records the applied index).
+    const commitOnly = rd.hardState !== undefined && rd.entries.length === 0 && !rd.mustSync && rd.committedEntries.length > 0;
+    if (rd.entries.length > 0 || (rd.hardState && !commitOnly)) {
       const started = process.hrtime.bigint();
       await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, previousLast, rd.mustSync);
       if (rd.mustSync) this.o.observe.fsync(secondsSince(started));
     }
     storage.append(rd.entries);
     if (rd.hardState) storage.setHardState(rd.hardState);
-    const snapshots = rd.messages.filter((m) => m.type === 'MsgSnap');
-    transport.send(snapshots.length === 0 ? rd.messages : rd.messages.filter((m) => m.type !== 'MsgSnap'));
-    for (const m of snapshots) this.sendSnapshot(m);
+    if (!early) this.send(rd.messages);
     if (rd.softState && rd.softState.lead !== this.lastLeader) {
       this.lastLeader = rd.softState.lead;
       this.o.onLeaderChange(rd.softState.lead, this.o.raw.raft.term);
     }
     if (rd.committedEntries.length > 0) {
       const started = process.hrtime.bigint();
-      await stateMachine.apply(rd.committedEntries);
+      await stateMachine.apply(rd.committedEntries, commitOnly ? [logStore.hardStateOp({ ...rd.hardState! })] : []);
       this.o.observe.apply(secondsSince(started));
     }
     for (const rs of rd.readStates) for (const h of this.readStateHandlers) h(rs.requestCtx, rs.index);
     this.o.raw.advance(rd);
     await this.maybeSnapshot();
+  }
+
+  private send(messages: Message[]): void {
+    const snapshots = messages.filter((m) => m.type === 'MsgSnap');
+    this.o.transport.send(snapshots.length === 0 ? messages : messages.filter((m) => m.type !== 'MsgSnap'));
+    for (const m of snapshots) this.sendSnapshot(m);
   }
 
   /**

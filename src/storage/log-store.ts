@@ -45,8 +45,13 @@ export class LogStore {
     if (last !== undefined) {
       for (let i = last.index + 1; i <= previousLastIndex; i++) ops.push({ type: 'del', key: logKey(i) });
     }
-    if (hardState !== undefined) ops.push({ type: 'put', key: metaKey('hard-state'), value: encodeHardState(hardState) });
+    if (hardState !== undefined) ops.push(this.hardStateOp(hardState));
     await this.engine.write(ops, { sync });
+  }
+
+  /** The write of a hard state, for a batch of someone else's (a commit index that needs no fsync). */
+  hardStateOp(hardState: StoredHardState): EngineOp {
+    return { type: 'put', key: metaKey('hard-state'), value: encodeHardState(hardState) };
   }
 
   async hardState(): Promise<StoredHardState | undefined> {
