@@ -40,15 +40,33 @@ export async function prepareTarget(client: EtcdClient, workload: Workload): Pro
 }
 
 export function makeOp(row: Row, workload: Workload): Op {
-  if (row.op === 'put') {
-    const { putKeys, value } = workload;
-    let next = 0;
-    return (client) => client.put({ key: putKeys[next++ % putKeys.length]!, value });
-  }
+  const { putKeys, value } = workload;
+  let next = 0;
+  const put: Op = (client) => client.put({ key: putKeys[next++ % putKeys.length]!, value });
   const req = { key: RANGE_KEY, serializable: row.serializable };
-  return async (client) => {
+  const range: Op = async (client) => {
     const res = await client.range(req);
     // A fast empty answer must not pass as a read.
     if (res.kvs.length !== 1) throw new Error(`range returned ${res.kvs.length} keys, want 1`);
   };
+  switch (row.op) {
+    case 'put': return put;
+    case 'range': return range;
+    case 'mixed': return (client) => (next++ % 10 === 9 ? put(client) : range(client));
+    case 'txn-put': {
+      // Each key's mod_revision as this client last saw it: a txn that lost a race reads it again.
+      const seen = new Map<number, string>();
+      return async (client) => {
+        const i = next++ % putKeys.length;
+        const key = putKeys[i]!;
+        const res = await client.txn({
+          compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: seen.get(i) ?? '0' }],
+          success: [{ request_put: { key, value } }],
+          failure: [{ request_range: { key } }],
+        });
+        const rev = res.succeeded ? res.header!.revision : res.responses[0]?.response_range?.kvs[0]?.mod_revision ?? '0';
+        seen.set(i, rev);
+      };
+    }
+  }
 }
