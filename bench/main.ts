@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatApiserverTable, runApiserverBench } from './apiserver';
+import { summarizeProfiles } from './profile-summary';
+import { join, resolve } from 'node:path';
 import { formatJson, formatTables, Run } from './report';
 import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
 import { runSuite } from './suite';
@@ -33,12 +35,16 @@ async function main(): Promise<void> {
       `(default: all on one member, ${defaultRowIds(3).join(', ')} on three; 1-client rows go to the leader)`).argParser(rowList))
     .option('--json', 'print the results as JSON instead of tables')
     .option('--apiserver', 'also run the apiserver rows: keel-apiserver on each system (pods created/s, list of 10,000 pods, watch fan-out)')
+    .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
     valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean;
+    profile?: string | true;
   }>();
+  const profileDir = o.profile === undefined ? undefined
+    : resolve(o.profile === true ? join('bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : o.profile);
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
   const plans = sizes.map((members) => {
     const clients = o.clients ?? MANY_DEFAULTS[members]!.clients;
@@ -51,6 +57,7 @@ async function main(): Promise<void> {
       durationMs: o.duration * 1000,
       warmupMs: o.warmup * 1000,
       valueBytes: o.valueSize,
+      ...(profileDir === undefined ? {} : { profileDir }),
     };
   });
 
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
     runs.push({ settings, results });
   }
   process.stdout.write(o.json ? `${formatJson(runs)}\n` : formatTables(runs));
+  if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
   if (o.apiserver) {
     const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
     const api = await runApiserverBench(systems, o.duration * 1000, (line) => process.stderr.write(`${line}\n`));

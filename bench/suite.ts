@@ -18,6 +18,8 @@ export interface SuiteOptions {
   valueBytes: number;
   /** Where progress lines go (stderr), so stdout holds only the result. */
   log: (line: string) => void;
+  /** Write each keel member's CPU profile here (when it stops). */
+  profileDir?: string;
 }
 
 export interface RowResult {
@@ -62,7 +64,7 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
   const results: RowResult[] = [];
   for (const system of opts.systems) {
     opts.log(`${system}: starting a fresh ${opts.members === 1 ? 'one-member server' : `${opts.members}-member cluster`}`);
-    const target = await startTarget(system, opts.members);
+    const target = await startTarget(system, opts.members, opts.profileDir);
     let keepDir = true;
     try {
       const pids = target.members.map((m) => m.process.pid).join(', ');

@@ -33,9 +33,10 @@ export interface Target {
  * Starts `size` members (m1..mN, resolved once there is a leader) in a new temp dir so no run
  * inherits another's data. If they fail to start, the dir is left in place: the error names a log file.
  */
-export async function startTarget(system: System, size: number): Promise<Target> {
+export async function startTarget(system: System, size: number, profileDir?: string): Promise<Target> {
   const baseDir = await mkdtemp(join(tmpdir(), `keel-bench-${system}-`));
-  const cluster = await startCluster(system, baseDir, size);
+  // Node writes a member's CPU profile when it exits (keel exits on SIGTERM); etcd is not profiled.
+  const cluster = await startCluster(system, baseDir, size, [], profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
   const { members, endpoints } = cluster;
   return {
     system,

@@ -43,6 +43,8 @@ export interface MemberOptions {
   clientTls?: { ca: string; cert: string; key: string };
   /** Added to this process's environment (e.g. grpc_proxy, to route its peer traffic through a proxy). */
   env?: Record<string, string>;
+  /** Options for node itself, before keel's script (e.g. --cpu-prof); etcd ignores them. */
+  nodeArgs?: string[];
 }
 
 export type MemberKind = 'keel' | 'etcd';
@@ -61,7 +63,7 @@ export const KEEL_BIN = join(__dirname, '..', '..', 'src', 'cmd', 'keel.js');
 export const ETCD_BIN = '/usr/bin/etcd';
 
 export function startKeel(opts: MemberOptions): Promise<MemberProcess> {
-  return startMember(process.execPath, [KEEL_BIN], opts);
+  return startMember(process.execPath, [...(opts.nodeArgs ?? []), KEEL_BIN], opts);
 }
 
 export function startEtcd(opts: MemberOptions): Promise<MemberProcess> {
@@ -72,23 +74,23 @@ export function startEtcd(opts: MemberOptions): Promise<MemberProcess> {
  * Starts `size` members of one kind on loopback, members m1..mN under `baseDir`, and resolves
  * once every member serves and one of them reports a leader.
  */
-export async function startCluster(kind: MemberKind, baseDir: string, size = 3, extraArgs: string[] = []): Promise<ClusterProcesses> {
+export async function startCluster(kind: MemberKind, baseDir: string, size = 3, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<ClusterProcesses> {
   // freePort() can race with other processes taking the port meanwhile: try again with new ports.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startClusterOnce(kind, join(baseDir, attempt === 1 ? '' : `attempt-${attempt}`), size, extraArgs);
+      return await startClusterOnce(kind, join(baseDir, attempt === 1 ? '' : `attempt-${attempt}`), size, extraArgs, nodeArgs);
     } catch (err) {
       if (attempt >= 3 || !(err instanceof PortTakenError)) throw err;
     }
   }
 }
 
-async function startClusterOnce(kind: MemberKind, baseDir: string, size: number, extraArgs: string[]): Promise<ClusterProcesses> {
+async function startClusterOnce(kind: MemberKind, baseDir: string, size: number, extraArgs: string[], nodeArgs: string[]): Promise<ClusterProcesses> {
   const ports = await distinctPorts(size);
   const initialCluster = ports.map((p, i) => `m${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
   const start = kind === 'keel' ? startKeel : startEtcd;
   const started = await Promise.allSettled(ports.map((p, i) => start({
-    name: `m${i + 1}`, baseDir, clientPort: p.client, peerPort: p.peer, initialCluster, extraArgs,
+    name: `m${i + 1}`, baseDir, clientPort: p.client, peerPort: p.peer, initialCluster, extraArgs, nodeArgs,
   })));
   const members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
