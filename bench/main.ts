@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatApiserverTable, runApiserverBench } from './apiserver';
 import { summarizeProfiles } from './profile-summary';
+import { formatWatchTable, runWatchFanout } from './watch-fanout';
 import { join, resolve } from 'node:path';
 import { formatJson, formatTables, Run } from './report';
 import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
@@ -36,15 +37,25 @@ async function main(): Promise<void> {
     .option('--json', 'print the results as JSON instead of tables')
     .option('--apiserver', 'also run the apiserver rows: keel-apiserver on each system (pods created/s, list of 10,000 pods, watch fan-out)')
     .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
+    .option('--watch', 'run only the watch fan-out row: --watchers watchers of one key, one writer')
+    .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean;
+    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean; watch?: boolean; watchers: number;
     profile?: string | true;
   }>();
   const profileDir = o.profile === undefined ? undefined
     : resolve(o.profile === true ? join('bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : o.profile);
+  if (o.watch) {
+    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
+    const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: 200, ...(profileDir === undefined ? {} : { profileDir }) },
+      (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
+    if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
+    return;
+  }
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
   const plans = sizes.map((members) => {
     const clients = o.clients ?? MANY_DEFAULTS[members]!.clients;

@@ -23,8 +23,12 @@ export interface WatchServiceOptions {
  */
 const RESPONSE_BYTES = 1024 * 1024;
 
-/** Responses a stream may have waiting to go out before its watchers count as backed up (etcd: 128). */
-const MAX_PENDING_RESPONSES = 128;
+/**
+ * Responses a stream may have waiting to go out before its watchers count as backed up. etcd's
+ * buffer is 128, but it is per watcher: one put to a key a thousand watchers of one stream share
+ * makes a thousand responses at once, and a backed-up watcher costs a catch-up read from disk.
+ */
+const MAX_PENDING_RESPONSES = 4096;
 
 /**
  * Event bytes a stream may have written but not yet taken by its client before its watchers count
@@ -173,17 +177,25 @@ class WatchStream {
     if (this.closed || this.backedUp()) return false;
     const wanted = events.filter((e) => !(e.type === 'PUT' ? w.noPut : w.noDelete));
     if (wanted.length === 0) return true;
+    const writeAll = (out: Event[]) => {
+      for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
+        for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
+          this.write({ header: this.header(rev), watch_id: id, events: part.events, fragment: part.more });
+        }
+      }
+    };
+    // Without previous values nothing is read: with nothing queued ahead, write at once (no job).
+    if (!w.prevKv && this.pending === 0) {
+      writeAll(wanted.map((e) => ({ type: e.type, kv: e.kv })));
+      return true;
+    }
     this.enqueue(async () => {
       const out: Event[] = [];
       for (const e of wanted) {
         const prev = w.prevKv ? await this.server.previousKv(e.kv.key, e.kv.mod_revision) : undefined;
         out.push({ type: e.type, kv: e.kv, ...(prev ? { prev_kv: prev } : {}) });
       }
-      for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
-        for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
-          this.write({ header: this.header(rev), watch_id: id, events: part.events, fragment: part.more });
-        }
-      }
+      writeAll(out);
     });
     return true;
   }

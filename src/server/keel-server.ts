@@ -1,3 +1,4 @@
+import Long from 'long';
 import type { CompactionRequest__Output } from '../generated/etcdserverpb/CompactionRequest';
 import type { CompactionResponse } from '../generated/etcdserverpb/CompactionResponse';
 import type { DeleteRangeRequest__Output } from '../generated/etcdserverpb/DeleteRangeRequest';
@@ -85,8 +86,8 @@ export interface ServerConfig extends ClusterFlags {
 
 /** The fields every response header carries besides the revision. */
 export interface HeaderFields {
-  cluster_id: string;
-  member_id: string;
+  cluster_id: Long;
+  member_id: Long;
   raft_term: number;
 }
 
@@ -121,6 +122,7 @@ export interface ServerDeps {
  * The gRPC services in src/api call only this class.
  */
 export class KeelServer {
+  private headerIds: { cluster_id: Long; member_id: Long } | undefined;
   private readonly wait = new Wait<ApplyResult>();
   /** Lease grants, revocations, keep-alives and time-to-live. */
   readonly leases: LeaseManager;
@@ -314,7 +316,10 @@ export class KeelServer {
   }
 
   header(): HeaderFields {
-    return { cluster_id: this.clusterId.toString(), member_id: this.memberId.toString(), raft_term: this.node.raw.raft.term };
+    // As Long values, made once: protobufjs would parse decimal strings again for every response
+    // (a watch fan-out writes thousands of headers per put).
+    this.headerIds ??= { cluster_id: Long.fromString(this.clusterId.toString(), true), member_id: Long.fromString(this.memberId.toString(), true) };
+    return { ...this.headerIds, raft_term: this.node.raw.raft.term };
   }
 
   get currentRevision(): number {

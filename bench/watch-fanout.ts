@@ -1,0 +1,97 @@
+import { EtcdClient } from '../src/client/etcd-client';
+import { summarize, type LatencySummary } from './stats';
+import { startTarget, type System } from './targets';
+
+/** etcd's `benchmark watch-latency` shape: many watchers of one key, one writer putting to it. */
+export interface WatchSettings {
+  watchers: number;
+  /** Watch streams (and connections) the watchers are spread over. */
+  streams: number;
+  /** Puts the writer makes, one after another (closed loop). */
+  puts: number;
+  /** Write each keel member's CPU profile here. */
+  profileDir?: string;
+}
+
+export interface WatchResult {
+  system: System;
+  watchers: number;
+  puts: number;
+  /** Events received by all watchers together, per second of the run. */
+  eventsPerSec: number;
+  /** From just before a put was sent to a watcher's receipt of its event. */
+  delay: LatencySummary;
+  delivered: number;
+  expected: number;
+}
+
+const KEY = Buffer.from('bench/watched');
+const GIVE_UP_MS = 60_000;
+
+/**
+ * Per system: a fresh three-member cluster; `watchers` watchers of one key over `streams` streams
+ * (spread over the members); one writer putting to the key `puts` times. Every event's delay is
+ * measured from the send of its put; the run ends when every watcher has every event.
+ */
+export async function runWatchFanout(systems: readonly System[], s: WatchSettings, log: (line: string) => void): Promise<WatchResult[]> {
+  const results: WatchResult[] = [];
+  for (const system of systems) {
+    const target = await startTarget(system, 3, s.profileDir);
+    const conns = Array.from({ length: s.streams }, (_, i) => new EtcdClient(target.endpoints[i % target.endpoints.length]!, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+    const writer = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
+    try {
+      log(`${system}: ${s.watchers} watchers over ${s.streams} streams`);
+      const sentAt: number[] = [];
+      const delays: number[] = [];
+      let delivered = 0;
+      const streams = conns.map((c) => c.watchStream());
+      let created = 0;
+      for (const stream of streams) {
+        stream.on('data', (res) => {
+          if (res.created) created++;
+          for (const ev of res.events) {
+            delivered++;
+            delays.push(performance.now() - sentAt[Number(ev.kv!.version) - 1]!);
+          }
+        });
+        stream.on('error', () => undefined);
+      }
+      for (let i = 0; i < s.watchers; i++) streams[i % streams.length]!.write({ create_request: { key: KEY } });
+      while (created < s.watchers) await new Promise((r) => setTimeout(r, 10));
+
+      log(`${system}: ${s.puts} puts`);
+      const started = performance.now();
+      for (let i = 0; i < s.puts; i++) {
+        sentAt.push(performance.now());
+        await writer.put({ key: KEY, value: Buffer.from(String(i)) });
+      }
+      const expected = s.watchers * s.puts;
+      const giveUp = performance.now() + GIVE_UP_MS;
+      while (delivered < expected && performance.now() < giveUp) await new Promise((r) => setTimeout(r, 5));
+      const elapsedSec = (performance.now() - started) / 1000;
+      for (const stream of streams) stream.end();
+      results.push({ system, watchers: s.watchers, puts: s.puts, eventsPerSec: delivered / elapsedSec, delay: summarize(delays), delivered, expected });
+    } finally {
+      writer.close();
+      for (const c of conns) c.close();
+      await target.stop();
+    }
+  }
+  return results;
+}
+
+/** A markdown table, one column per system. */
+export function formatWatchTable(results: WatchResult[]): string {
+  const first = results[0];
+  if (first === undefined) return '';
+  const ms = (v: number) => v.toFixed(1);
+  const lines: Array<[string, (r: WatchResult) => string]> = [
+    ['events delivered/s', (r) => r.eventsPerSec.toFixed(0)],
+    ['put sent → event received p50 / p99 ms', (r) => `${ms(r.delay.p50Ms)} / ${ms(r.delay.p99Ms)}`],
+    ['events delivered / expected', (r) => `${r.delivered} / ${r.expected}`],
+  ];
+  const header = `| watch row | ${results.map((r) => r.system).join(' | ')} |`;
+  const rule = `|---|${results.map(() => '---').join('|')}|`;
+  return [`## watch fan-out (${first.watchers} watchers of one key, 1 writer, ${first.puts} puts, three members)`, '', header, rule,
+    ...lines.map(([label, f]) => `| ${label} | ${results.map(f).join(' | ')} |`), ''].join('\n');
+}
