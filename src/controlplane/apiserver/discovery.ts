@@ -13,6 +13,7 @@ const SUBRESOURCE: Record<string, { kind: (r: ResourceInfo) => string; group?: s
   scale: { kind: () => 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] },
   // kubectl drain looks for this entry, with its group and version, before it evicts.
   eviction: { kind: () => 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
+  log: { kind: () => 'Pod', verbs: ['get'] },
 };
 
 /** `/api`: the legacy core group's versions. */

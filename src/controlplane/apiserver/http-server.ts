@@ -15,6 +15,7 @@ import type { KubeObject } from '../kube-object';
 import { ApiError, badRequest } from './status-error';
 import { table, wantsTable } from './tables';
 import { serveWatch } from './watch-handler';
+import { servePodLog } from './pod-log';
 import { WatchHubs } from './watch-hub';
 
 /** Bodies larger than this are refused, as kube-apiserver refuses requests over 3 MiB. */
@@ -103,6 +104,7 @@ export class ApiServer {
       if (decision.decision !== 'allow') throw forbidden(attrs, decision.decision === 'deny' ? decision.reason : '');
       if (route === undefined) return await this.serveNonResource(req, res, url);
       if (watching && req.method === 'GET') return await serveWatch(req, res, route, url.searchParams, this.registry, this.hubs);
+      if (route.subresource === 'log' && req.method === 'GET') return await servePodLog(req, res, route, url.searchParams, this.registry);
       const reply = await this.serveResource(req, route, url.searchParams, body);
       this.sendObject(req, res, route, url.searchParams, reply);
     } catch (err) {

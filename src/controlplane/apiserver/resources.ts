@@ -14,7 +14,7 @@ export interface ResourceInfo {
   readonly categories: readonly string[];
 }
 
-export type Subresource = 'status' | 'binding' | 'scale' | 'eviction';
+export type Subresource = 'status' | 'binding' | 'scale' | 'eviction' | 'log';
 
 export const ALL_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] as const;
 
@@ -25,7 +25,7 @@ function resource(r: Omit<ResourceInfo, 'shortNames' | 'subresources' | 'categor
 export const RESOURCES: readonly ResourceInfo[] = [
   resource({ name: 'namespaces', singular: 'namespace', kind: 'Namespace', group: '', version: 'v1', namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
   resource({ name: 'nodes', singular: 'node', kind: 'Node', group: '', version: 'v1', namespaced: false, shortNames: ['no'], subresources: ['status'] }),
-  resource({ name: 'pods', singular: 'pod', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], subresources: ['status', 'binding', 'eviction'], categories: ['all'] }),
+  resource({ name: 'pods', singular: 'pod', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], subresources: ['status', 'binding', 'eviction', 'log'], categories: ['all'] }),
   resource({ name: 'services', singular: 'service', kind: 'Service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], subresources: ['status'], categories: ['all'] }),
   resource({ name: 'endpoints', singular: 'endpoints', kind: 'Endpoints', group: '', version: 'v1', namespaced: true, shortNames: ['ep'] }),
   resource({ name: 'events', singular: 'event', kind: 'Event', group: '', version: 'v1', namespaced: true, shortNames: ['ev'] }),
