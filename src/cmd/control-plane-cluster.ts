@@ -92,8 +92,8 @@ async function main(): Promise<void> {
     'try:',
     `  export KUBECONFIG=${config}`,
     '  kubectl get nodes',
-    '  kubectl create deployment hello --image=none --replicas=3 -- sh -c "while true; do date; sleep 5; done"',
-    '  kubectl get pods -o wide',
+    '  kubectl apply -f examples/hello.yaml',
+    '  kubectl get pods -o wide; kubectl logs deployment/hello',
     '',
   ].join('\n'));
 }

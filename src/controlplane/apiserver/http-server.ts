@@ -21,6 +21,9 @@ import { WatchHubs } from './watch-hub';
 /** Bodies larger than this are refused, as kube-apiserver refuses requests over 3 MiB. */
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** How many times (200 ms apart) start-up waits for an unavailable store: a minute. */
+const STORE_WAIT_ATTEMPTS = 300;
+
 /** The namespaces a cluster always has; every replica makes sure of them at start. */
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -66,9 +69,18 @@ export class ApiServer {
   async listen(host: string, port: number): Promise<AddressInfo> {
     const namespaces = RESOURCES.find((r) => r.name === 'namespaces')!;
     for (const name of SYSTEM_NAMESPACES) {
-      await this.rest.create({ resource: namespaces }, { metadata: { name } }).catch((err) => {
-        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
-      });
+      // A store that is still electing its leader (a cluster starting together) is waited for.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.rest.create({ resource: namespaces }, { metadata: { name } });
+          break;
+        } catch (err) {
+          if (err instanceof ApiError && err.reason === 'AlreadyExists') break;
+          const code = (err as ServiceError).code;
+          if ((code !== 14 && code !== 4) || attempt >= STORE_WAIT_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     }
     await new Promise<void>((resolve, reject) => this.server.once('error', reject).listen(port, host, () => resolve()));
     return this.server.address() as AddressInfo;

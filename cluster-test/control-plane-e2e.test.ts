@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually } from '../src/util/eventually';
+import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
+import type { KubectlResult } from './support/kubectl';
+import { deployment, pod } from './support/manifests';
+
+/** A word in the command lines of this run's pods, so `pgrep -f` finds exactly their processes. */
+const MARK = `keel-e2e-${process.pid}`;
+
+const pids = (word: string): number[] => {
+  try {
+    return execFileSync('pgrep', ['-f', word], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+};
+
+/** `kubectl get -o jsonpath=…` rows: one line per item, fields split on spaces. */
+const rows = (r: KubectlResult) => r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+
+/**
+ * The whole flow on `npm run cluster`'s topology with the real kubectl: kubectl asks, the
+ * apiservers store in Keel, a leader-elected scheduler places, a leader-elected controller-manager
+ * keeps the desired state, kubelets run the pods as local processes and report back.
+ */
+describe('the control plane end to end (npm run cluster, real kubectl)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let cluster: RunningCluster;
+  const kubectl = async (...args: string[]) => {
+    const r = await cluster.kubectl.run(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  /** `kubectl create -f -`: kubectl's own generators (run, create deployment) send protobuf, which this apiserver does not read. */
+  const apply = async (object: object) => {
+    const r = await cluster.kubectl.run(['create', '-f', '-'], JSON.stringify(object));
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const podsOf = async (selector: string) => rows(await kubectl('get', 'pods', '-l', selector, '-o',
+    'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}'));
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keel-e2e-'));
+    cluster = await startControlPlaneCluster(dir);
+  });
+  after(async () => {
+    await cluster?.stop();
+    for (const pid of pids(MARK)) process.kill(pid, 'SIGKILL'); // processes of a kubelet a test killed
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('registers five Ready nodes, with the control-plane and etcd roles on three', async () => {
+    await eventually('five Ready nodes', async () => {
+      const r = await kubectl('get', 'nodes', '--no-headers');
+      const nodes = rows(r).map((cols) => cols.filter((c) => c !== ''));
+      return nodes.length === 5 && nodes.every((n) => n[1] === 'Ready');
+    }, 60_000, 500);
+    const roles = (await kubectl('get', 'nodes', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name,ROLES:.metadata.labels')).stdout;
+    assert.match(roles, /cp1 .*node-role.kubernetes.io\/control-plane/);
+    const table = (await kubectl('get', 'nodes')).stdout;
+    assert.match(table, /cp1\s+Ready\s+control-plane,etcd/);
+    assert.match(table, /worker1\s+Ready\s+worker/);
+  });
+
+  it('runs a pod on a worker as a process, shows its log, and kills the process when the pod is deleted', async () => {
+    await apply(pod('hello', `echo hello from ${MARK}; sleep 1000; : ${MARK}-hello`));
+    await eventually('hello running', async () => (await podsOf('run=hello'))[0]?.[2] === 'Running', 60_000, 250);
+    const [[, node]] = (await podsOf('run=hello')) as [[string, string]];
+    assert.match(node, /^worker[12]$/);
+    assert.equal(pids(`${MARK}-hello`).length, 1);
+    await eventually('the log', async () => (await kubectl('logs', 'hello')).stdout.includes(`hello from ${MARK}`));
+    await kubectl('delete', 'pod', 'hello');
+    assert.deepEqual(pids(`${MARK}-hello`), []);
+  });
+
+  it('spreads a Deployment of 3 over the workers, scales it, and rolls out a new command', async () => {
+    await apply(deployment('web', 3, `sleep 1000; : ${MARK}-web-v1`));
+    await kubectl('rollout', 'status', 'deployment/web', '--timeout=90s');
+    let pods = await podsOf('app=web');
+    assert.equal(pods.length, 3);
+    assert.deepEqual(new Set(pods.map((p) => p[1])), new Set(['worker1', 'worker2']));
+    assert.equal(pids(`${MARK}-web-v1`).length, 3);
+
+    await kubectl('scale', 'deployment/web', '--replicas=5');
+    await kubectl('rollout', 'status', 'deployment/web', '--timeout=90s');
+    await eventually('5 web processes', () => pids(`${MARK}-web-v1`).length === 5, 60_000, 250);
+    await kubectl('scale', 'deployment/web', '--replicas=2');
+    await eventually('2 web pods left', async () => (await podsOf('app=web')).length === 2, 60_000, 250);
+
+    await kubectl('patch', 'deployment/web', '--type=json', '-p',
+      JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/command/2', value: `sleep 1000; : ${MARK}-web-v2` }]));
+    await kubectl('rollout', 'status', 'deployment/web', '--timeout=90s');
+    await eventually('the old processes gone, the new ones running', () => pids(`${MARK}-web-v1`).length === 0 && pids(`${MARK}-web-v2`).length === 2, 60_000, 250);
+    pods = await podsOf('app=web');
+    assert.equal(pods.length, 2);
+  });
+});
