@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatApiserverTable, runApiserverBench } from './apiserver';
+import { formatScaleTable, runControlPlaneScale } from './control-plane-scale';
 import { summarizeProfiles } from './profile-summary';
 import { formatWatchTable, runWatchFanout } from './watch-fanout';
 import { join, resolve } from 'node:path';
@@ -39,11 +40,14 @@ async function main(): Promise<void> {
     .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
     .option('--watch', 'run only the watch fan-out row: --watchers watchers of one key, one writer')
     .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
+    .option('--scale', 'run only the control-plane scale rows: simulated nodes (kwok style), pods created, scheduled and Running')
+    .option('--scale-nodes <n>', 'simulated nodes of the --scale run', positiveInt, 100)
+    .option('--scale-pods <n>', 'pods the --scale run creates', positiveInt, 3000)
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean; watch?: boolean; watchers: number;
+    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number;
     profile?: string | true;
   }>();
   const profileDir = o.profile === undefined ? undefined
@@ -54,6 +58,12 @@ async function main(): Promise<void> {
       (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
     if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
+    return;
+  }
+  if (o.scale) {
+    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
+    const scale = await runControlPlaneScale(systems, { nodes: o.scaleNodes, pods: o.scalePods, creators: 16 }, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(o.json ? `${JSON.stringify({ scale }, null, 2)}\n` : formatScaleTable(scale));
     return;
   }
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];

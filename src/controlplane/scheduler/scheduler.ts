@@ -103,22 +103,35 @@ export class Scheduler {
   }
 
   private async drain(): Promise<void> {
+    // Node usage is counted once per pass and then kept up to date with this pass's own choices,
+    // so a pass over n pods costs n × nodes, not n × pods.
+    const usage = this.usage();
+    const binds = new Set<Promise<void>>();
     while (this.queue.size > 0 && !this.stopped) {
-      // Oldest first, as the scheduling queue orders pods of equal priority.
-      const key = [...this.queue].sort((a, b) => created(this.pods.get(a)) - created(this.pods.get(b)))[0]!;
+      // Oldest first: pods enter the queue in the order they were created, as the scheduling queue orders equal priorities.
+      const key = this.queue.values().next().value as string;
       this.queue.delete(key);
       const pod = this.pods.get(key);
       if (pod === undefined || pod.spec?.nodeName || pod.metadata?.deletionTimestamp || this.assumed.has(key)) continue;
-      await this.scheduleOne(key, pod).catch((err: unknown) => {
-        this.log.warn('could not schedule pod; will retry', { pod: key, error: (err as Error).message });
+      const node = this.choose(key, pod, usage);
+      if (node === undefined) continue;
+      // Bindings go out several at a time; the pod counts on its node from now on (assumed).
+      this.assumed.set(key, node);
+      add(usage, node, pod);
+      const bind = this.bind(key, pod, node).catch((err: unknown) => {
+        this.assumed.delete(key);
+        this.log.warn('could not bind pod; will retry', { pod: key, node, error: (err as Error).message });
         this.wait(key);
-      });
+      }).finally(() => binds.delete(bind));
+      binds.add(bind);
+      if (binds.size >= MAX_BINDS_IN_FLIGHT) await Promise.race(binds);
     }
+    await Promise.all(binds);
   }
 
-  private async scheduleOne(key: string, pod: KubeObject): Promise<void> {
+  /** The best node for the pod, or undefined after marking it unschedulable. */
+  private choose(key: string, pod: KubeObject, usage: Map<string, NodeUsage>): string | undefined {
     const nodes = this.nodes.list();
-    const usage = this.usage();
     const reasons: string[] = [];
     let best: { node: KubeObject; score: number } | undefined;
     for (const node of nodes) {
@@ -132,8 +145,14 @@ export class Scheduler {
       // Equal scores go to the node whose name sorts first, so a run is reproducible.
       if (best === undefined || s > best.score || (s === best.score && node.metadata.name < best.node.metadata.name)) best = { node, score: s };
     }
-    if (best === undefined) return this.unschedulable(key, pod, unschedulableMessage(nodes.length, reasons));
-    const nodeName: string = best.node.metadata.name;
+    if (best === undefined) {
+      void this.unschedulable(key, pod, unschedulableMessage(nodes.length, reasons));
+      return undefined;
+    }
+    return best.node.metadata.name;
+  }
+
+  private async bind(key: string, pod: KubeObject, nodeName: string): Promise<void> {
     const { namespace, name, uid } = pod.metadata;
     try {
       await this.client.create(apiPath(PODS, { namespace, name, subresource: 'binding' }),
@@ -143,9 +162,8 @@ export class Scheduler {
       if (isConflict(err) || isNotFound(err)) return;
       throw err;
     }
-    this.assumed.set(key, nodeName);
-    this.log.info('bound pod to node', { pod: key, node: nodeName });
-    await recordEvent(this.client, SCHEDULER_NAME, { ...pod, kind: 'Pod', apiVersion: 'v1' }, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`);
+    this.log.debug('bound pod to node', { pod: key, node: nodeName });
+    void recordEvent(this.client, SCHEDULER_NAME, { ...pod, kind: 'Pod', apiVersion: 'v1' }, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`);
   }
 
   private async unschedulable(key: string, pod: KubeObject, message: string): Promise<void> {
@@ -175,19 +193,18 @@ export class Scheduler {
   /** What each node's pods request: those bound, and those this scheduler just bound there. */
   private usage(): Map<string, NodeUsage> {
     const out = new Map<string, NodeUsage>();
-    const add = (node: string, pod: KubeObject) => {
-      const u = out.get(node) ?? { cpu: 0, memory: 0, pods: 0 };
-      const r = podRequests(pod);
-      out.set(node, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory, pods: u.pods + 1 });
-    };
     for (const p of this.pods.list()) {
       const node = p.spec?.nodeName || this.assumed.get(objectKey(p));
-      if (node) add(node, p);
+      if (node) add(out, node, p);
     }
     return out;
   }
 }
 
-function created(pod: KubeObject | undefined): number {
-  return pod?.metadata?.creationTimestamp ? Date.parse(pod.metadata.creationTimestamp) : 0;
+const MAX_BINDS_IN_FLIGHT = 16;
+
+function add(usage: Map<string, NodeUsage>, node: string, pod: KubeObject): void {
+  const u = usage.get(node) ?? { cpu: 0, memory: 0, pods: 0 };
+  const r = podRequests(pod);
+  usage.set(node, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory, pods: u.pods + 1 });
 }
