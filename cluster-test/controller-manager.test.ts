@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControllerManager } from '../src/controlplane/controllers/controller-manager';
+import { apiPath, DEPLOYMENTS, ENDPOINTS, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
+import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
+import { KubeClient } from '../src/controlplane/kube-client/kube-client';
+import type { Logger } from '../src/util/logger';
+import { eventually } from '../src/util/eventually';
+import { startApiServer, type TestApiServer } from './support/apiserver';
+import { deployment } from './support/manifests';
+import { startCluster, type ClusterProcesses } from './support/member-process';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+/** The controllers against a real apiserver on Keel; no kubelet runs, so tests play its part on pod status. */
+describe('keel controller-manager', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let cluster: ClusterProcesses;
+  let api: TestApiServer;
+  let client: KubeClient;
+  let manager: ControllerManager;
+  const ns = 'default';
+  const podsWith = async (label: string) => (await client.list(apiPath(PODS, { namespace: ns }), { labelSelector: label })).items.filter((p) => !p.metadata.deletionTimestamp);
+  const markReady = async (name: string, ip: string) => client.patch(apiPath(PODS, { namespace: ns, name, subresource: 'status' }),
+    { status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] } });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keel-controllers-'));
+    cluster = await startCluster('keel', dir, 1);
+    api = await startApiServer(cluster.endpoints);
+    client = new KubeClient([api.url]);
+    manager = new ControllerManager(new KubeClient([api.url]), { monitorPeriodMs: 500, gracePeriodMs: 5000, defaultTolerationSeconds: 300 }, quiet);
+    await manager.start();
+  });
+  after(async () => {
+    manager?.stop();
+    client?.close();
+    await api?.close();
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a Deployment\'s ReplicaSet and pods, and deleting the Deployment removes both (garbage collection)', async () => {
+    await client.create(apiPath(DEPLOYMENTS, { namespace: ns }), deployment('gc', 3, 'sleep 1'));
+    await eventually('3 pods', async () => (await podsWith('app=gc')).length === 3);
+    const rs = (await client.list(apiPath(REPLICA_SETS, { namespace: ns }))).items.filter((r) => r.metadata.name.startsWith('gc-'));
+    assert.equal(rs.length, 1);
+    assert.equal(rs[0]!.metadata.annotations['deployment.kubernetes.io/revision'], '1');
+    await client.delete(apiPath(DEPLOYMENTS, { namespace: ns, name: 'gc' }));
+    await eventually('the ReplicaSet and pods gone', async () => (await podsWith('app=gc')).length === 0
+      && (await client.get(apiPath(REPLICA_SETS, { namespace: ns, name: rs[0]!.metadata.name })).then(() => false, (err) => isNotFound(err))));
+  });
+
+  it('lets a ReplicaSet adopt a matching orphan and delete its surplus', async () => {
+    const template = { metadata: { labels: { app: 'adopt' } }, spec: { containers: [{ name: 'c', image: 'none', command: ['true'] }] } };
+    for (const name of ['orphan-1', 'orphan-2', 'orphan-3']) {
+      await client.create(apiPath(PODS, { namespace: ns }), { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'adopt' } }, spec: template.spec });
+    }
+    await client.create(apiPath(REPLICA_SETS, { namespace: ns }), {
+      apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'adopt' }, spec: { replicas: 2, selector: { matchLabels: { app: 'adopt' } }, template },
+    });
+    await eventually('2 pods, owned by the ReplicaSet', async () => {
+      const pods = await podsWith('app=adopt');
+      return pods.length === 2 && pods.every((p) => p.metadata.ownerReferences?.[0]?.name === 'adopt' && p.metadata.name.startsWith('orphan-'));
+    });
+    await eventually('status counts 2', async () => (await client.get(apiPath(REPLICA_SETS, { namespace: ns, name: 'adopt' }))).status?.replicas === 2);
+  });
+
+  it('keeps a Service\'s Endpoints to its ready pods', async () => {
+    await client.create(apiPath(SERVICES, { namespace: ns }), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'adopt' }, ports: [{ port: 80, targetPort: 8080 }] } });
+    const [a, b] = (await podsWith('app=adopt')).map((p) => p.metadata.name as string) as [string, string];
+    await markReady(a, '10.0.0.1');
+    await client.patch(apiPath(PODS, { namespace: ns, name: b, subresource: 'status' }), { status: { phase: 'Running', podIP: '10.0.0.2' } });
+    await eventually('one ready and one not-ready address', async () => {
+      const ep = await client.get(apiPath(ENDPOINTS, { namespace: ns, name: 'web' })).catch(() => undefined);
+      const s = ep?.subsets?.[0];
+      return s?.addresses?.[0]?.ip === '10.0.0.1' && s?.notReadyAddresses?.[0]?.ip === '10.0.0.2' && s?.ports?.[0]?.port === 8080;
+    });
+    await markReady(b, '10.0.0.2');
+    await eventually('both ready', async () => (await client.get(apiPath(ENDPOINTS, { namespace: ns, name: 'web' }))).subsets?.[0]?.addresses?.length === 2);
+  });
+});

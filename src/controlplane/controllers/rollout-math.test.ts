@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { resolveIntOrPercent, templateHash } from './deployment-controller';
+import { tolerationSeconds } from './node-lifecycle-controller';
+
+describe('rollout and eviction arithmetic', () => {
+  it('resolves maxSurge up and maxUnavailable down from percentages, as Kubernetes does', () => {
+    assert.equal(resolveIntOrPercent(undefined, 3, '25%', true), 1);
+    assert.equal(resolveIntOrPercent(undefined, 3, '25%', false), 0);
+    assert.equal(resolveIntOrPercent('50%', 5, '25%', false), 2);
+    assert.equal(resolveIntOrPercent(2, 10, '25%', true), 2);
+  });
+
+  it('hashes a pod template stably, and differently for a different template', () => {
+    const t = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', command: ['x'] }] } };
+    assert.equal(templateHash(t), templateHash(structuredClone(t)));
+    assert.notEqual(templateHash(t), templateHash({ ...t, spec: { containers: [{ name: 'c', command: ['y'] }] } }));
+    assert.match(templateHash(t), /^[a-z0-9]{10}$/);
+  });
+
+  it('gives pods the default toleration of an unreachable node unless they state their own', () => {
+    const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+    assert.equal(tolerationSeconds({ spec: {} }, taint, 300), 300);
+    assert.equal(tolerationSeconds({ spec: { tolerations: [{ key: taint.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }] } }, taint, 300), 5);
+    assert.equal(tolerationSeconds({ spec: { tolerations: [{ operator: 'Exists' }] } }, taint, 300), Infinity);
+  });
+});
