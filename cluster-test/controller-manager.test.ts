@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerManager } from '../src/controlplane/controllers/controller-manager';
-import { apiPath, DEPLOYMENTS, ENDPOINTS, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
+import { apiPath, DEPLOYMENTS, ENDPOINTS, NAMESPACES, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
 import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import type { Logger } from '../src/util/logger';
@@ -81,5 +81,15 @@ describe('keel controller-manager', function () {
     });
     await markReady(b, '10.0.0.2');
     await eventually('both ready', async () => (await client.get(apiPath(ENDPOINTS, { namespace: ns, name: 'web' }))).subsets?.[0]?.addresses?.length === 2);
+  });
+
+  it('deletes what a deleted namespace held', async () => {
+    await client.create(apiPath(NAMESPACES), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } });
+    await client.create(apiPath(DEPLOYMENTS, { namespace: 'doomed' }), deployment('inside', 2, 'sleep 1'));
+    await eventually('2 pods in doomed', async () => (await client.list(apiPath(PODS, { namespace: 'doomed' }))).items.length === 2);
+    await client.delete(apiPath(NAMESPACES, { name: 'doomed' }));
+    await eventually('doomed emptied', async () => (await client.list(apiPath(PODS, { namespace: 'doomed' }))).items.length === 0
+      && (await client.list(apiPath(DEPLOYMENTS, { namespace: 'doomed' }))).items.length === 0
+      && (await client.list(apiPath(REPLICA_SETS, { namespace: 'doomed' }))).items.length === 0);
   });
 });

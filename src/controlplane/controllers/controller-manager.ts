@@ -1,11 +1,12 @@
 import type { Logger } from '../../util/logger';
-import { apiPath, DEPLOYMENTS, ENDPOINTS, LEASES, NODES, PODS, REPLICA_SETS, SERVICES } from '../kube-client/api-path';
+import { apiPath, DEPLOYMENTS, ENDPOINTS, LEASES, NAMESPACES, NODES, PODS, REPLICA_SETS, SERVICES } from '../kube-client/api-path';
 import type { KubeClient } from '../kube-client/kube-client';
 import { Informer, objectKey, type InformerHandlers } from '../kube-client/informer';
 import type { KubeObject } from '../kube-object';
 import { DeploymentController } from './deployment-controller';
 import { EndpointsController } from './endpoints-controller';
 import { GarbageCollector } from './garbage-collector';
+import { NamespaceController } from './namespace-controller';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle-controller';
 import { controllerUid } from './owner';
 import { ReplicaSetController } from './replicaset-controller';
@@ -18,7 +19,7 @@ const GC_PERIOD_MS = 5_000;
 
 /**
  * kube-controller-manager's loops in one process over shared informers: ReplicaSet, Deployment,
- * Endpoints, node lifecycle with taint eviction, and the garbage collector. Each informer event is
+ * Endpoints, node lifecycle with taint eviction, namespace deletion, and the garbage collector. Each informer event is
  * turned into the keys of the objects whose controller must look again.
  */
 export class ControllerManager {
@@ -46,6 +47,7 @@ export class ControllerManager {
     const endpoints = watch(apiPath(ENDPOINTS), {});
     const nodes = watch(apiPath(NODES), {});
     const leases = watch(apiPath(LEASES, { namespace: 'kube-node-lease' }), {});
+    watch(apiPath(NAMESPACES), { deleted: (n) => this.namespaceQueue.add(n.metadata.name) });
 
     this.replicaSets = new ReplicaSetController(client, replicaSets, pods, log.child({ controller: 'replicaset' }));
     this.deployments = new DeploymentController(client, deployments, replicaSets, log.child({ controller: 'deployment' }));
@@ -53,6 +55,8 @@ export class ControllerManager {
     this.replicaSetQueue = this.queue('replicaset', (k) => this.replicaSets.sync(k), log);
     this.deploymentQueue = this.queue('deployment', (k) => this.deployments.sync(k), log);
     this.endpointsQueue = this.queue('endpoints', (k) => this.endpoints.sync(k), log);
+    const namespaces = new NamespaceController(client, log.child({ controller: 'namespace' }));
+    this.namespaceQueue = this.queue('namespace', (ns) => namespaces.sync(ns), log);
     this.nodeLifecycle = new NodeLifecycleController(client, nodes, leases, pods, o, log.child({ controller: 'node-lifecycle' }));
     this.gc = new GarbageCollector(client, { Deployment: deployments, ReplicaSet: replicaSets },
       [{ type: REPLICA_SETS, informer: replicaSets }, { type: PODS, informer: pods }], GC_PERIOD_MS, log.child({ controller: 'garbage-collector' }));
@@ -66,13 +70,14 @@ export class ControllerManager {
   private readonly replicaSetQueue: WorkQueue;
   private readonly deploymentQueue: WorkQueue;
   private readonly endpointsQueue: WorkQueue;
+  private readonly namespaceQueue: WorkQueue;
 
   async start(): Promise<void> {
     for (const i of this.informers) i.start();
     await Promise.all(this.informers.map((i) => i.hasSynced()));
     this.nodeLifecycle.start();
     this.gc.start();
-    this.log.info('controllers started', { controllers: ['replicaset', 'deployment', 'endpoints', 'node-lifecycle', 'garbage-collector'] });
+    this.log.info('controllers started', { controllers: ['replicaset', 'deployment', 'endpoints', 'node-lifecycle', 'garbage-collector', 'namespace'] });
   }
 
   stop(): void {
