@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
+import { pidsMatching as pids } from './support/processes';
 import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
 import type { KubectlResult } from './support/kubectl';
 import { deployment, pod } from './support/manifests';
 
 /** A word in the command lines of this run's pods, so `pgrep -f` finds exactly their processes. */
 const MARK = `keel-e2e-${process.pid}`;
-
-const pids = (word: string): number[] => {
-  try {
-    return execFileSync('pgrep', ['-f', word], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-};
 
 /** `kubectl get -o jsonpath=…` rows: one line per item, fields split on spaces. */
 const rows = (r: KubectlResult) => r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => l.split(' '));

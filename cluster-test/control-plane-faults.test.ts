@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
 import { deployment, pod } from './support/manifests';
+import { pidsMatching as pids } from './support/processes';
 import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
 
 const MARK = `keel-faults-${process.pid}`;
-
-const pids = (word: string): number[] => {
-  try {
-    return execFileSync('pgrep', ['-f', word], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return [];
-  }
-};
 
 /**
  * Faults on `npm run cluster --short-timeouts` (leader election 4 s / 3 s / 0.5 s, node grace 8 s,

@@ -6,13 +6,11 @@ import { ControllerManager } from '../src/controlplane/controllers/controller-ma
 import { apiPath, DEPLOYMENTS, ENDPOINTS, NAMESPACES, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
 import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
-import type { Logger } from '../src/util/logger';
+import { silentLogger as quiet } from '../src/util/logger';
 import { eventually } from '../src/util/eventually';
 import { startApiServer, type TestApiServer } from './support/apiserver';
 import { deployment } from './support/manifests';
 import { startCluster, type ClusterProcesses } from './support/member-process';
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
 /** The controllers against a real apiserver on Keel; no kubelet runs, so tests play its part on pod status. */
 describe('keel controller-manager', function () {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,20 +7,13 @@ import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import type { KubeObject } from '../src/controlplane/kube-object';
 import { eventually } from '../src/util/eventually';
+import { pidsMatching as pids } from './support/processes';
 import { startApiServer, type TestApiServer } from './support/apiserver';
 import { startComponentProcess, type ComponentProcess } from './support/component-process';
 import { Kubectl } from './support/kubectl';
 import { startCluster, type ClusterProcesses } from './support/member-process';
 
 const MARK = `keel-kubelet-test-${process.pid}`;
-const pids = (word: string): number[] => {
-  try {
-    return execFileSync('pgrep', ['-f', word], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return [];
-  }
-};
-
 const pod = (name: string, node: string, container: KubeObject, spec: KubeObject = {}) => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image: 'none', ...container }], ...spec },
 });

@@ -5,12 +5,10 @@ import { join } from 'node:path';
 import { apiPath, EVENTS, NODES, PODS } from '../src/controlplane/kube-client/api-path';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import { Scheduler } from '../src/controlplane/scheduler/scheduler';
-import type { Logger } from '../src/util/logger';
+import { silentLogger as quiet } from '../src/util/logger';
 import { eventually } from '../src/util/eventually';
 import { startApiServer, type TestApiServer } from './support/apiserver';
 import { startCluster, type ClusterProcesses } from './support/member-process';
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
 const node = (name: string, opts: { cpu?: string; taints?: object[]; unschedulable?: boolean; labels?: Record<string, string> } = {}) => ({
   apiVersion: 'v1', kind: 'Node',
