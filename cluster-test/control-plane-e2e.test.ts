@@ -91,4 +91,13 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
     pods = await podsOf('app=web');
     assert.equal(pods.length, 2);
   });
+
+  it('drains a worker: its pods are evicted and come back on the other one', async () => {
+    await kubectl('drain', 'worker1', '--ignore-daemonsets', '--timeout=60s');
+    await eventually('web all on worker2', async () => {
+      const pods = (await podsOf('app=web')).filter((p) => p[3] === undefined || p[3] === '');
+      return pods.length === 2 && pods.every((p) => p[1] === 'worker2' && p[2] === 'Running');
+    }, 60_000, 250);
+    await kubectl('uncordon', 'worker1');
+  });
 });
