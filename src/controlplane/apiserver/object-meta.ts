@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KubeObject } from '../kube-object';
+import { kubeTime } from '../kube-time';
 
 /** The alphabet of generateName suffixes: no vowels (no words), no look-alikes (apimachinery's). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -10,9 +11,7 @@ export function generatedName(prefix: string): string {
 }
 
 /** RFC 3339 to the second, the form of every Kubernetes timestamp. */
-export function timestamp(now = new Date()): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export const timestamp = kubeTime;
 
 /** What the server, not the client, decides on create: uid, creation time, generation 1. */
 export function initialiseMeta(obj: KubeObject): void {

@@ -21,5 +21,4 @@ export function isActivePod(pod: KubeObject): boolean {
   return !isTerminating(pod) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-export { now as timestamp };
+export { kubeTime as timestamp } from '../kube-time';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../kube-object';
 import { apiPath, EVENTS } from './api-path';
 import type { KubeClient } from './kube-client';
+import { kubeTime } from '../kube-time';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -12,7 +13,7 @@ export type EventType = 'Normal' | 'Warning';
  */
 export async function recordEvent(client: KubeClient, component: string, about: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
   const namespace: string = about.metadata?.namespace ?? 'default';
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = kubeTime();
   const event = {
     apiVersion: 'v1', kind: 'Event',
     metadata: { name: `${about.metadata?.name}.${randomBytes(8).toString('hex')}`, namespace },

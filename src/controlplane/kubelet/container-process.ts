@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import type { KubeObject } from '../kube-object';
+import { kubeTime as now } from '../kube-time';
 
 /** A container's state in Kubernetes' terms. */
 export type ContainerState =
@@ -8,7 +9,6 @@ export type ContainerState =
   | { waiting: { reason: string; message?: string } }
   | { terminated: { exitCode: number; signal?: number; reason: string; message?: string; startedAt: string; finishedAt: string } };
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** What a container runs: its command, then its args; with no command the first arg is the program (there is no image). */
 export function commandLine(container: KubeObject): string[] {

@@ -12,6 +12,7 @@ import type { KubeObject } from '../kube-object';
 import { startLogServer } from './log-server';
 import { NodeHeartbeat, nodeObject } from './node-heartbeat';
 import { PodWorker } from './pod-worker';
+import { kubeTime } from '../kube-time';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -164,7 +165,7 @@ export class Kubelet {
   }
 
   private async reportSimulated(pod: KubeObject): Promise<void> {
-    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const at = kubeTime();
     const status = {
       phase: 'Running', hostIP: '127.0.0.1', podIP: '127.0.0.1', startTime: at,
       conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: at })),

@@ -4,6 +4,7 @@ import { apiPath, LEASES, NODES } from '../kube-client/api-path';
 import { isAlreadyExists, isNotFound } from '../kube-client/kube-api-error';
 import type { KubeClient } from '../kube-client/kube-client';
 import type { KubeObject } from '../kube-object';
+import { kubeMicroTime, kubeTime } from '../kube-time';
 
 export const KUBELET_VERSION = 'v1.32.0-keel';
 const LEASE_NAMESPACE = 'kube-node-lease';
@@ -27,7 +28,6 @@ const ROLE_TAINTS: Record<string, { key: string; value: string; effect: string }
   etcd: { key: 'node-role.kubernetes.io/etcd', value: 'true', effect: 'NoExecute' },
 };
 
-const microTime = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The Node a kubelet registers: labels, role taints, capacity of this machine, and a Ready status. */
 export function nodeObject(id: NodeIdentity, simulated: boolean): KubeObject {
@@ -56,7 +56,7 @@ export function nodeObject(id: NodeIdentity, simulated: boolean): KubeObject {
 }
 
 function conditions(): KubeObject[] {
-  const now = microTime();
+  const now = kubeTime();
   const ok = (type: string, reason: string, message: string) => ({ type, status: 'False', reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
   return [
     ok('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
@@ -126,7 +126,7 @@ export class NodeHeartbeat {
     const path = apiPath(LEASES, { namespace: LEASE_NAMESPACE, name: this.name });
     try {
       if (this.lease === undefined) this.lease = await this.client.get(path).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
-      const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: new Date().toISOString().replace(/Z$/, '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z') };
+      const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: kubeMicroTime() };
       this.lease = this.lease === undefined
         ? await this.client.create(apiPath(LEASES, { namespace: LEASE_NAMESPACE }), {
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: LEASE_NAMESPACE }, spec,

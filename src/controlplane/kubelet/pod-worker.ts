@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { KubeObject } from '../kube-object';
 import { ContainerProcess, containerEnv, type ContainerState } from './container-process';
 import { runProbe, type ProbeSpec } from './probe';
+import { kubeTime as now } from '../kube-time';
 
 export interface PodWorkerOptions {
   /** This pod's directory: container logs, pid files, default working dir. */
@@ -29,7 +30,6 @@ interface Slot {
   probeTimers: NodeJS.Timeout[];
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /**
  * Runs one pod's containers as local processes: restarts them per restartPolicy with a doubling

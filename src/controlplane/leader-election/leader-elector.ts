@@ -5,6 +5,7 @@ import { isAlreadyExists, isConflict, isNotFound } from '../kube-client/kube-api
 import type { KubeClient } from '../kube-client/kube-client';
 import type { KubeObject } from '../kube-object';
 import { JITTER_FACTOR, validateLeaderElectionConfig, type LeaderElectionConfig } from './leader-election-config';
+import { kubeMicroTime } from '../kube-time';
 
 export interface LeaderCallbacks {
   /** This candidate now leads: start acting. */
@@ -24,10 +25,6 @@ interface LeaseSpec {
   leaseTransitions?: number;
 }
 
-/** Kubernetes' MicroTime: RFC 3339 with six fractional digits. */
-function microTime(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * client-go's leader election on a `coordination.k8s.io/v1` Lease. A candidate tries every
@@ -154,7 +151,7 @@ export class LeaderElector {
 
   /** The record to write: a new holder resets acquireTime and counts a transition. */
   private record(old: LeaseSpec, keepAcquisition: boolean): LeaseSpec {
-    const now = microTime();
+    const now = kubeMicroTime();
     return {
       holderIdentity: this.config.identity,
       leaseDurationSeconds: Math.max(1, Math.round(this.config.leaseDurationMs / 1000)),
@@ -197,7 +194,7 @@ export class LeaderElector {
     if (this.lease === undefined || this.lease.spec?.holderIdentity !== this.config.identity) return;
     const path = apiPath(LEASES, { namespace: this.config.namespace, name: this.config.name });
     try {
-      await this.client.update(path, { ...this.lease, spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } });
+      await this.client.update(path, { ...this.lease, spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: kubeMicroTime() } });
       this.logger?.info('released leader lease', { lease: this.leaseName() });
     } catch (err) {
       this.logger?.warn('could not release leader lease; standbys will wait out its duration', { lease: this.leaseName(), error: (err as Error).message });

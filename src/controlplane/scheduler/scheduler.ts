@@ -7,6 +7,7 @@ import { Informer, objectKey } from '../kube-client/informer';
 import type { KubeObject } from '../kube-object';
 import { podRequests } from './quantity';
 import { score, unschedulableMessage, whyNotFit, type NodeUsage } from './node-fit';
+import { kubeTime } from '../kube-time';
 
 export const SCHEDULER_NAME = 'default-scheduler';
 
@@ -169,7 +170,7 @@ export class Scheduler {
   private async unschedulable(key: string, pod: KubeObject, message: string): Promise<void> {
     this.log.info('pod fits no node', { pod: key, why: message });
     const { namespace, name } = pod.metadata;
-    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: kubeTime() };
     const current = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
     if (current?.message !== message) {
       await this.client.patch(apiPath(PODS, { namespace, name, subresource: 'status' }), { status: { conditions: [condition] } }, 'strategic').catch(() => undefined);
