@@ -6,7 +6,9 @@ export interface LoadSpec {
   conns: EtcdClient[];
   /** Closed-loop clients: each keeps exactly one request in flight. */
   clients: number;
+  /** The loop ends at whichever comes first: this much time, or `requests` requests sent. */
   durationMs: number;
+  requests?: number;
   op: Op;
   /** Called every `progressIntervalMs` with the requests answered so far (ok + failed). */
   onProgress?: (done: number) => void;
@@ -25,7 +27,8 @@ export interface LoadResult {
 }
 
 /**
- * Closed loop: `clients` loops each send, wait for the answer, send again, until the time is up.
+ * Closed loop: `clients` loops each send, wait for the answer, send again, until the time is up
+ * or the requests are all sent.
  * Throughput is then what the server sustains at that concurrency, not a rate we chose, and every
  * request's latency is measured from just before the call to the callback that sees its answer.
  */
@@ -36,11 +39,14 @@ export async function runClosedLoop(spec: LoadSpec): Promise<LoadResult> {
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(spec.durationMs * 1e6));
 
-  const client = async (conn: EtcdClient) => {
-    while (process.hrtime.bigint() < deadline) {
+  let budget = spec.requests ?? Infinity;
+
+  const client = async (conn: EtcdClient, index: number) => {
+    while (budget > 0 && process.hrtime.bigint() < deadline) {
+      budget--;
       const sent = process.hrtime.bigint();
       try {
-        await spec.op(conn);
+        await spec.op(conn, index);
         latenciesMs.push(Number(process.hrtime.bigint() - sent) / 1e6);
       } catch (err) {
         failed++;
@@ -52,7 +58,7 @@ export async function runClosedLoop(spec: LoadSpec): Promise<LoadResult> {
   const progress = spec.onProgress;
   const timer = progress && setInterval(() => progress(latenciesMs.length + failed), spec.progressIntervalMs ?? 1000);
   try {
-    await Promise.all(Array.from({ length: spec.clients }, (_, i) => client(spec.conns[i % spec.conns.length]!)));
+    await Promise.all(Array.from({ length: spec.clients }, (_, i) => client(spec.conns[i % spec.conns.length]!, i)));
   } finally {
     if (timer) clearInterval(timer);
   }

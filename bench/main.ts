@@ -9,6 +9,7 @@ import { formatJson, formatTables, Run } from './report';
 import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
 import { runSuite } from './suite';
 import { SYSTEMS, System } from './targets';
+import { workloadOptionsError } from './workload';
 
 /** --clients and --conns when not given, per cluster size. */
 const MANY_DEFAULTS: Record<number, { clients: number; conns: number }> = {
@@ -32,7 +33,11 @@ async function main(): Promise<void> {
     .option('--clients <n>', 'concurrent closed-loop clients in the -n rows (default: 64 on one member, 128 on three)', positiveInt)
     .option('--conns <n>', 'connections (one EtcdClient and TCP connection each) the -n rows spread their clients over; ' +
       'on three members connection i goes to member i % 3 (default: 8 on one member, 12 on three)', positiveInt)
+    .option('--total <n>', 'end each measured row after this many requests, if its --duration has not ended it first', positiveInt)
     .option('--value-size <bytes>', 'size of each put value', nonNegativeInt, 256)
+    .option('--key-size <bytes>', 'size of each put key: its number in the key space, zero-padded', positiveInt, 8)
+    .option('--key-space <n>', 'distinct keys the put, txn-put and mixed rows write', positiveInt, 10_000)
+    .option('--sequential-keys', 'write keys in order (0, 1, 2, ...) instead of picking each at random')
     .addOption(new Option('--rows <list>', `comma-separated rows to run, from: ${ROW_IDS.join(', ')} ` +
       `(default: all on one member, ${defaultRowIds(3).join(', ')} on three; 1-client rows go to the leader)`).argParser(rowList))
     .option('--json', 'print the results as JSON instead of tables')
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    valueSize: number; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number;
+    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number;
     profile?: string | true;
   }>();
   const profileDir = o.profile === undefined ? undefined
@@ -66,6 +71,9 @@ async function main(): Promise<void> {
     process.stdout.write(o.json ? `${JSON.stringify({ scale }, null, 2)}\n` : formatScaleTable(scale));
     return;
   }
+  const workload = { valueBytes: o.valueSize, keyBytes: o.keySize, keySpace: o.keySpace, sequential: o.sequentialKeys === true };
+  const workloadError = workloadOptionsError(workload);
+  if (workloadError !== undefined) program.error(`error: ${workloadError}`);
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
   const plans = sizes.map((members) => {
     const clients = o.clients ?? MANY_DEFAULTS[members]!.clients;
@@ -77,7 +85,8 @@ async function main(): Promise<void> {
       rows: planRows(o.rows ?? defaultRowIds(members), clients, conns, members),
       durationMs: o.duration * 1000,
       warmupMs: o.warmup * 1000,
-      valueBytes: o.valueSize,
+      ...(o.total === undefined ? {} : { requests: o.total }),
+      workload,
       ...(profileDir === undefined ? {} : { profileDir }),
     };
   });

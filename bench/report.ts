@@ -43,14 +43,15 @@ function comparisonTable(results: RowResult[]): string {
 }
 
 function detailTable(members: number, results: RowResult[]): string {
-  const header = ['row', 'system', 'ops/s', 'ok', 'failed', 'conns', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'bench CPU', 'server CPU', 'other CPU'];
+  const header = ['row', 'system', 'ops/s', 'ok', 'failed', 'conns', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'elections', 'bench CPU', 'server CPU', 'other CPU'];
   const lines = results.map((r) => [
     r.row.label, r.system, ops(r.opsPerSec), String(r.ok), String(r.failed),
     members === 1 ? String(r.conns) : `${r.conns} (${r.connsPerMember.join('/')})`,
     ms(r.latency.p50Ms), ms(r.latency.p90Ms), ms(r.latency.p99Ms), ms(r.latency.p999Ms), ms(r.latency.maxMs),
+    Number.isFinite(r.elections) ? String(r.elections) : '-',
     pct(r.benchCpuPct), pct(r.serverCpuPct), pct(r.otherCpuPct),
   ]);
-  const table = markdown(header, lines, [false, false, ...Array<boolean>(12).fill(true)]);
+  const table = markdown(header, lines, [false, false, ...Array<boolean>(13).fill(true)]);
   const errors = results.filter((r) => r.firstError !== undefined).map((r) => `${r.system} ${r.row.id}: first error: ${r.firstError}`);
   const exits = results.filter((r) => r.exitedMembers).map((r) => `${r.system} ${r.row.id}: member(s) exited: ${r.exitedMembers!.join(', ')}`);
   const notes = members === 1 ? [
@@ -61,6 +62,7 @@ function detailTable(members: number, results: RowResult[]): string {
     `CPU: % of one core over the row (${cpus().length} cores here, shared by bench and all ${members} members); server CPU is the sum over the ${members} member processes; other CPU well above 0 means something else on the box disturbed the row.`,
     `leader when the rows began: ${leaders(results)}; puts and linearizable ranges sent to a follower go through it.`,
   ];
+  notes.push('elections: Raft terms begun during the row, warm-up included (0 is the goal: heartbeats must not starve behind client work).');
   notes.push(...errors, ...exits);
   return `${table}\n\n${notes.join('\n')}`;
 }

@@ -1,10 +1,10 @@
 /** The rows the benchmark knows; `-n` rows use the many-clients setting (--clients over --conns). */
-export const ROW_IDS = ['put-1', 'put-n', 'range-1', 'range-n', 'range-s-n', 'txn-put-n', 'mixed-n'] as const;
+export const ROW_IDS = ['put-1', 'put-n', 'range-1', 'range-n', 'range-s-n', 'txn-put-n', 'mixed-n', 'lease-keepalive-n'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 /** The rows run when --rows is not given: all of them on one member; on three, those of etcd's cluster benchmarks. */
 export function defaultRowIds(members: number): RowId[] {
-  return members === 1 ? [...ROW_IDS] : ['put-1', 'put-n', 'range-n', 'range-s-n', 'txn-put-n', 'mixed-n'];
+  return members === 1 ? [...ROW_IDS] : ['put-1', 'put-n', 'range-n', 'range-s-n', 'txn-put-n', 'mixed-n', 'lease-keepalive-n'];
 }
 
 /** One line of the result table: an operation and how many closed-loop clients drive it. */
@@ -14,9 +14,10 @@ export interface Row {
   label: string;
   /**
    * put; range; txn-put: a txn that puts a key if its mod_revision is what was last read (etcd's
-   * compare-and-swap, as Kubernetes writes); mixed: 9 linearizable ranges to 1 put.
+   * compare-and-swap, as Kubernetes writes); mixed: 9 linearizable ranges to 1 put;
+   * lease-keepalive: one renewal of the client's own lease over its own LeaseKeepAlive stream.
    */
-  op: 'put' | 'range' | 'txn-put' | 'mixed';
+  op: 'put' | 'range' | 'txn-put' | 'mixed' | 'lease-keepalive';
   /** Range with serializable: true (etcdctl --consistency=s): served locally, no read barrier. */
   serializable: boolean;
   /** Requests in flight at once; each client waits for its answer before sending the next. */
@@ -42,9 +43,10 @@ export function planRows(ids: readonly RowId[], manyClients: number, manyConns: 
     const many = id.endsWith('-n');
     const clients = many ? manyClients : 1;
     const conns = many ? manyConns : 1;
-    const op = id.startsWith('put') ? 'put' : id.startsWith('txn-put') ? 'txn-put' : id.startsWith('mixed') ? 'mixed' : 'range';
+    const op = id.startsWith('put') ? 'put' : id.startsWith('txn-put') ? 'txn-put' : id.startsWith('mixed') ? 'mixed'
+      : id.startsWith('lease-keepalive') ? 'lease-keepalive' : 'range';
     const serializable = id.startsWith('range-s');
-    const name = serializable ? 'range -s' : op === 'mixed' ? 'mixed 90% range / 10% put' : op;
+    const name = serializable ? 'range -s' : op === 'mixed' ? 'mixed 90% range / 10% put' : op === 'lease-keepalive' ? 'lease keep-alive' : op;
     const spread = many ? 'all' : 'leader';
     let label = clients === 1 ? `${name} 1 client` : `${name} ${clients} clients / ${conns} conns`;
     if (members > 1) label += spread === 'leader' ? ' to the leader' : ' over all members';

@@ -4,18 +4,19 @@ import { machineBusyCpuMs, ownConnectionsTo } from './proc';
 import type { Row } from './rows';
 import { LatencySummary, summarize } from './stats';
 import { startTarget, System, Target } from './targets';
-import { makeOp, makeWorkload, prepareTarget, Workload } from './workload';
+import { makeOp, makeWorkload, prepareTarget, Workload, WorkloadOptions } from './workload';
 
 export interface SuiteOptions {
   systems: System[];
   /** Members of each system's cluster: 1, or 3 (startCluster's m1..m3). */
   members: number;
   rows: Row[];
-  /** Measured time of each row on each system. */
+  /** Measured time of each row on each system (a row also ends after `requests`, if given). */
   durationMs: number;
+  requests?: number;
   /** Same load, not measured, before each row: connects channels and warms JITs and caches. */
   warmupMs: number;
-  valueBytes: number;
+  workload: WorkloadOptions;
   /** Where progress lines go (stderr), so stdout holds only the result. */
   log: (line: string) => void;
   /** Write each keel member's CPU profile here (when it stops). */
@@ -38,6 +39,8 @@ export interface RowResult {
   connsPerMember: number[];
   /** The member that led when the row began, e.g. "m2". */
   leader: string;
+  /** Raft terms that began during the row (warm-up included): elections, which should be 0 under any load. */
+  elections: number;
   /** Members whose process had exited by the end of the row, e.g. "m2 (SIGABRT)". */
   exitedMembers?: string[];
   /** CPU used by this benchmark process during the row, in % of one core: near 100 means the client may be the limit. */
@@ -60,7 +63,7 @@ const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
  * logs) is kept and named on the log; a member's exit also ends that system's rows.
  */
 export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
-  const workload = makeWorkload(opts.valueBytes);
+  const workload = makeWorkload(opts.workload);
   const results: RowResult[] = [];
   for (const system of opts.systems) {
     opts.log(`${system}: starting a fresh ${opts.members === 1 ? 'one-member server' : `${opts.members}-member cluster`}`);
@@ -98,12 +101,13 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
 async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteOptions): Promise<RowResult> {
   const size = target.endpoints.length;
   const leader = await target.leaderIndex();
+  const termBefore = await target.raftTerm();
   // Connection i goes to member i % size (or all to the leader), and client j uses connection j % conns.
   const memberOfConn = (i: number) => (row.spread === 'leader' ? leader : i % size);
   const conns = Array.from({ length: row.conns }, (_, i) =>
     new EtcdClient(target.endpoints[memberOfConn(i)]!, { channelOptions: OWN_CONNECTION }));
+  const op = makeOp(row, workload);
   try {
-    const op = makeOp(row, workload);
     const tag = `${target.system} ${row.id}`;
     const leaderName = target.members[leader]!.name;
     if (size > 1) {
@@ -112,7 +116,7 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
       opts.log(`${tag}: leader ${leaderName}; clients per member (${target.members.map((m) => m.name).join('/')}) ${clientsPerMember.join('/')}`);
     }
     opts.log(`${tag}: ${row.label}, warm-up ${opts.warmupMs / 1000} s`);
-    await runClosedLoop({ conns, clients: row.clients, durationMs: opts.warmupMs, op });
+    await runClosedLoop({ conns, clients: row.clients, durationMs: opts.warmupMs, op: op.run });
 
     const connsPerMember = target.ports.map((port) => ownConnectionsTo(port));
     const benchCpuBefore = process.cpuUsage();
@@ -121,7 +125,7 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
     const startMs = performance.now();
     let last = { atMs: startMs, done: 0 };
     const load = await runClosedLoop({
-      conns, clients: row.clients, durationMs: opts.durationMs, op,
+      conns, clients: row.clients, durationMs: opts.durationMs, ...(opts.requests !== undefined && { requests: opts.requests }), op: op.run,
       onProgress: (done) => {
         // Rate over the real time since the last line: a busy event loop fires the timer late.
         const atMs = performance.now();
@@ -135,6 +139,7 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
     const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
     const otherCpuMs = machineBusyCpuMs() - machineCpuBeforeMs - benchCpuMs - serverCpuMs;
     const exitedMembers = target.exitedMembers();
+    const elections = exitedMembers.length > 0 ? NaN : (await target.raftTerm()) - termBefore;
 
     const result: RowResult = {
       system: target.system,
@@ -148,6 +153,7 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
       conns: connsPerMember.reduce((a, b) => a + b, 0),
       connsPerMember,
       leader: leaderName,
+      elections,
       ...(exitedMembers.length > 0 && { exitedMembers }),
       benchCpuPct: (benchCpuMs / load.elapsedMs) * 100,
       serverCpuPct: (serverCpuMs / load.elapsedMs) * 100,
@@ -155,9 +161,11 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
       otherCpuPct: Math.max(0, (otherCpuMs / load.elapsedMs) * 100),
     };
     opts.log(`${tag}: ${Math.round(result.opsPerSec)} ops/s, p50 ${result.latency.p50Ms.toFixed(2)} ms` +
+      (elections > 0 ? `, ${elections} election(s)` : '') +
       (load.failed > 0 ? `, ${load.failed} failed (first: ${load.firstError})` : ''));
     return result;
   } finally {
+    op.close();
     for (const c of conns) c.close();
   }
 }

@@ -23,6 +23,8 @@ export interface Target {
   serverCpuMs(): number;
   /** The members whose process has exited, e.g. "m2 (exit code 1)"; empty while all run. */
   exitedMembers(): string[];
+  /** The highest Raft term any member reports: it grows by one with every election. */
+  raftTerm(): Promise<number>;
   /** Index into `members` of the leader, asked of the members one by one. */
   leaderIndex(): Promise<number>;
   /** SIGTERM every member, wait for the exits, then delete the dir unless `keepDir`. */
@@ -50,6 +52,7 @@ export async function startTarget(system: System, size: number, profileDir?: str
       .filter((m) => m.process.exitCode !== null || m.process.signalCode !== null)
       .map((m) => `${m.name} (${m.process.signalCode ?? `exit code ${m.process.exitCode}`})`),
     leaderIndex: () => leaderIndex(endpoints),
+    raftTerm: () => highestTerm(endpoints),
     stop: async (keepDir = false) => {
       await cluster.stop();
       if (!keepDir) await rm(baseDir, { recursive: true, force: true });
@@ -62,6 +65,16 @@ function cpuMsOrNaN(pid: number): number {
     return processCpuMs(pid);
   } catch {
     return NaN;
+  }
+}
+
+async function highestTerm(endpoints: string[]): Promise<number> {
+  const clients = endpoints.map((e) => new EtcdClient(e, { commandTimeoutMs: 2000 }));
+  try {
+    const statuses = await Promise.all(clients.map((c) => c.status()));
+    return Math.max(...statuses.map((s) => Number(s.raftTerm)));
+  } finally {
+    for (const c of clients) c.close();
   }
 }
 
