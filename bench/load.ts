@@ -6,7 +6,7 @@ export interface LoadSpec {
   conns: EtcdClient[];
   /** Closed-loop clients: each keeps exactly one request in flight. */
   clients: number;
-  /** The loop ends at whichever comes first: this much time, or `requests` requests sent. */
+  /** The loop ends at whichever comes first: this much time (may be Infinity), or `requests` requests sent. */
   durationMs: number;
   requests?: number;
   op: Op;
@@ -37,12 +37,12 @@ export async function runClosedLoop(spec: LoadSpec): Promise<LoadResult> {
   let failed = 0;
   let firstError: string | undefined;
   const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(spec.durationMs * 1e6));
+  const deadline = Number.isFinite(spec.durationMs) ? start + BigInt(Math.round(spec.durationMs * 1e6)) : undefined;
 
   let budget = spec.requests ?? Infinity;
 
   const client = async (conn: EtcdClient, index: number) => {
-    while (budget > 0 && process.hrtime.bigint() < deadline) {
+    while (budget > 0 && (deadline === undefined || process.hrtime.bigint() < deadline)) {
       budget--;
       const sent = process.hrtime.bigint();
       try {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatApiserverTable, runApiserverBench } from './apiserver';
+import { formatBigStoreTable, runBigStore } from './big-store';
 import { formatScaleTable, runControlPlaneScale } from './control-plane-scale';
 import { summarizeProfiles } from './profile-summary';
 import { formatWatchTable, runWatchFanout } from './watch-fanout';
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
     .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
     .option('--watch', 'run only the watch fan-out row: --watchers watchers of one key, one writer')
     .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
+    .option('--big', 'run only the big-store rows: --big-keys keys of --value-size bytes on 3 members; resident memory, restart to ready, catch-up of a wiped member')
+    .option('--big-keys <n>', 'keys the --big run loads', positiveInt, 1_000_000)
     .option('--scale', 'run only the control-plane scale rows: simulated nodes (kwok style), pods created, scheduled and Running')
     .option('--scale-nodes <n>', 'simulated nodes of the --scale run', positiveInt, 100)
     .option('--scale-pods <n>', 'pods the --scale run creates', positiveInt, 3000)
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number;
+    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; big?: boolean; bigKeys: number;
     profile?: string | true;
   }>();
   const profileDir = o.profile === undefined ? undefined
@@ -63,6 +66,12 @@ async function main(): Promise<void> {
       (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
     if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
+    return;
+  }
+  if (o.big) {
+    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
+    const big = await runBigStore(systems, { keys: o.bigKeys, valueBytes: o.valueSize }, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(o.json ? `${JSON.stringify({ big }, null, 2)}\n` : formatBigStoreTable(big));
     return;
   }
   if (o.scale) {

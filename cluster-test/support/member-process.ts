@@ -24,8 +24,11 @@ export interface MemberProcess {
   /** SIGSTOP / SIGCONT: the process stops answering without losing anything. */
   pause(): void;
   resume(): void;
-  /** Starts the same member again (same flags, data dir and ports) once this one has exited. */
-  restart(): Promise<MemberProcess>;
+  /**
+   * Starts the same member again (same flags, data dir and ports) once this one has exited;
+   * `startTimeoutMs` overrides how long it may take to serve, `extraArgs` go after the old flags.
+   */
+  restart(changes?: { startTimeoutMs?: number; extraArgs?: string[] }): Promise<MemberProcess>;
 }
 
 export interface MemberOptions {
@@ -45,6 +48,8 @@ export interface MemberOptions {
   env?: Record<string, string>;
   /** Options for node itself, before keel's script (e.g. --cpu-prof); etcd ignores them. */
   nodeArgs?: string[];
+  /** How long the member may take to serve before the start counts as failed (default 15 s). */
+  startTimeoutMs?: number;
 }
 
 export type MemberKind = 'keel' | 'etcd';
@@ -178,7 +183,8 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `127.0.0.1:${clientPort}`;
   try {
-    await waitUntilServing(new EtcdClient(endpoint, { commandTimeoutMs: 500, ...clientCredentials(opts.clientTls) }), exited, logFile);
+    await waitUntilServing(new EtcdClient(endpoint, { commandTimeoutMs: 500, ...clientCredentials(opts.clientTls) }), exited, logFile,
+      opts.startTimeoutMs ?? 15_000);
   } catch (err) {
     child.kill('SIGKILL');
     const log = await readFile(logFile, 'utf8').catch(() => '');
@@ -195,9 +201,13 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     kill9: () => signalAndWait('SIGKILL'),
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
-    restart: async () => {
+    restart: async (changes = {}) => {
       await exited;
-      return startMember(command, prefixArgs, { ...opts, name, clientPort, peerPort });
+      return startMember(command, prefixArgs, {
+        ...opts, name, clientPort, peerPort,
+        ...(changes.startTimeoutMs !== undefined && { startTimeoutMs: changes.startTimeoutMs }),
+        extraArgs: [...(opts.extraArgs ?? []), ...(changes.extraArgs ?? [])],
+      });
     },
   };
 }
@@ -209,11 +219,11 @@ export function clientCredentials(tls: MemberOptions['clientTls']): { credential
 }
 
 /** Polls Status until the member answers; fails early if the process exits first. */
-async function waitUntilServing(client: EtcdClient, exited: Promise<void>, logFile: string): Promise<void> {
+async function waitUntilServing(client: EtcdClient, exited: Promise<void>, logFile: string, timeoutMs: number): Promise<void> {
   const endpoint = client.endpoint;
   let gone = false;
   void exited.then(() => (gone = true));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       if (gone) throw new Error(`member on ${endpoint} exited during start; see ${logFile}`);
@@ -221,7 +231,7 @@ async function waitUntilServing(client: EtcdClient, exited: Promise<void>, logFi
         await client.status();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`member on ${endpoint} did not serve within 15 s; see ${logFile}`);
+        if (Date.now() > deadline) throw new Error(`member on ${endpoint} did not serve within ${timeoutMs / 1000} s; see ${logFile}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }
