@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatApiserverTable, runApiserverBench } from './apiserver';
 import { formatBigStoreTable, runBigStore } from './big-store';
+import { CHECK_PERF_LOADS, CheckPerfLoad, formatCheckPerfTable, runCheckPerf } from './check-perf';
 import { formatScaleTable, runControlPlaneScale } from './control-plane-scale';
 import { summarizeProfiles } from './profile-summary';
 import { formatWatchTable, runWatchFanout } from './watch-fanout';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
     .option('--big', 'run only the big-store rows: --big-keys keys of --value-size bytes on 3 members; resident memory, restart to ready, catch-up of a wiped member')
     .option('--big-keys <n>', 'keys the --big run loads', positiveInt, 1_000_000)
+    .addOption(new Option('--check-perf [load]', 'run only etcdctl check perf against 3 members of each system').choices([...CHECK_PERF_LOADS]).preset('l'))
     .option('--scale', 'run only the control-plane scale rows: simulated nodes (kwok style), pods created, scheduled and Running')
     .option('--scale-nodes <n>', 'simulated nodes of the --scale run', positiveInt, 100)
     .option('--scale-pods <n>', 'pods the --scale run creates', positiveInt, 3000)
@@ -55,28 +57,32 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; big?: boolean; bigKeys: number;
+    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; big?: boolean; bigKeys: number; checkPerf?: CheckPerfLoad;
     profile?: string | true;
   }>();
+  const progress = (line: string) => void process.stderr.write(`${line}\n`);
+  const systems: System[] = o.target === 'both' ? [...SYSTEMS] : [o.target];
   const profileDir = o.profile === undefined ? undefined
     : resolve(o.profile === true ? join('bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : o.profile);
   if (o.watch) {
-    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
     const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: 200, ...(profileDir === undefined ? {} : { profileDir }) },
-      (line) => process.stderr.write(`${line}\n`));
+      progress);
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
     if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
     return;
   }
+  if (o.checkPerf !== undefined) {
+    const perf = await runCheckPerf(systems, o.checkPerf, progress);
+    process.stdout.write(o.json ? `${JSON.stringify({ checkPerf: perf }, null, 2)}\n` : formatCheckPerfTable(perf));
+    return;
+  }
   if (o.big) {
-    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
-    const big = await runBigStore(systems, { keys: o.bigKeys, valueBytes: o.valueSize }, (line) => process.stderr.write(`${line}\n`));
+    const big = await runBigStore(systems, { keys: o.bigKeys, valueBytes: o.valueSize }, progress);
     process.stdout.write(o.json ? `${JSON.stringify({ big }, null, 2)}\n` : formatBigStoreTable(big));
     return;
   }
   if (o.scale) {
-    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
-    const scale = await runControlPlaneScale(systems, { nodes: o.scaleNodes, pods: o.scalePods, creators: 16 }, (line) => process.stderr.write(`${line}\n`));
+    const scale = await runControlPlaneScale(systems, { nodes: o.scaleNodes, pods: o.scalePods, creators: 16 }, progress);
     process.stdout.write(o.json ? `${JSON.stringify({ scale }, null, 2)}\n` : formatScaleTable(scale));
     return;
   }
@@ -89,7 +95,7 @@ async function main(): Promise<void> {
     const conns = o.conns ?? MANY_DEFAULTS[members]!.conns;
     if (conns > clients) program.error(`error: --conns (${conns}) must not exceed --clients (${clients})${sizes.length > 1 ? ` (on ${members} members)` : ''}`);
     return {
-      systems: o.target === 'both' ? [...SYSTEMS] : [o.target],
+      systems,
       members,
       rows: planRows(o.rows ?? defaultRowIds(members), clients, conns, members),
       durationMs: o.duration * 1000,
@@ -102,14 +108,13 @@ async function main(): Promise<void> {
 
   const runs: Run[] = [];
   for (const settings of plans) {
-    const results = await runSuite({ ...settings, log: (line) => process.stderr.write(`${line}\n`) });
+    const results = await runSuite({ ...settings, log: progress });
     runs.push({ settings, results });
   }
   process.stdout.write(o.json ? `${formatJson(runs)}\n` : formatTables(runs));
   if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
   if (o.apiserver) {
-    const systems = o.target === 'both' ? [...SYSTEMS] : [o.target];
-    const api = await runApiserverBench(systems, o.duration * 1000, (line) => process.stderr.write(`${line}\n`));
+    const api = await runApiserverBench(systems, o.duration * 1000, progress);
     process.stdout.write(o.json ? `${JSON.stringify({ apiserver: api }, null, 2)}\n` : `\n${formatApiserverTable(api)}`);
   }
 }
