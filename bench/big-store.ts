@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { PROMPT_RECONNECT } from '../cluster-test/support/member-process';
 import { EtcdClient } from '../src/client/etcd-client';
 import { runClosedLoop } from './load';
 import { startTarget, type System, type Target } from './targets';
@@ -8,6 +9,8 @@ import { startTarget, type System, type Target } from './targets';
 export interface BigStoreSettings {
   keys: number;
   valueBytes: number;
+  /** Write each keel member's CPU profile here (when it stops). */
+  profileDir?: string;
 }
 
 export interface BigStoreResult {
@@ -42,7 +45,7 @@ export async function runBigStore(systems: readonly System[], s: BigStoreSetting
   const results: BigStoreResult[] = [];
   for (const system of systems) {
     log(`${system}: starting a fresh 3-member cluster`);
-    const target = await startTarget(system, 3);
+    const target = await startTarget(system, 3, s.profileDir);
     let ok = false;
     try {
       results.push(await measure(target, s, log));
@@ -155,7 +158,7 @@ async function addWhenHealthy(admin: EtcdClient, peerUrl: string): Promise<void>
 }
 
 async function untilServesMarker(endpoint: string, timeoutMs: number): Promise<void> {
-  const client = new EtcdClient(endpoint, { commandTimeoutMs: 1000 });
+  const client = new EtcdClient(endpoint, { commandTimeoutMs: 1000, channelOptions: PROMPT_RECONNECT });
   const deadline = performance.now() + timeoutMs;
   try {
     for (;;) {

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: 200, ...(profileDir === undefined ? {} : { profileDir }) },
       progress);
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
-    if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
+    printProfiles(profileDir);
     return;
   }
   if (o.checkPerf !== undefined) {
@@ -77,8 +77,9 @@ async function main(): Promise<void> {
     return;
   }
   if (o.big) {
-    const big = await runBigStore(systems, { keys: o.bigKeys, valueBytes: o.valueSize }, progress);
+    const big = await runBigStore(systems, { keys: o.bigKeys, valueBytes: o.valueSize, ...(profileDir === undefined ? {} : { profileDir }) }, progress);
     process.stdout.write(o.json ? `${JSON.stringify({ big }, null, 2)}\n` : formatBigStoreTable(big));
+    printProfiles(profileDir);
     return;
   }
   if (o.scale) {
@@ -112,11 +113,16 @@ async function main(): Promise<void> {
     runs.push({ settings, results });
   }
   process.stdout.write(o.json ? `${formatJson(runs)}\n` : formatTables(runs));
-  if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
+  printProfiles(profileDir);
   if (o.apiserver) {
     const api = await runApiserverBench(systems, o.duration * 1000, progress);
     process.stdout.write(o.json ? `${JSON.stringify({ apiserver: api }, null, 2)}\n` : `\n${formatApiserverTable(api)}`);
   }
+}
+
+/** Where the keel members' CPU time went, once they have stopped and written their profiles. */
+function printProfiles(profileDir: string | undefined): void {
+  if (profileDir !== undefined) process.stdout.write(`\n## where the keel members' CPU time went (self time)\n\n${summarizeProfiles(profileDir)}\n`);
 }
 
 function positiveNumber(value: string): number {

@@ -183,7 +183,7 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `127.0.0.1:${clientPort}`;
   try {
-    await waitUntilServing(new EtcdClient(endpoint, { commandTimeoutMs: 500, ...clientCredentials(opts.clientTls) }), exited, logFile,
+    await waitUntilServing(new EtcdClient(endpoint, { commandTimeoutMs: 500, channelOptions: PROMPT_RECONNECT, ...clientCredentials(opts.clientTls) }), exited, logFile,
       opts.startTimeoutMs ?? 15_000);
   } catch (err) {
     child.kill('SIGKILL');
@@ -211,6 +211,13 @@ async function startMember(command: string, prefixArgs: string[], opts: MemberOp
     },
   };
 }
+
+/**
+ * Channel options of a client polling a member that is still starting. grpc-js waits 1 s, then
+ * longer and longer, before reconnecting after a refused connection; that wait, not the member,
+ * would then decide when the start is seen to be done.
+ */
+export const PROMPT_RECONNECT: grpc.ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 20, 'grpc.max_reconnect_backoff_ms': 100 };
 
 /** Client options that connect over TLS with these files (none: plain text). */
 export function clientCredentials(tls: MemberOptions['clientTls']): { credentials?: grpc.ChannelCredentials } {

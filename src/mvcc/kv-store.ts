@@ -1,9 +1,8 @@
 import { Engine, EngineOp } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
-import { toKeyString } from '../util/bytes';
 import { Logger } from '../util/logger';
 import { CompactedError, FutureRevisionError } from './errors';
-import { decodeKeyValue, KeyValue } from './key-value';
+import { decodeIndexFields, decodeKeyValue, KeyValue } from './key-value';
 import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision';
 import { compactRecords } from './compaction';
 import { hashRecords } from './hash';
@@ -90,16 +89,17 @@ export class MvccStore {
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     let records = 0;
     this.leasedAtLoad = new Map();
-    for await (const [k, v] of this.engine.entries(prefixRange(PREFIX_REVISION))) {
-      const { rev, tombstone } = parseRevisionKey(k);
-      const kv = decodeKeyValue(v);
-      const key = toKeyString(kv.key);
-      this.index.restore(key, rev, { tombstone, createdMain: kv.create_revision, version: kv.version });
-      // Records come in revision order, so the last one of a key says which lease holds it now.
-      if (tombstone || kv.lease === '0') this.leasedAtLoad.delete(key);
-      else this.leasedAtLoad.set(key, kv.lease);
-      this.rev = Math.max(this.rev, rev.main);
-      records++;
+    for await (const chunk of this.engine.entryChunks(prefixRange(PREFIX_REVISION))) {
+      for (const [k, v] of chunk) {
+        const { rev, tombstone } = parseRevisionKey(k);
+        const { key, create_revision, version, lease } = decodeIndexFields(v);
+        this.index.restore(key, rev, { tombstone, createdMain: create_revision, version });
+        // Records come in revision order, so the last one of a key says which lease holds it now.
+        if (tombstone || lease === '0') this.leasedAtLoad.delete(key);
+        else this.leasedAtLoad.set(key, lease);
+        this.rev = Math.max(this.rev, rev.main);
+      }
+      records += chunk.length;
     }
     this.rev = Math.max(this.rev, scheduled);
     if (scheduled > 0) {

@@ -272,8 +272,11 @@ export class KeelServer {
         },
         dump: () => dumpState(engine),
         install: async (snap, markInstalled) => {
+          log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: snap.data.length });
+          const startedAt = performance.now();
           await store.idle(); // a physical compaction must not delete what the snapshot brings
           await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
+          const writtenAt = performance.now();
           await store.reload();
           await LeaseManager.load(engine, store, lessor);
           // A snapshot always carries the membership (state-snapshot.ts).
@@ -284,7 +287,10 @@ export class KeelServer {
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
-          log.info('installed snapshot from the leader', { index: snap.metadata.index, revision: store.currentRevision });
+          log.info('installed snapshot from the leader', {
+            index: snap.metadata.index, revision: store.currentRevision,
+            'write-ms': Math.round(writtenAt - startedAt), 'load-ms': Math.round(performance.now() - writtenAt),
+          });
         },
         appliedIndex: () => applier.appliedIndex,
       },

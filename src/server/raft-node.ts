@@ -239,8 +239,14 @@ export class RaftNode {
     invariant(term !== undefined, `no term for applied index ${applied}`);
     // The configuration too is the one as of the applied index, which Raft tracks.
     const metadata = { index: applied, term, confState: this.o.raw.raft.confState() };
+    const startedAt = performance.now();
     this.o.stateMachine.dump().then(
-      (data) => this.o.transport.send([{ ...m, snapshot: { metadata, data } }]),
+      (data) => {
+        this.o.log.info('sending snapshot', {
+          to: m.to.toString(16), index: applied, bytes: data.length, 'dump-ms': Math.round(performance.now() - startedAt),
+        });
+        this.o.transport.send([{ ...m, snapshot: { metadata, data } }]);
+      },
       (err: unknown) => {
         this.o.log.error('cannot dump state for a snapshot', { to: m.to.toString(16), error: String(err) });
         this.o.raw.reportSnapshot(m.to, true);

@@ -15,8 +15,8 @@ const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
 export async function dumpState(engine: EngineReader): Promise<Buffer> {
   const parts: Buffer[] = [];
   // Both iterators open now, before anything else is applied (leases sort before revisions).
-  const leases = engine.entries(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
-  const records = engine.entries(prefixRange(PREFIX_REVISION))[Symbol.asyncIterator]();
+  const leases = engine.entryChunks(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
+  const records = engine.entryChunks(prefixRange(PREFIX_REVISION))[Symbol.asyncIterator]();
   const firstLease = leases.next();
   const firstRecord = records.next();
   const compact = await engine.get(metaKey('compact-scheduled'));
@@ -29,7 +29,7 @@ export async function dumpState(engine: EngineReader): Promise<Buffer> {
   parts.push(...record(metaKey('alarms'), alarms), ...record(metaKey('auth'), auth));
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
-      parts.push(...record(r.value[0], r.value[1]));
+      for (const [k, v] of r.value) parts.push(...record(k, v));
     }
   }
   return Buffer.concat(parts);
@@ -53,7 +53,8 @@ export function parseDump(dump: Uint8Array): { compactRev: number; records: Arra
     const kl = data.readUInt32BE(at);
     const vl = data.readUInt32BE(at + 4);
     if (at + 8 + kl + vl > data.length) throw new Error(`state dump cut short at byte ${at}`);
-    records.push([Buffer.from(data.subarray(at + 8, at + 8 + kl)), Buffer.from(data.subarray(at + 8 + kl, at + 8 + kl + vl))]);
+    // Views into the dump, not copies: the engine copies what it writes.
+    records.push([data.subarray(at + 8, at + 8 + kl), data.subarray(at + 8 + kl, at + 8 + kl + vl)]);
     at += 8 + kl + vl;
   }
   return { compactRev: decodeNumber(data.subarray(0, 8)) ?? 0, records };

@@ -5,6 +5,17 @@ import { Engine, EngineOp, EngineSnapshot, KeyRange } from './engine';
 
 /** How many entries one iterator step reads; large enough to amortise the native call. */
 const ITERATOR_CHUNK = 1000;
+/**
+ * Bytes one iterator step may read. classic-level's default, 16 KiB, stops a step of 300-byte
+ * records after about 50 of them; this lets a step hold ITERATOR_CHUNK records of 1 KiB, which
+ * made a scan of 300,000 records 40 % faster.
+ */
+const ITERATOR_CHUNK_BYTES = 1 << 20;
+
+/** classic-level's native batch: takes plain {type, key, value} operations whose keys and values are Buffers. */
+interface NativeBatch {
+  _batch(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
+}
 
 /** The durable engine: LevelDB through classic-level, with binary keys and values. */
 export class LevelEngine implements Engine {
@@ -27,39 +38,62 @@ export class LevelEngine implements Engine {
     return keys.length === 0 ? Promise.resolve([]) : this.db.getMany(keys);
   }
 
+  /**
+   * Straight to classic-level's native batch (`_batch`, abstract-level's implementer method), past
+   * abstract-level's `batch()`: that clones and re-encodes every operation for hooks, events and
+   * sublevels we do not use, and it cost a member catching up 35 % of its CPU against 10 % for the
+   * native call. Our operations are already in the native shape: type, key and value as Buffers.
+   */
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    return this.db.batch(ops, { sync: options.sync });
+    // abstract-level's own check, which the native call does not make.
+    if (this.db.status !== 'open') return Promise.reject(new Error(`LevelDB at ${this.location} is not open (${this.db.status})`));
+    return (this.db as unknown as NativeBatch)._batch(ops, { sync: options.sync });
   }
 
   entries(range: KeyRange): AsyncIterable<[Buffer, Buffer]> {
-    return this.scan(range, undefined);
+    return flatten(this.scan(range, undefined));
   }
 
   snapshot(): EngineSnapshot {
     const snapshot = this.db.snapshot();
     return {
       get: (key) => this.db.get(key, { snapshot }),
-      entries: (range) => this.scan(range, snapshot),
+      entries: (range) => flatten(this.scan(range, snapshot)),
+      entryChunks: (range) => this.scan(range, snapshot),
       close: () => snapshot.close(),
     };
   }
 
-  private async *scan(range: KeyRange, snapshot: ReturnType<ClassicLevel['snapshot']> | undefined): AsyncIterable<[Buffer, Buffer]> {
-    const it = this.db.iterator({ gte: range.gte, lt: range.lt, snapshot });
+  entryChunks(range: KeyRange): AsyncIterable<Array<[Buffer, Buffer]>> {
+    return this.scan(range, undefined);
+  }
+
+  /**
+   * Reads the next chunk while the caller works on the current one: the native read runs on
+   * libuv's thread pool, so a long scan (the key index at start) costs about the larger of the
+   * two instead of their sum.
+   */
+  private async *scan(range: KeyRange, snapshot: ReturnType<ClassicLevel['snapshot']> | undefined): AsyncIterable<Array<[Buffer, Buffer]>> {
+    const it = this.db.iterator({ gte: range.gte, lt: range.lt, snapshot, highWaterMarkBytes: ITERATOR_CHUNK_BYTES });
+    let next: Promise<Array<[Buffer, Buffer]>> | undefined = it.nextv(ITERATOR_CHUNK);
     try {
       for (;;) {
-        const chunk = await it.nextv(ITERATOR_CHUNK);
+        const chunk = await next;
+        next = undefined;
         if (chunk.length === 0) return;
-        yield* chunk;
+        next = it.nextv(ITERATOR_CHUNK);
+        yield chunk;
       }
     } finally {
+      // A caller that stopped early leaves a read in flight: let it finish before closing under it.
+      await next?.catch(() => undefined);
       await it.close();
     }
   }
 
   async *keys(range: KeyRange): AsyncIterable<Buffer> {
-    const it = this.db.keys({ gte: range.gte, lt: range.lt });
+    const it = this.db.keys({ gte: range.gte, lt: range.lt, highWaterMarkBytes: ITERATOR_CHUNK_BYTES });
     try {
       for (;;) {
         const chunk = await it.nextv(ITERATOR_CHUNK);
@@ -116,4 +150,8 @@ export class LevelEngine implements Engine {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+async function* flatten<T>(chunks: AsyncIterable<T[]>): AsyncIterable<T> {
+  for await (const chunk of chunks) yield* chunk;
 }

@@ -21,18 +21,25 @@ import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardRespo
 const MAX_QUEUED_MESSAGES = 4096;
 /** A snapshot's state goes out in pieces of this size. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Bounds of the wait before a lost peer stream is opened again, doubling while attempts fail. */
 const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 3000;
 /** A question to the leader (lease, learner progress) answers quickly or not at all. */
 const LEASE_FORWARD_TIMEOUT_MS = 2000;
-const RECONNECT_MAX_MS = 3000;
-/** Peer traffic is between members only; Raft bounds message sizes itself. */
 /** gRPC metadata carrying the sender's cluster ID (hex). */
 const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 /** gRPC metadata carrying the sender's member ID (hex), so a removed member can be told so. */
 const MEMBER_ID_HEADER = 'x-keel-member-id';
 /** What a member hears when it talks to peers after it was removed (etcd answers HTTP 410 with it). */
 const REMOVED_DETAILS = 'the member has been permanently removed from the cluster';
+/** Peer traffic is between members only; Raft bounds message sizes itself. */
 const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+/**
+ * Channel options of a connection to a peer. grpc-js backs off its own reconnects from 1 s up to
+ * 120 s, under our RECONNECT_*: a member that came back after a while went unheard for seconds
+ * (1.1 s measured for a restarted member). etcd's peer links retry every 100 ms.
+ */
+const PEER_CHANNEL = { ...UNLIMITED, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS };
 
 /**
  * Raft messages over gRPC on --listen-peer-urls: one long-lived client stream per peer carrying
@@ -249,7 +256,7 @@ function senderOf(metadata: grpc.Metadata): NodeId | undefined {
 export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, credentials = grpc.credentials.createInsecure()): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const url of peerURLs) {
-    const client = new peerPackage.Peer(hostPort(url), credentials, UNLIMITED);
+    const client = new peerPackage.Peer(hostPort(url), credentials, PEER_CHANNEL);
     try {
       const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
         client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
@@ -290,7 +297,7 @@ class PeerSender {
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
   ) {
-    this.client = new peerPackage.Peer(address, transport.dialCredentials(), UNLIMITED);
+    this.client = new peerPackage.Peer(address, transport.dialCredentials(), PEER_CHANNEL);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId);
     this.metadata.set(MEMBER_ID_HEADER, self);
   }
