@@ -66,15 +66,15 @@ export class Applier {
     const results: Array<{ id: string; result: ApplyResult }> = [];
     for (const entry of entries) {
       invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
-      this.applied = entry.index;
       if (entry.type === 'conf-change') {
         results.push(this.applyMemberChange(entry.data, batch));
-        continue;
+      } else if (entry.data.length > 0) { // a new leader's empty entry only moves the applied index
+        const req = decodeInternalRequest(entry.data);
+        results.push({ id: req.id, result: await this.applyRequest(req, batch) });
       }
-      // A new leader's empty entry only moves the applied index.
-      if (entry.data.length === 0) continue;
-      const req = decodeInternalRequest(entry.data);
-      results.push({ id: req.id, result: await this.applyRequest(req, batch) });
+      // Only now: a linearizable read waiting for this index (it may ask while the apply awaits
+      // the engine) must see what the entry wrote.
+      this.applied = entry.index;
     }
     batch.push({ type: 'put', key: metaKey('applied-index'), value: encodeNumber(this.applied) });
     // A configuration change is answered only once Raft has been told it is applied, which happens

@@ -53,11 +53,19 @@ export interface RaftNodeOptions {
 
 /**
  * The member's Ready loop around the Raft core, in etcd's order: persist entries and hard state
- * (one batch, fsynced when Raft says so), send messages, apply committed entries, advance.
- * Everything that can make Raft ready (a tick, a message, a proposal) kicks the loop.
+ * (one batch, fsynced when Raft says so), send messages, hand committed entries to the applier,
+ * advance. Everything that can make Raft ready (a tick, a message, a proposal) kicks the loop.
+ *
+ * Committed entries are applied behind the loop, one batch after another, as etcd's apply
+ * goroutine does: a long apply (a DeleteRange of 100,000 keys) must not hold back heartbeats and
+ * their answers, or a loaded cluster elects for nothing. The loop waits for the applier before a
+ * snapshot or a configuration change, and when a second batch would queue behind a running one.
  */
 export class RaftNode {
   private running: Promise<void> | undefined;
+  /** The applies handed over and not yet done, in order; resolved when the applier is idle. */
+  private applying: Promise<void> = Promise.resolve();
+  private applyQueued = 0;
   private again = false;
   private stopped = false;
   private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
@@ -171,6 +179,7 @@ export class RaftNode {
   async stop(): Promise<void> {
     this.stopped = true;
     while (this.running) await this.running;
+    await this.applying;
     await this.o.transport.close();
   }
 
@@ -184,6 +193,7 @@ export class RaftNode {
   private async handle(rd: Ready): Promise<void> {
     const { storage, logStore, stateMachine } = this.o;
     if (rd.snapshot) {
+      await this.applying;
       await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)));
       storage.applySnapshot(rd.snapshot);
       await logStore.clearLog();
@@ -214,13 +224,28 @@ export class RaftNode {
       this.o.onLeaderChange(rd.softState.lead, this.o.raw.raft.term);
     }
     if (rd.committedEntries.length > 0) {
-      const started = process.hrtime.bigint();
-      await stateMachine.apply(rd.committedEntries, commitOnly ? [logStore.hardStateOp({ ...rd.hardState! })] : []);
-      this.o.observe.apply(secondsSince(started));
+      // One batch applying and one waiting at most: beyond that the loop waits, so a slow applier
+      // slows proposals down instead of piling up committed entries in memory.
+      if (this.applyQueued > 1) await this.applying;
+      this.queueApply(rd.committedEntries, commitOnly ? [logStore.hardStateOp({ ...rd.hardState! })] : []);
+      // Raft takes the next configuration change only once it knows this one is applied.
+      if (rd.committedEntries.some((e) => e.type === 'conf-change')) await this.applying;
     }
+    // Reads wait for the applied index themselves (LinearizableReads), so they need not wait here.
     for (const rs of rd.readStates) for (const h of this.readStateHandlers) h(rs.requestCtx, rs.index);
     this.o.raw.advance(rd);
-    await this.maybeSnapshot();
+  }
+
+  /** Applies after those already queued; a snapshot of the log may follow once they are written. */
+  private queueApply(entries: Entry[], alsoWrite: EngineOp[]): void {
+    this.applyQueued++;
+    this.applying = this.applying.then(async () => {
+      const started = process.hrtime.bigint();
+      await this.o.stateMachine.apply(entries, alsoWrite);
+      this.o.observe.apply(secondsSince(started));
+      this.applyQueued--;
+      await this.maybeSnapshot(entries[entries.length - 1]!.index);
+    });
   }
 
   private send(messages: Message[]): void {
@@ -231,34 +256,40 @@ export class RaftNode {
 
   /**
    * A snapshot message carries the state as of now (etcd merges the same way): the applied index
-   * and term replace Raft's snapshot metadata, and the dump is started before anything else applies.
+   * and term replace Raft's snapshot metadata. The dump starts between two applies, so the applied
+   * index and the state its engine iterators fix are the same instant; applies go on after that.
    */
   private sendSnapshot(m: Message): void {
-    const applied = this.o.stateMachine.appliedIndex();
-    const term = this.o.raw.raft.log.term(applied);
-    invariant(term !== undefined, `no term for applied index ${applied}`);
-    // The configuration too is the one as of the applied index, which Raft tracks.
-    const metadata = { index: applied, term, confState: this.o.raw.raft.confState() };
+    const started = this.applying.then(() => {
+      const applied = this.o.stateMachine.appliedIndex();
+      const term = this.o.raw.raft.log.term(applied);
+      invariant(term !== undefined, `no term for applied index ${applied}`);
+      // The configuration too is the one as of the applied index, which Raft tracks.
+      const metadata = { index: applied, term, confState: this.o.raw.raft.confState() };
+      return { metadata, dump: this.o.stateMachine.dump() };
+    });
+    this.applying = started.then(() => undefined);
     const startedAt = performance.now();
-    this.o.stateMachine.dump().then(
-      (data) => {
-        this.o.log.info('sending snapshot', {
-          to: m.to.toString(16), index: applied, bytes: data.length, 'dump-ms': Math.round(performance.now() - startedAt),
-        });
-        this.o.transport.send([{ ...m, snapshot: { metadata, data } }]);
-      },
-      (err: unknown) => {
-        this.o.log.error('cannot dump state for a snapshot', { to: m.to.toString(16), error: String(err) });
-        this.o.raw.reportSnapshot(m.to, true);
-        this.kick();
-      },
-    );
+    started.then(async ({ metadata, dump }) => {
+      const data = await dump;
+      this.o.log.info('sending snapshot', {
+        to: m.to.toString(16), index: metadata.index, bytes: data.length, 'dump-ms': Math.round(performance.now() - startedAt),
+      });
+      this.o.transport.send([{ ...m, snapshot: { metadata, data } }]);
+    }).catch((err: unknown) => {
+      this.o.log.error('cannot dump state for a snapshot', { to: m.to.toString(16), error: String(err) });
+      this.o.raw.reportSnapshot(m.to, true);
+      this.kick();
+    });
   }
 
-  /** Every --snapshot-count applied entries, folds the log into a snapshot and trims it. */
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Every --snapshot-count applied entries, folds the log into a snapshot and trims it. Runs in the
+   * apply queue, right after `applied` was written by the applier; no configuration change can be
+   * pending then (the loop waits for those), so Raft's current configuration is the one at `applied`.
+   */
+  private async maybeSnapshot(applied: number): Promise<void> {
     const { storage, logStore, raw } = this.o;
-    const applied = raw.raft.log.applied;
     if (applied - storage.snapshot().metadata.index < this.o.snapshotCount) return;
     const snap = storage.createSnapshot(applied, raw.raft.confState(), new Uint8Array());
     const compactTo = Math.max(applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.firstIndex());
