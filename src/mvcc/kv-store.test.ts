@@ -85,9 +85,29 @@ describe('MvccStore', () => {
     await assert.rejects(store.readView().range(one('a'), at(6)), FutureRevisionError);
   });
 
+  it('deletes a large range in one revision, serving reads of the revision before while it yields', async () => {
+    const keys = 25_000; // more than two slices of the delete
+    await write((t) => {
+      for (let i = 0; i < keys; i++) t.put(Buffer.from(`k${String(i).padStart(6, '0')}`), Buffer.from('v'), '0');
+    });
+    const before = store.currentRevision;
+    let countDuring: number | undefined;
+    const deleting = write(async (t) => {
+      const deleted = t.deleteRange(ALL);
+      // The delete has yielded by now; a read at the current revision still sees every key.
+      await new Promise((resolve) => setImmediate(resolve));
+      countDuring = (await store.readView().range(ALL, { rev: 0, limit: 0, countOnly: true })).count;
+      assert.equal(await deleted, keys);
+    });
+    assert.equal(await deleting, before + 1);
+    assert.equal(countDuring, keys);
+    assert.equal((await store.readView().range(ALL, { rev: 0, limit: 0, countOnly: true })).count, 0);
+    assert.equal((await store.readView().range(ALL, { rev: before, limit: 0, countOnly: true })).count, keys);
+  });
+
   it('does not bump the revision for a delete that deletes nothing', async () => {
     await put('a', '1');
-    assert.equal(await write((t) => assert.equal(t.deleteRange(one('zz')), 0)), 2);
+    assert.equal(await write(async (t) => assert.equal(await t.deleteRange(one('zz')), 0)), 2);
     assert.equal(store.currentRevision, 2);
   });
 

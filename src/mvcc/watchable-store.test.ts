@@ -55,10 +55,10 @@ describe('WatchableStore', () => {
   });
 
   /** One write request, as apply makes it: a txn, its batch written, then flushed. */
-  async function write(body: (t: ReturnType<MvccStore['beginWrite']>) => void): Promise<void> {
+  async function write(body: (t: ReturnType<MvccStore['beginWrite']>) => unknown): Promise<void> {
     const batch: EngineOp[] = [];
     const t = store.beginWrite(batch);
-    body(t);
+    await body(t);
     t.end();
     await engine.write(batch, { sync: false });
     store.markFlushed();

@@ -14,6 +14,9 @@ export interface WriteTxnHost {
   commit(rev: number, changes: KeyValue[]): void;
 }
 
+/** Keys a DeleteRange tombstones between two turns of the event loop. */
+const DELETE_SLICE_KEYS = 10_000;
+
 /**
  * One write request's changes: all at main revision beginRev + 1, numbered by sub revision.
  * Its own reads see its earlier writes, as in etcd; other readers see none of it until end().
@@ -60,9 +63,16 @@ export class WriteTxn implements KvView {
   }
 
   /** Deletes every live key in the span; returns how many. */
-  deleteRange(span: KeySpan): number {
+  /**
+   * Deletes every key alive in the span. A large range yields to the event loop every
+   * DELETE_SLICE_KEYS keys so heartbeats keep flowing (120,000 keys held it for 400 ms); reads
+   * meanwhile are at the revision before this one, which the tombstones at beginRev + 1 leave alone.
+   */
+  async deleteRange(span: KeySpan): Promise<number> {
     const keys = this.host.index.aliveKeys(span);
-    for (const keyStr of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0 && i % DELETE_SLICE_KEYS === 0) await new Promise((resolve) => setImmediate(resolve));
+      const keyStr = keys[i]!;
       const rev = { main: this.beginRev + 1, sub: this.changes.length };
       const tomb: KeyValue = {
         key: Buffer.from(keyStr, 'latin1'), create_revision: 0, mod_revision: rev.main, version: 0,

@@ -166,7 +166,7 @@ export class Applier {
     if (req.lease_revoke != null) {
       // The lease's keys go in one revision, in key order, as etcd deletes them.
       const id = BigInt(req.lease_revoke.ID);
-      for (const key of this.lessor.revoke(id)) txn.deleteRange({ start: key, end: undefined });
+      for (const key of this.lessor.revoke(id)) await txn.deleteRange({ start: key, end: undefined });
       batch.push({ type: 'del', key: leaseKey(id) });
       return { header: { revision: txn.headRev } };
     }

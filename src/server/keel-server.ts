@@ -188,7 +188,16 @@ export class KeelServer {
     });
     // etcd's request timeout: 5 s plus two election timeouts.
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
-    this.ticker = setInterval(() => node.tick(), cfg.heartbeatIntervalMs);
+    let lastTick = performance.now();
+    this.ticker = setInterval(() => {
+      // A tick this late means the event loop was blocked: heartbeats went out late and
+      // followers may have started an election (etcd logs its missed heartbeats the same way).
+      const now = performance.now();
+      const lateMs = now - lastTick - cfg.heartbeatIntervalMs;
+      lastTick = now;
+      if (lateMs > cfg.heartbeatIntervalMs) log.warn('raft tick ran late: the event loop was blocked', { 'late-ms': Math.round(lateMs), 'heartbeat-ms': cfg.heartbeatIntervalMs });
+      node.tick();
+    }, cfg.heartbeatIntervalMs);
     this.quota = new QuotaGuard({
       quotaBytes: effectiveQuota(cfg.quotaBackendBytes), memberId, alarms: alarmStore, log,
       dbSize: () => engine.sizeOnDisk(),

@@ -43,6 +43,6 @@ export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExis
 export async function applyDeleteRange(txn: WriteTxn, req: DeleteRangeRequest__Output): Promise<DeleteRangeResponse> {
   const span = spanOf(req.key, req.range_end);
   const prevKvs = req.prev_kv ? (await txn.range(span, ALL)).kvs : [];
-  const deleted = txn.deleteRange(span);
+  const deleted = await txn.deleteRange(span);
   return { header: { revision: txn.headRev }, deleted, prev_kvs: prevKvs };
 }
