@@ -35,7 +35,8 @@ export async function runCheckPerf(systems: readonly System[], load: CheckPerfLo
       const output = await runEtcdctl(['check', 'perf', `--load=${load}`, `--endpoints=${target.endpoints.join(',')}`], (seconds) =>
         log(`${system}: check perf running, ${seconds} s`));
       const lines = output.split(/[\r\n]+/).map((l) => l.trim());
-      const checks = lines.filter((l) => /^(PASS|FAIL): /.test(l));
+      // A check can share its line with the end of etcdctl's progress bar.
+      const checks = output.match(/(PASS|FAIL): [^\r\n]*/g) ?? [];
       const verdict = lines.filter((l) => l === 'PASS' || l === 'FAIL').pop();
       if (verdict === undefined) throw new Error(`etcdctl check perf gave no verdict:\n${output}`);
       const elections = (await target.raftTerm()) - termBefore;

@@ -105,6 +105,22 @@ describe('MvccStore', () => {
     assert.equal((await store.readView().range(ALL, { rev: before, limit: 0, countOnly: true })).count, keys);
   });
 
+  it('answers an index-only range with the revisions and versions of a full one, without values', async () => {
+    await put('a', '1');
+    await put('a', '2');
+    await put('b', '3');
+    await write((t) => t.deleteRange(one('b')));
+    await put('b', '4');
+    const full = await store.readView().range(ALL, at(0));
+    const indexOnly = await store.readView().range(ALL, { ...at(0), indexOnly: true });
+    const fields = (kvs: typeof full.kvs) => kvs.map((kv) => [kv.key.toString(), kv.create_revision, kv.mod_revision, kv.version]);
+    assert.deepEqual(fields(indexOnly.kvs), fields(full.kvs));
+    assert.deepEqual(fields(indexOnly.kvs), [['a', 2, 3, 2], ['b', 6, 6, 1]]);
+    assert.ok(indexOnly.kvs.every((kv) => kv.value.length === 0));
+    const old = await store.readView().range(ALL, { ...at(4), indexOnly: true });
+    assert.deepEqual(fields(old.kvs), [['a', 2, 3, 2], ['b', 4, 4, 1]]);
+  });
+
   it('does not bump the revision for a delete that deletes nothing', async () => {
     await put('a', '1');
     assert.equal(await write(async (t) => assert.equal(await t.deleteRange(one('zz')), 0)), 2);

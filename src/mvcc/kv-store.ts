@@ -1,5 +1,6 @@
 import { Engine, EngineOp } from '../storage/engine';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
+import { EMPTY_BYTES, fromKeyString } from '../util/bytes';
 import { Logger } from '../util/logger';
 import { CompactedError, FutureRevisionError } from './errors';
 import { decodeIndexFields, decodeKeyValue, KeyValue } from './key-value';
@@ -15,6 +16,11 @@ export interface RangeOptions {
   /** Most keys to return (0 = all); `count` still counts every match. */
   limit: number;
   countOnly: boolean;
+  /**
+   * Answer from the key index alone, without reading records: keys, revisions and versions are
+   * right, values are empty and leases '0'. For a txn compare on a revision or version.
+   */
+  indexOnly?: boolean;
 }
 
 /** The changes one write request made, all at one revision: puts as stored, deletes as tombstones. */
@@ -245,6 +251,13 @@ export class MvccStore {
     if (rev < this.compactRev) throw new CompactedError();
     const { keys, total } = this.index.range(span, rev, opts.countOnly ? 1 : opts.limit);
     if (opts.countOnly) return { kvs: [], count: total, rev: headRev };
+    if (opts.indexOnly) {
+      const kvs = keys.map((k): KeyValue => ({
+        key: fromKeyString(k.key), create_revision: k.created.main, mod_revision: k.modified.main, version: k.version,
+        value: EMPTY_BYTES, lease: '0',
+      }));
+      return { kvs, count: total, rev: headRev };
+    }
     return { kvs: await this.readRecords(keys.map((k) => k.modified)), count: total, rev: headRev };
   }
 

@@ -51,7 +51,9 @@ async function compareToPath(view: KvView, req: TxnRequest__Output): Promise<boo
 async function applyCompare(view: KvView, c: Compare__Output): Promise<boolean> {
   let kvs: KeyValue[];
   try {
-    kvs = (await view.range(spanOf(c.key, c.range_end), { rev: 0, limit: 0, countOnly: false })).kvs;
+    // Revisions and versions are in the key index: only a value or lease compare reads records.
+    const indexOnly = c.target === 'MOD' || c.target === 'CREATE' || c.target === 'VERSION';
+    kvs = (await view.range(spanOf(c.key, c.range_end), { rev: 0, limit: 0, countOnly: false, indexOnly })).kvs;
   } catch (err) {
     if (err instanceof CompactedError) return false;
     throw err;
