@@ -6,7 +6,7 @@ import { LevelEngine } from './level-engine';
 
 const ALL = { gte: Buffer.from([0x00]), lt: Buffer.from([0xff]) };
 
-describe('LevelEngine sizes', () => {
+describe('LevelEngine', () => {
   let dir: string;
   let engine: LevelEngine;
 
@@ -16,7 +16,7 @@ describe('LevelEngine sizes', () => {
   });
 
   afterEach(async () => {
-    await engine.close();
+    await engine.close(); // closing a closed database is allowed
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -46,21 +46,6 @@ describe('LevelEngine sizes', () => {
     }
     await reader;
     if (failure !== undefined) throw failure;
-  });
-});
-
-describe('LevelEngine writes and scans', () => {
-  let dir: string;
-  let engine: LevelEngine;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-level-'));
-    engine = await LevelEngine.open(join(dir, 'db'));
-  });
-
-  afterEach(async () => {
-    await engine.close(); // closing a closed database is allowed
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('applies a batch of puts and deletes and reads it back after a reopen', async () => {
