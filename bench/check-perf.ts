@@ -12,7 +12,7 @@ export interface CheckPerfResult {
   load: CheckPerfLoad;
   /** etcdctl's verdict: its last line, PASS or FAIL. */
   passed: boolean;
-  /** etcdctl's PASS:/FAIL: lines, e.g. "FAIL: Throughput too low: 3812 writes/s". */
+  /** etcdctl's check lines, e.g. "FAIL: Throughput too low: 3812 writes/s", "Stddev too high: 0.127612s". */
   checks: string[];
   /** Raft terms begun during the check. */
   elections: number;
@@ -35,8 +35,9 @@ export async function runCheckPerf(systems: readonly System[], load: CheckPerfLo
       const output = await runEtcdctl(['check', 'perf', `--load=${load}`, `--endpoints=${target.endpoints.join(',')}`], (seconds) =>
         log(`${system}: check perf running, ${seconds} s`));
       const lines = output.split(/[\r\n]+/).map((l) => l.trim());
-      // A check can share its line with the end of etcdctl's progress bar.
-      const checks = output.match(/(PASS|FAIL): [^\r\n]*/g) ?? [];
+      // etcdctl 3.4 words a failed latency check without "FAIL:" ("Slowest request took too long: …",
+      // "Stddev too high: …"), and a check can share its line with the end of the progress bar.
+      const checks = output.match(/(PASS: |FAIL: |Slowest request took too long: |Stddev too high: )[^\r\n]*/g) ?? [];
       const verdict = lines.filter((l) => l === 'PASS' || l === 'FAIL').pop();
       if (verdict === undefined) throw new Error(`etcdctl check perf gave no verdict:\n${output}`);
       const elections = (await target.raftTerm()) - termBefore;
