@@ -2,8 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import type { Message } from '../raft/types';
 import { silentLogger } from '../util/logger';
-import { peerPackage } from '../wire/peer-package';
-import { toWire } from './codec';
+import { PeerClientConstructor } from './peer-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import type { TransportReceiver } from './transport';
 
@@ -18,7 +17,7 @@ const snapshotMessage: Message = {
 
 /** Streams a snapshot by hand: the head declares `declared` bytes, then `sent` bytes follow. */
 function sendSnapshot(port: number, declared: number, sent: Buffer): Promise<grpc.ServiceError | null> {
-  const client = new peerPackage.Peer(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new PeerClientConstructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('x-keel-cluster-id', CLUSTER.toString(16));
   metadata.set('x-keel-member-id', SENDER.toString(16));
@@ -27,7 +26,7 @@ function sendSnapshot(port: number, declared: number, sent: Buffer): Promise<grp
       client.close();
       resolve(err);
     });
-    call.write({ message: toWire(snapshotMessage), total_bytes: declared });
+    call.write({ message: snapshotMessage, data: new Uint8Array(), totalBytes: declared });
     call.write({ data: sent });
     call.end();
   });

@@ -1,15 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import type { MessageBatch, MessageBatch__Output } from '../generated/keelpb/MessageBatch';
-import type { PeerClient } from '../generated/keelpb/Peer';
-import type { SnapshotChunk, SnapshotChunk__Output } from '../generated/keelpb/SnapshotChunk';
 import type { Message, NodeId } from '../raft/types';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
-import { peerPackage } from '../wire/peer-package';
-import { fromWire, toWire } from './codec';
+import { PEER_SERVICE, PeerClient, PeerClientConstructor } from './peer-service';
+import type { SnapshotChunkWire } from './raft-wire';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
 import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
 import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerReadyRequest';
@@ -70,7 +67,7 @@ export class GrpcPeerTransport implements PeerTransport {
   static async listen(listen: PeerListen[], log: Logger, dialCredentials = grpc.credentials.createInsecure): Promise<GrpcPeerTransport> {
     const server = new grpc.Server(UNLIMITED);
     const t = new GrpcPeerTransport(server, dialCredentials, log);
-    server.addService(peerPackage.Peer.service, {
+    server.addService(PEER_SERVICE, {
       // Open to any caller: a joining member does not know the cluster ID yet.
       Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
@@ -95,40 +92,40 @@ export class GrpcPeerTransport implements PeerTransport {
           (err: Error) => cb({ code: grpc.status.UNAVAILABLE, details: err.message }),
         );
       },
-      Stream: (call: grpc.ServerReadableStream<MessageBatch__Output, object>, cb: grpc.sendUnaryData<object>) => {
+      Stream: (call: grpc.ServerReadableStream<Message[], object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call.metadata, cb)) return;
         const sender = senderOf(call.metadata);
         let open = true;
-        call.on('data', (batch: MessageBatch__Output) => {
+        call.on('data', (messages: Message[]) => {
           // A stream opened before its sender was removed is cut when the next batch comes; the
           // cluster ID, checked at the start, cannot change within a stream.
           if (open && t.refuseRemoved(sender, cb)) open = false;
-          if (open) for (const m of batch.messages) t.receiver?.receive(fromWire(m));
+          if (open) for (const m of messages) t.receiver?.receive(m);
         });
         call.on('end', () => open && cb(null, {}));
         call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
       },
-      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk__Output, object>, cb: grpc.sendUnaryData<object>) => {
+      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunkWire, object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call.metadata, cb)) return;
-        const chunks: Buffer[] = [];
-        let head: SnapshotChunk__Output['message'] = null;
+        const chunks: Uint8Array[] = [];
+        let head: Message | undefined;
         let totalBytes = -1;
-        call.on('data', (c: SnapshotChunk__Output) => {
+        call.on('data', (c: SnapshotChunkWire) => {
           if (c.message) {
             head = c.message;
-            totalBytes = Number(c.total_bytes);
+            totalBytes = c.totalBytes ?? 0;
           }
           chunks.push(c.data);
         });
         call.on('end', () => {
           const data = Buffer.concat(chunks);
           // A stream can end early when its connection breaks; Raft must never see part of a state.
-          if (head === null || data.length !== totalBytes) {
+          if (head?.snapshot === undefined || data.length !== totalBytes) {
             log.warn('dropped an incomplete snapshot', { received: data.length, expected: totalBytes });
             cb({ code: grpc.status.DATA_LOSS, details: `snapshot cut short: ${data.length} of ${totalBytes} bytes` });
             return;
           }
-          t.receiver?.receive(fromWire(head, data));
+          t.receiver?.receive({ ...head, snapshot: { ...head.snapshot, data } });
           cb(null, {});
         });
         call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
@@ -256,7 +253,7 @@ function senderOf(metadata: grpc.Metadata): NodeId | undefined {
 export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, credentials = grpc.credentials.createInsecure()): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const url of peerURLs) {
-    const client = new peerPackage.Peer(hostPort(url), credentials, PEER_CHANNEL);
+    const client = new PeerClientConstructor(hostPort(url), credentials, PEER_CHANNEL);
     try {
       const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
         client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
@@ -279,7 +276,7 @@ export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, cr
 /** The sending side toward one peer. */
 class PeerSender {
   private readonly client: PeerClient;
-  private stream: grpc.ClientWritableStream<MessageBatch> | undefined;
+  private stream: grpc.ClientWritableStream<Message[]> | undefined;
   private queue: Message[] = [];
   private flushScheduled = false;
   private waitingForDrain = false;
@@ -297,7 +294,7 @@ class PeerSender {
     private readonly transport: GrpcPeerTransport,
     private readonly log: Logger,
   ) {
-    this.client = new peerPackage.Peer(address, transport.dialCredentials(), PEER_CHANNEL);
+    this.client = new PeerClientConstructor(address, transport.dialCredentials(), PEER_CHANNEL);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId);
     this.metadata.set(MEMBER_ID_HEADER, self);
   }
@@ -334,9 +331,9 @@ class PeerSender {
   sendSnapshot(m: Message): void {
     const call = this.client.Snapshot(this.metadata, (err) => this.transport.snapshotSent(this.id, err !== null));
     const data = Buffer.from(m.snapshot!.data);
-    call.write({ message: toWire(m), total_bytes: data.length } satisfies SnapshotChunk);
+    call.write({ message: m, data: new Uint8Array(), totalBytes: data.length } satisfies SnapshotChunkWire);
     for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
-      call.write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) } satisfies SnapshotChunk);
+      call.write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) } satisfies SnapshotChunkWire);
     }
     call.end();
   }
@@ -358,7 +355,7 @@ class PeerSender {
       return;
     }
     const batch = this.queue.splice(0);
-    if (!stream.write({ messages: batch.map(toWire) })) {
+    if (!stream.write(batch)) {
       this.waitingForDrain = true;
       stream.once('drain', () => {
         this.waitingForDrain = false;
@@ -367,7 +364,7 @@ class PeerSender {
     }
   }
 
-  private connect(): grpc.ClientWritableStream<MessageBatch> | undefined {
+  private connect(): grpc.ClientWritableStream<Message[]> | undefined {
     if (Date.now() < this.reconnectAt) return undefined;
     const openedAt = Date.now();
     const stream = this.client.Stream(this.metadata, (err) => {

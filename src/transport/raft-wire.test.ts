@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import type { Message } from '../raft/types';
+import { peerPackage } from '../wire/peer-package';
+import { decodeMessageBatch, decodeSnapshotChunk, encodeMessageBatch, encodeSnapshotChunk } from './raft-wire';
+
+const BIG_ID = 0xfedc_ba98_7654_3210n; // above 2^63: every bit of a uint64 must survive
+const messages: Message[] = [
+  {
+    type: 'MsgApp', to: BIG_ID, from: 1n, term: 7, logTerm: 6, index: 2 ** 40, commit: 2 ** 40 - 3, reject: false, rejectHint: 0,
+    entries: [
+      { term: 7, index: 2 ** 40 + 1, type: 'normal', data: Buffer.from('put a') },
+      { term: 7, index: 2 ** 40 + 2, type: 'conf-change', data: Buffer.alloc(300, 9) },
+      { term: 7, index: 2 ** 40 + 3, type: 'normal', data: new Uint8Array() },
+    ],
+  },
+  { type: 'MsgAppResp', to: 1n, from: BIG_ID, term: 7, logTerm: 0, index: 12, entries: [], commit: 0, reject: true, rejectHint: 9 },
+  { type: 'MsgHeartbeat', to: 2n, from: 1n, term: 7, logTerm: 0, index: 0, entries: [], commit: 11, reject: false, rejectHint: 0, context: Buffer.from([1, 2, 3]) },
+  { type: 'MsgVote', to: 2n, from: 3n, term: 8, logTerm: 7, index: 12, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array() },
+  {
+    type: 'MsgSnap', to: 2n, from: 1n, term: 7, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0,
+    snapshot: { metadata: { index: 500, term: 6, confState: { voters: [1n, BIG_ID], learners: [3n] } }, data: new Uint8Array() },
+  },
+];
+
+/** The same messages as proto-loader's objects (uint64 as decimal strings), for the generic encoder. */
+function generic(m: Message) {
+  return {
+    type: m.type, to: m.to.toString(), from: m.from.toString(), term: m.term, log_term: m.logTerm, index: m.index,
+    entries: m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'normal' ? 'NORMAL' : 'CONF_CHANGE', data: e.data })),
+    commit: m.commit, reject: m.reject, reject_hint: m.rejectHint,
+    snapshot: m.snapshot && {
+      index: m.snapshot.metadata.index, term: m.snapshot.metadata.term,
+      conf_state: { voters: m.snapshot.metadata.confState.voters.map(String), learners: m.snapshot.metadata.confState.learners.map(String) },
+    },
+    context: m.context ?? new Uint8Array(), has_context: m.context !== undefined,
+  };
+}
+
+const plain = (ms: Message[]) => ms.map((m) => ({ ...m, entries: m.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })), ...(m.context && { context: Buffer.from(m.context) }) }));
+
+describe('raft messages on the peer wire', () => {
+  const stream = peerPackage.Peer.service.Stream;
+
+  it('decode to what was encoded, 64-bit IDs and indexes past 2^32 included', () => {
+    assert.deepEqual(plain(decodeMessageBatch(encodeMessageBatch(messages))), plain(messages));
+  });
+
+  it('read what protobuf writes from raft.proto', () => {
+    const bytes = stream.requestSerialize({ messages: messages.map(generic) } as never);
+    assert.deepEqual(plain(decodeMessageBatch(bytes)), plain(messages));
+  });
+
+  it('write what protobuf reads back as the same message', () => {
+    const decoded = stream.requestDeserialize(encodeMessageBatch(messages)) as { messages: unknown[] };
+    const expected = stream.requestDeserialize(stream.requestSerialize({ messages: messages.map(generic) } as never)) as { messages: unknown[] };
+    assert.deepEqual(decoded, expected);
+  });
+
+  it('carry a snapshot chunk: the head with its message and size, then bare data', () => {
+    const head = decodeSnapshotChunk(encodeSnapshotChunk({ message: messages[4]!, data: Buffer.from('abc'), totalBytes: 3 * 2 ** 33 }));
+    assert.deepEqual(head.message, messages[4]);
+    assert.deepEqual(Buffer.from(head.data), Buffer.from('abc'));
+    assert.equal(head.totalBytes, 3 * 2 ** 33);
+    const next = decodeSnapshotChunk(encodeSnapshotChunk({ data: Buffer.from('def') }));
+    assert.equal(next.message, undefined);
+    assert.equal(next.totalBytes, undefined);
+    const fromProtobuf = peerPackage.Peer.service.Snapshot.requestSerialize({ message: generic(messages[0]!), data: Buffer.from('x'), total_bytes: 1 } as never);
+    assert.deepEqual(plain([decodeSnapshotChunk(fromProtobuf).message!]), plain([messages[0]!]));
+  });
+
+  it('skip fields it does not know and refuse bytes cut short', () => {
+    const known = encodeMessageBatch([messages[1]!]);
+    // Field 15 (varint 5) appended inside the message: a newer member's field.
+    const inner = Buffer.concat([known.subarray(2), Buffer.from([15 << 3, 5])]);
+    const withUnknown = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+    assert.deepEqual(decodeMessageBatch(withUnknown), [messages[1]]);
+    for (let cut = 1; cut < known.length; cut++) {
+      assert.throws(() => decodeMessageBatch(known.subarray(0, cut)), /cut short|malformed/, `cut at ${cut}`);
+    }
+  });
+});
