@@ -83,6 +83,18 @@ describe('LevelEngine', () => {
     }
   });
 
+  it('writes a batch larger than one slice completely, deletes included', async () => {
+    const key = (i: number) => Buffer.from(`k${String(i).padStart(6, '0')}`);
+    await engine.write([{ type: 'put', key: key(0), value: Buffer.from('old') }], { sync: true });
+    const ops = Array.from({ length: 25_000 }, (_, i) => ({ type: 'put' as const, key: key(i + 1), value: Buffer.from(String(i)) }));
+    await engine.write([{ type: 'del', key: key(0) }, ...ops], { sync: true });
+    let count = 0;
+    for await (const chunk of engine.entryChunks(ALL)) count += chunk.length;
+    assert.equal(count, 25_000);
+    assert.equal(await engine.get(key(0)), undefined);
+    assert.equal((await engine.get(key(25_000)))?.toString(), '24999');
+  });
+
   it('refuses a write once closed instead of reaching the native store', async () => {
     await engine.close();
     await assert.rejects(engine.write([{ type: 'put', key: Buffer.from('a'), value: Buffer.from('1') }], { sync: true }), /is not open/);
