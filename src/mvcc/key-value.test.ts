@@ -22,4 +22,12 @@ describe('stored key-value records', () => {
       });
     }
   });
+
+  it('refuse a record cut short instead of reading past its end', () => {
+    const bytes = encodeKeyValue(records[1]!);
+    // Each cut falls inside a field (a cut between fields leaves a shorter valid record).
+    for (const cut of [1, 3, 8, 22, 26, bytes.length - 1]) {
+      assert.throws(() => decodeIndexFields(bytes.subarray(0, cut)), /cut short/, `cut at ${cut}`);
+    }
+  });
 });

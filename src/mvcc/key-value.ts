@@ -1,5 +1,6 @@
 import { Long, Reader, util, Writer } from 'protobufjs/minimal';
 import { EMPTY_BYTES } from '../util/bytes';
+import { readVarint } from '../util/varint';
 
 /**
  * A key's value at one revision, shaped as the wire's mvccpb.KeyValue so a range answer needs no
@@ -73,6 +74,7 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
     const tag = bytes[pos++]!; // every field number here is below 16: the tag is one byte
     if ((tag & 7) === BYTES) {
       const [length, start] = readVarint(bytes, pos);
+      if (start + length > bytes.length) throw new Error('record cut short');
       if ((tag >>> 3) === F_KEY) fields.key = bytes.toString('latin1', start, start + length);
       pos = start + length;
     } else {
@@ -87,17 +89,6 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
   return fields;
 }
 
-/** A base-128 varint at `pos` as a number (exact below 2^53), and the position after it. */
-function readVarint(bytes: Buffer, pos: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const b = bytes[pos++]!;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return [value, pos];
-    scale *= 128;
-  }
-}
 
 function toNumber(v: number | Long): number {
   return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { EngineOp } from '../storage/engine';
 import { EMPTY_BYTES, toKeyString } from '../util/bytes';
 import { encodeKeyValue, KeyValue } from './key-value';
@@ -71,7 +72,7 @@ export class WriteTxn implements KvView {
   async deleteRange(span: KeySpan): Promise<number> {
     const keys = this.host.index.aliveKeys(span);
     for (let i = 0; i < keys.length; i++) {
-      if (i > 0 && i % DELETE_SLICE_KEYS === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i > 0 && i % DELETE_SLICE_KEYS === 0) await setImmediate();
       const keyStr = keys[i]!;
       const rev = { main: this.beginRev + 1, sub: this.changes.length };
       const tomb: KeyValue = {

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,8 +58,9 @@ export class LevelEngine implements Engine {
 
   /**
    * A batch too large to hand over in one native call (which reads every operation on the event
-   * loop: a DeleteRange of 120,000 keys held it for about 250 ms) is built a slice at a time,
-   * letting heartbeats through in between, and still written as one atomic batch.
+   * loop; with the DeleteRange building it, 120,000 tombstones held the loop for 457 ms, 393 ms
+   * once the batch was sliced) is built a slice at a time, letting heartbeats through in between,
+   * and still written as one atomic batch.
    */
   private async writeInSlices(ops: EngineOp[], options: { sync: boolean }): Promise<void> {
     const batch = this.db.batch();
@@ -67,7 +69,7 @@ export class LevelEngine implements Engine {
         const op = ops[i]!;
         if (op.type === 'put') batch.put(op.key, op.value);
         else batch.del(op.key);
-        if (i % LARGE_BATCH_OPS === LARGE_BATCH_OPS - 1) await new Promise((resolve) => setImmediate(resolve));
+        if (i % LARGE_BATCH_OPS === LARGE_BATCH_OPS - 1) await setImmediate();
       }
     } catch (err) {
       await batch.close();

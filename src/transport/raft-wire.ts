@@ -1,5 +1,6 @@
 import { Writer } from 'protobufjs/minimal';
 import type { Entry, Message, MessageType, NodeId, SnapshotMetadata } from '../raft/types';
+import { readVarint } from '../util/varint';
 
 /**
  * Raft messages on the peer port, encoded and decoded by hand as proto/keelpb/raft.proto defines
@@ -231,15 +232,9 @@ class Cursor {
 
   /** A varint as a number: exact below 2^53, which every term, index and length here is. */
   number(): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte();
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-      scale *= 128;
-    }
-    throw new Error('malformed varint');
+    const [value, next] = readVarint(this.buf, this.pos, this.end);
+    this.pos = next;
+    return value;
   }
 
   /** A varint as a full 64-bit unsigned bigint (member IDs). */
