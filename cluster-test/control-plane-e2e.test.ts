@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
 import { pidsMatching as pids } from './support/processes';
 import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
-import type { KubectlResult } from './support/kubectl';
 import { deployment, pod } from './support/manifests';
 
 /** A word in the command lines of this run's pods, so `pgrep -f` finds exactly their processes. */
 const MARK = `keel-e2e-${process.pid}`;
 
 /** `kubectl get -o jsonpath=…` rows: one line per item, fields split on spaces. */
-const rows = (r: KubectlResult) => r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+const rows = (text: string) => text.trim().split('\n').filter((l) => l !== '').map((l) => l.split(' '));
 
 /**
  * The whole flow on `npm run cluster`'s topology with the real kubectl: kubectl asks, the
@@ -23,16 +22,9 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
   this.timeout(120_000);
   let dir: string;
   let cluster: RunningCluster;
-  const kubectl = async (...args: string[]) => {
-    const r = await cluster.kubectl.run(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  };
+  const kubectl = (...args: string[]) => cluster.kubectl.ok(args);
   /** `kubectl create -f -`: kubectl's own generators (run, create deployment) send protobuf, which this apiserver does not read. */
-  const apply = async (object: object) => {
-    const r = await cluster.kubectl.run(['create', '-f', '-'], JSON.stringify(object));
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const apply = (object: object) => cluster.kubectl.ok(['create', '-f', '-'], JSON.stringify(object));
   const podsOf = async (selector: string) => rows(await kubectl('get', 'pods', '-l', selector, '-o',
     'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}'));
 
@@ -52,9 +44,9 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
       const nodes = rows(r).map((cols) => cols.filter((c) => c !== ''));
       return nodes.length === 5 && nodes.every((n) => n[1] === 'Ready');
     }, 60_000, 500);
-    const roles = (await kubectl('get', 'nodes', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name,ROLES:.metadata.labels')).stdout;
+    const roles = await kubectl('get', 'nodes', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name,ROLES:.metadata.labels');
     assert.match(roles, /cp1 .*node-role.kubernetes.io\/control-plane/);
-    const table = (await kubectl('get', 'nodes')).stdout;
+    const table = await kubectl('get', 'nodes');
     assert.match(table, /cp1\s+Ready\s+control-plane,etcd/);
     assert.match(table, /worker1\s+Ready\s+worker/);
   });
@@ -65,7 +57,7 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
     const [[, node]] = (await podsOf('run=hello')) as [[string, string]];
     assert.match(node, /^worker[12]$/);
     assert.equal(pids(`${MARK}-hello`).length, 1);
-    await eventually('the log', async () => (await kubectl('logs', 'hello')).stdout.includes(`hello from ${MARK}`));
+    await eventually('the log', async () => (await kubectl('logs', 'hello')).includes(`hello from ${MARK}`));
     await kubectl('delete', 'pod', 'hello');
     assert.deepEqual(pids(`${MARK}-hello`), []);
   });

@@ -18,15 +18,8 @@ describe('the control plane through faults (npm run cluster)', function () {
   this.timeout(180_000);
   let dir: string;
   let cluster: RunningCluster;
-  const run = async (...args: string[]) => {
-    const r = await cluster.kubectl.run(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const create = async (object: object) => {
-    const r = await cluster.kubectl.run(['create', '-f', '-'], JSON.stringify(object));
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const run = (...args: string[]) => cluster.kubectl.ok(args);
+  const create = (object: object) => cluster.kubectl.ok(['create', '-f', '-'], JSON.stringify(object));
   const get = (kind: string, name: string, path: string, ns = 'default') => run('get', kind, name, '-n', ns, '-o', `jsonpath=${path}`);
   const podsOf = async (selector: string) => (await run('get', 'pods', '-l', selector, '-o',
     'jsonpath={range .items[*]}{.spec.nodeName}/{.status.phase}/{.metadata.deletionTimestamp}{" "}{end}')).trim().split(' ').filter((p) => p !== '');

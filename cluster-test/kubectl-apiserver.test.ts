@@ -74,30 +74,24 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const ok = async (args: string[], stdin?: string) => {
-    const r = await kubectl.run(args, stdin);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
-
   it('api-resources lists every served kind from discovery', async () => {
-    const out = rows(await ok(['api-resources']));
+    const out = rows(await kubectl.ok(['api-resources']));
     assert.deepEqual(out[0], ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND']);
     const kinds = out.slice(1).map((r) => r[r.length - 1]).sort();
     assert.deepEqual(kinds, ['Deployment', 'Endpoints', 'Event', 'Lease', 'Namespace', 'Node', 'Pod', 'ReplicaSet', 'Service']);
   });
 
   it('create -f, then get nodes and pods -o wide with the server\'s columns', async () => {
-    assert.equal(await ok(['create', '-f', '-'], NODE), 'node/worker-1 created\n');
-    assert.equal(await ok(['create', '-f', '-'], pod('p1')), 'pod/p1 created\n');
+    assert.equal(await kubectl.ok(['create', '-f', '-'], NODE), 'node/worker-1 created\n');
+    assert.equal(await kubectl.ok(['create', '-f', '-'], pod('p1')), 'pod/p1 created\n');
     const again = await kubectl.run(['create', '-f', '-'], pod('p1'));
     assert.equal(again.code, 1);
     assert.match(again.stderr, /Error from server \(AlreadyExists\): error when creating "STDIN": pods "p1" already exists/);
 
-    const nodes = rows(await ok(['get', 'nodes', '-o', 'wide']));
+    const nodes = rows(await kubectl.ok(['get', 'nodes', '-o', 'wide']));
     assert.deepEqual(nodes[0], ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
     assert.deepEqual([nodes[1]![0], nodes[1]![1], nodes[1]![2], nodes[1]![4], nodes[1]![5], nodes[1]![7]], ['worker-1', 'Ready', 'worker', 'v1.32.0', '10.0.0.7', 'Debian']);
-    const pods = rows(await ok(['get', 'pods', '-o', 'wide']));
+    const pods = rows(await kubectl.ok(['get', 'pods', '-o', 'wide']));
     assert.deepEqual(pods[0], ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
     assert.deepEqual(pods[1]!.slice(0, 4), ['p1', '0/1', 'Pending', '0']);
     assert.equal((await kubectl.run(['get', 'pod', 'nope'])).stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
@@ -111,35 +105,35 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
   });
 
   it('apply -f creates, leaves an unchanged object alone, and patches a changed one', async () => {
-    assert.equal(await ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web created\n');
-    assert.equal(await ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web unchanged\n');
-    assert.equal(await ok(['apply', '-f', '-'], deployment(3)), 'deployment.apps/web configured\n');
-    assert.equal(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas} {.metadata.generation}']), '3 2');
-    const table = rows(await ok(['get', 'deploy', '-o', 'wide']));
+    assert.equal(await kubectl.ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web created\n');
+    assert.equal(await kubectl.ok(['apply', '-f', '-'], deployment(2)), 'deployment.apps/web unchanged\n');
+    assert.equal(await kubectl.ok(['apply', '-f', '-'], deployment(3)), 'deployment.apps/web configured\n');
+    assert.equal(await kubectl.ok(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas} {.metadata.generation}']), '3 2');
+    const table = rows(await kubectl.ok(['get', 'deploy', '-o', 'wide']));
     assert.deepEqual(table[0], ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
     assert.deepEqual([table[1]![0], table[1]![1], table[1]![6], table[1]![7]], ['web', '0/3', 'nginx:1.25', 'app=web']);
   });
 
   it('scale changes replicas through the scale subresource', async () => {
-    assert.equal(await ok(['scale', 'deployment', 'web', '--replicas=5']), 'deployment.apps/web scaled\n');
-    assert.equal(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}']), '5');
+    assert.equal(await kubectl.ok(['scale', 'deployment', 'web', '--replicas=5']), 'deployment.apps/web scaled\n');
+    assert.equal(await kubectl.ok(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}']), '5');
     const stale = await kubectl.run(['scale', 'deployment', 'web', '--replicas=6', '--current-replicas=4']);
     assert.equal(stale.code, 1, 'the precondition on the current replicas fails');
   });
 
   it('label, cordon and uncordon', async () => {
-    assert.equal(await ok(['label', 'pod', 'p1', 'tier=fe']), 'pod/p1 labeled\n');
-    assert.equal(await ok(['get', 'pods', '-l', 'tier=fe', '-o', 'name']), 'pod/p1\n');
-    assert.equal(await ok(['label', 'pod', 'p1', 'tier-']), 'pod/p1 unlabeled\n');
-    assert.equal(await ok(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.labels}']), '{"app":"p1"}');
-    assert.equal(await ok(['cordon', 'worker-1']), 'node/worker-1 cordoned\n');
-    assert.equal(rows(await ok(['get', 'nodes']))[1]![1], 'Ready,SchedulingDisabled');
-    assert.equal(await ok(['uncordon', 'worker-1']), 'node/worker-1 uncordoned\n');
-    assert.equal(rows(await ok(['get', 'nodes']))[1]![1], 'Ready');
+    assert.equal(await kubectl.ok(['label', 'pod', 'p1', 'tier=fe']), 'pod/p1 labeled\n');
+    assert.equal(await kubectl.ok(['get', 'pods', '-l', 'tier=fe', '-o', 'name']), 'pod/p1\n');
+    assert.equal(await kubectl.ok(['label', 'pod', 'p1', 'tier-']), 'pod/p1 unlabeled\n');
+    assert.equal(await kubectl.ok(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.labels}']), '{"app":"p1"}');
+    assert.equal(await kubectl.ok(['cordon', 'worker-1']), 'node/worker-1 cordoned\n');
+    assert.equal(rows(await kubectl.ok(['get', 'nodes']))[1]![1], 'Ready,SchedulingDisabled');
+    assert.equal(await kubectl.ok(['uncordon', 'worker-1']), 'node/worker-1 uncordoned\n');
+    assert.equal(rows(await kubectl.ok(['get', 'nodes']))[1]![1], 'Ready');
   });
 
   it('describe shows a pod from its object and its events', async () => {
-    const out = await ok(['describe', 'pod', 'p1']);
+    const out = await kubectl.ok(['describe', 'pod', 'p1']);
     assert.match(out, /^Name:\s+p1$/m);
     assert.match(out, /^Namespace:\s+default$/m);
     assert.match(out, /^Status:\s+Pending$/m);
@@ -151,9 +145,9 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
     const watch = kubectl.start(['get', 'pods', '-w']);
     try {
       await eventually('the initial list', () => /^p1\s/m.test(watch.output()));
-      await ok(['create', '-f', '-'], pod('p2'));
+      await kubectl.ok(['create', '-f', '-'], pod('p2'));
       await eventually('p2 in the watch', () => /^p2\s+0\/1\s+Pending/m.test(watch.output()));
-      await ok(['label', 'pod', 'p2', 'seen=yes']);
+      await kubectl.ok(['label', 'pod', 'p2', 'seen=yes']);
       await eventually('a second p2 row for the change', () => (watch.output().match(/^p2\s/gm) ?? []).length >= 2);
     } finally {
       watch.process.kill('SIGTERM');
@@ -162,7 +156,7 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
   });
 
   it('delete returns once the object is gone', async () => {
-    assert.equal(await ok(['delete', 'pod', 'p2']), 'pod "p2" deleted\n');
+    assert.equal(await kubectl.ok(['delete', 'pod', 'p2']), 'pod "p2" deleted\n');
     const gone = await kubectl.run(['get', 'pod', 'p2']);
     assert.match(gone.stderr, /NotFound/);
     const twice = await kubectl.run(['delete', 'pod', 'p2']);
@@ -170,30 +164,30 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) describe(`kubectl against k
   });
 
   it('drain cordons the node and evicts its pods', async () => {
-    await ok(['create', '-f', '-'], pod('on-node').replace('spec:\n', 'spec:\n  nodeName: worker-1\n'));
-    const out = await ok(['drain', 'worker-1', '--force', '--grace-period=0', '--timeout=15s']);
+    await kubectl.ok(['create', '-f', '-'], pod('on-node').replace('spec:\n', 'spec:\n  nodeName: worker-1\n'));
+    const out = await kubectl.ok(['drain', 'worker-1', '--force', '--grace-period=0', '--timeout=15s']);
     assert.match(out, /node\/worker-1 cordoned/);
     assert.match(out, /evicting pod default\/on-node|pod\/on-node evicted/);
     assert.match(out, /node\/worker-1 drained/);
     assert.match((await kubectl.run(['get', 'pod', 'on-node'])).stderr, /NotFound/);
-    assert.equal(rows(await ok(['get', 'nodes']))[1]![1], 'Ready,SchedulingDisabled');
-    await ok(['uncordon', 'worker-1']);
+    assert.equal(rows(await kubectl.ok(['get', 'nodes']))[1]![1], 'Ready,SchedulingDisabled');
+    await kubectl.ok(['uncordon', 'worker-1']);
   });
 
   it('get lease -n kube-system shows the holder', async () => {
     const lease = 'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: kube-scheduler, namespace: kube-system}\nspec: {holderIdentity: sched-1, leaseDurationSeconds: 15}\n';
-    assert.equal(await ok(['apply', '-f', '-'], lease), 'lease.coordination.k8s.io/kube-scheduler created\n');
-    const out = rows(await ok(['get', 'lease', '-n', 'kube-system']));
+    assert.equal(await kubectl.ok(['apply', '-f', '-'], lease), 'lease.coordination.k8s.io/kube-scheduler created\n');
+    const out = rows(await kubectl.ok(['get', 'lease', '-n', 'kube-system']));
     assert.deepEqual(out[0], ['NAME', 'HOLDER', 'AGE']);
     assert.deepEqual(out[1]!.slice(0, 2), ['kube-scheduler', 'sched-1']);
   });
 
   it('replace with a stale resourceVersion loses to the writer before it with 409 Conflict', async () => {
-    const stale = await ok(['get', 'pod', 'p1', '-o', 'json']);
-    await ok(['label', 'pod', 'p1', 'first=writer']);
+    const stale = await kubectl.ok(['get', 'pod', 'p1', '-o', 'json']);
+    await kubectl.ok(['label', 'pod', 'p1', 'first=writer']);
     const replaced = await kubectl.run(['replace', '-f', '-'], stale);
     assert.equal(replaced.code, 1);
     assert.match(replaced.stderr, /Error from server \(Conflict\): error when replacing "STDIN": Operation cannot be fulfilled on pods "p1": the object has been modified/);
-    assert.equal(await ok(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.labels.first}']), 'writer');
+    assert.equal(await kubectl.ok(['get', 'pod', 'p1', '-o', 'jsonpath={.metadata.labels.first}']), 'writer');
   });
 });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -39,6 +40,13 @@ export class Kubectl {
       });
       child.stdin!.end(stdin ?? '');
     });
+  }
+
+  /** Runs one command that must succeed and gives its stdout; a failure fails the test with kubectl's stderr. */
+  async ok(args: string[], stdin?: string): Promise<string> {
+    const r = await this.run(args, stdin);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
   }
 
   /** Starts a command that runs until stopped (`get -w`); its output so far is in `output()`. */
