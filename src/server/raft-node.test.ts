@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawNode } from '../raft/raw-node';
 import { MemoryStorage } from '../raft/storage';
-import type { Entry } from '../raft/types';
+import { Entry, Message, message } from '../raft/types';
 import { LevelEngine } from '../storage/level-engine';
 import { LogStore } from '../storage/log-store';
-import type { PeerTransport } from '../transport/transport';
+import type { PeerTransport, TransportReceiver } from '../transport/transport';
 import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
-import { RaftNode } from './raft-node';
+import { RaftNode, StateMachine } from './raft-node';
 
 /**
  * The Ready loop runs one Ready at a time, even when handling a Ready calls back into it. Found by
@@ -31,32 +31,41 @@ describe('RaftNode', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('hands each committed entry to the state machine once when a read-state handler proposes and reads again', async () => {
+  /** Member 1 of `voters` over the real log store; the state machine is the test's. */
+  function member(voters: bigint[], stateMachine: StateMachine): {
+    raw: RawNode; node: RaftNode; storage: MemoryStorage; logStore: LogStore; fromPeer: (m: Message) => void;
+  } {
     const storage = new MemoryStorage();
     const raw = new RawNode({
       id: 1n, electionTicks: 10, heartbeatTicks: 1, storage, applied: 0, maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 512,
-      checkQuorum: false, preVote: false, confState: { voters: [1n], learners: [] }, rand: new SeededRand(1), logger: silentLogger,
+      checkQuorum: false, preVote: false, confState: { voters, learners: [] }, rand: new SeededRand(1), logger: silentLogger,
     });
+    let receiver: TransportReceiver | undefined;
     const transport: PeerTransport = {
-      send: () => {}, forwardLease: () => Promise.reject(new Error('alone')), attach: () => {},
+      send: () => {}, forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
       learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
-    const applied: number[] = [];
-    let appliedIndex = 0;
+    const logStore = new LogStore(engine);
     const node = new RaftNode({
-      raw, storage, logStore: new LogStore(engine), transport, snapshotCount: 100_000, log: silentLogger,
-      stateMachine: {
-        apply: async (entries: Entry[]) => {
-          for (const e of entries) applied.push(e.index);
-          appliedIndex = entries[entries.length - 1]!.index;
-        },
-        dump: () => Promise.resolve(Buffer.alloc(0)),
-        install: () => Promise.resolve(),
-        appliedIndex: () => appliedIndex,
-      },
+      raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
       clusterInfo: () => ({ clusterId: 1n, members: [] }), isRemoved: () => false, onRemoved: () => {},
       observe: { fsync: () => {}, apply: () => {} },
+    });
+    return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m) };
+  }
+
+  it('hands each committed entry to the state machine once when a read-state handler proposes and reads again', async () => {
+    const applied: number[] = [];
+    let appliedIndex = 0;
+    const { raw, node } = member([1n], {
+      apply: async (entries: Entry[]) => {
+        for (const e of entries) applied.push(e.index);
+        appliedIndex = entries[entries.length - 1]!.index;
+      },
+      dump: () => Promise.resolve(Buffer.alloc(0)),
+      install: () => Promise.resolve(),
+      appliedIndex: () => appliedIndex,
     });
     raw.campaign();
     node.kick();
@@ -74,5 +83,41 @@ describe('RaftNode', () => {
     await eventually('every round is answered and applied', () => answered >= rounds && appliedIndex >= 1 + rounds - 1);
     await node.stop();
     assert.deepEqual(applied, Array.from({ length: applied.length }, (_, i) => i + 1), `entries applied out of order: ${applied.join(',')}`);
+  });
+
+  // Applies run behind the Ready loop. A batch queued while one is applying used to carry the hard
+  // state of the Ready that queued it; a new term and vote saved before it was written were then
+  // overwritten on disk by the older ones, and after a crash the member could vote twice in a term.
+  it('never writes an older term and vote over a newer one when an apply lands after an election', async () => {
+    let appliedIndex = 0;
+    let gate: Promise<void> | undefined;
+    let openGate = () => {};
+    const { node, storage, logStore, fromPeer } = member([1n, 2n], {
+      apply: async (entries: Entry[], alsoWrite) => {
+        if (gate !== undefined) await gate;
+        await engine.write(alsoWrite(), { sync: false });
+        appliedIndex = entries[entries.length - 1]!.index;
+      },
+      dump: () => Promise.resolve(Buffer.alloc(0)),
+      install: () => Promise.resolve(),
+      appliedIndex: () => appliedIndex,
+    });
+    // Member 2 leads term 2 and replicates one entry, then tells this follower it is committed: a
+    // Ready that only moves the commit index, whose hard state the apply batch writes.
+    const entry = { index: 1, term: 2, type: 'normal' as const, data: Buffer.from('held') };
+    fromPeer(message({ type: 'MsgApp', from: 2n, to: 1n, term: 2, index: 0, logTerm: 0, entries: [entry], commit: 0 }));
+    await eventually('the entry is on disk', async () => (await logStore.entriesFrom(1)).length === 1);
+    gate = new Promise((resolve) => { openGate = resolve; });
+    fromPeer(message({ type: 'MsgApp', from: 2n, to: 1n, term: 2, index: 1, logTerm: 2, commit: 1 }));
+    await eventually('the entry is committed and its apply is waiting', () => storage.initialState().hardState.commit === 1);
+    // Member 2 campaigns in term 3: this member grants its vote and saves the new term and vote
+    // while the apply still waits.
+    fromPeer(message({ type: 'MsgVote', from: 2n, to: 1n, term: 3, index: 1, logTerm: 2 }));
+    await eventually('the new term is on disk', async () => (await logStore.hardState())?.term === 3);
+    openGate();
+    await eventually('the held entry is applied', () => appliedIndex === 1);
+    await node.stop();
+    const onDisk = await logStore.hardState();
+    assert.deepEqual(onDisk, { term: 3, vote: 2n, commit: 1 }, 'the hard state on disk went back');
   });
 });

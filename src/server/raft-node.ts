@@ -2,7 +2,7 @@ import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { ConfChange } from '../raft/conf-change';
 import { MemoryStorage } from '../raft/storage';
-import { Entry, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
+import { Entry, HardState, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
@@ -20,9 +20,9 @@ export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 export interface StateMachine {
   /**
    * Applies committed entries in order (empty ones included, to advance the applied index), writing
-   * `alsoWrite` in the same batch.
+   * what `alsoWrite()` returns in the same batch; it is called just before the batch is written.
    */
-  apply(entries: Entry[], alsoWrite: EngineOp[]): Promise<void>;
+  apply(entries: Entry[], alsoWrite: () => EngineOp[]): Promise<void>;
   /** The applied state as bytes, for a follower behind the compacted log. Called between applies. */
   dump(): Promise<Buffer>;
   /** Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it. */
@@ -70,6 +70,8 @@ export class RaftNode {
   private stopped = false;
   private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
   private lastLeader: NodeId = NONE;
+  /** The newest hard state handed to the disk, or to be handed over by the next apply (a commit only). */
+  private newestHardState: HardState | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     o.transport.attach({
@@ -208,9 +210,11 @@ export class RaftNode {
       && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
     if (early) this.send(rd.messages);
     const previousLast = storage.lastIndex();
-    // A hard state that only moved the commit index needs no fsync and no write of its own: it goes
-    // in the batch that applies the newly committed entries (and records the applied index).
+    // A hard state that only moved the commit index needs no fsync and no write of its own: every
+    // apply batch records the newest hard state (so the applied index is never ahead of the commit
+    // on disk), and the engine writes batches in the order they are handed over.
     const commitOnly = rd.hardState !== undefined && rd.entries.length === 0 && !rd.mustSync && rd.committedEntries.length > 0;
+    if (rd.hardState) this.newestHardState = { ...rd.hardState };
     if (rd.entries.length > 0 || (rd.hardState && !commitOnly)) {
       const started = process.hrtime.bigint();
       await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, previousLast, rd.mustSync);
@@ -227,7 +231,7 @@ export class RaftNode {
       // One batch applying and one waiting at most: beyond that the loop waits, so a slow applier
       // slows proposals down instead of piling up committed entries in memory.
       if (this.applyQueued > 1) await this.applying;
-      this.queueApply(rd.committedEntries, commitOnly ? [logStore.hardStateOp({ ...rd.hardState! })] : []);
+      this.queueApply(rd.committedEntries);
       // Raft takes the next configuration change only once it knows this one is applied.
       if (rd.committedEntries.some((e) => e.type === 'conf-change')) await this.applying;
     }
@@ -236,12 +240,17 @@ export class RaftNode {
     this.o.raw.advance(rd);
   }
 
-  /** Applies after those already queued; a snapshot of the log may follow once they are written. */
-  private queueApply(entries: Entry[], alsoWrite: EngineOp[]): void {
+  /**
+   * Applies after those already queued; a snapshot of the log may follow once they are written.
+   * The batch records the hard state newest when it is written, not when it was queued: a save of a
+   * new term and vote may have gone to the disk in between, and must not be overwritten by an older one.
+   */
+  private queueApply(entries: Entry[]): void {
     this.applyQueued++;
+    const hardState = () => (this.newestHardState === undefined ? [] : [this.o.logStore.hardStateOp({ ...this.newestHardState })]);
     this.applying = this.applying.then(async () => {
       const started = process.hrtime.bigint();
-      await this.o.stateMachine.apply(entries, alsoWrite);
+      await this.o.stateMachine.apply(entries, hardState);
       this.o.observe.apply(secondsSince(started));
       this.applyQueued--;
       await this.maybeSnapshot(entries[entries.length - 1]!.index);

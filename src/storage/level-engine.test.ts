@@ -95,6 +95,21 @@ describe('LevelEngine', () => {
     assert.equal((await engine.get(key(25_000)))?.toString(), '24999');
   });
 
+  // The Raft log's saves and the applier's batches both write the hard state without waiting for
+  // each other; the later one must be the one on disk.
+  it('lands writes issued without waiting in the order they were issued, synced or not', async () => {
+    const key = Buffer.from('hard-state');
+    const writes = Array.from({ length: 300 }, (_, i) => engine.write(
+      [{ type: 'put', key, value: Buffer.from(String(i)) }, { type: 'put', key: Buffer.from(`w${i}`), value: Buffer.from('x') }],
+      { sync: i % 3 === 0 },
+    ));
+    await Promise.all(writes);
+    assert.equal((await engine.get(key))?.toString(), '299');
+    let count = 0;
+    for await (const chunk of engine.entryChunks(ALL)) count += chunk.length;
+    assert.equal(count, 301);
+  });
+
   it('refuses a write once closed instead of reaching the native store', async () => {
     await engine.close();
     await assert.rejects(engine.write([{ type: 'put', key: Buffer.from('a'), value: Buffer.from('1') }], { sync: true }), /is not open/);
