@@ -43,6 +43,7 @@ import type { LeaseTimeToLiveRequest } from '../generated/etcdserverpb/LeaseTime
 import type { LeaseTimeToLiveResponse__Output } from '../generated/etcdserverpb/LeaseTimeToLiveResponse';
 import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
+import { NO_CHANNELZ } from '../util/grpc-options';
 import { etcdPackage } from '../wire/etcd-package';
 
 export interface ClientOptions {
@@ -82,7 +83,7 @@ export class EtcdClient {
   /** `endpoint` is host:port; the three services share one channel. */
   constructor(readonly endpoint: string, opts: ClientOptions = {}) {
     const creds = opts.credentials ?? grpc.credentials.createInsecure();
-    this.kv = new etcdPackage.KV(endpoint, creds, opts.channelOptions);
+    this.kv = new etcdPackage.KV(endpoint, creds, { ...NO_CHANNELZ, ...opts.channelOptions });
     const channelOverride = this.kv.getChannel();
     this.maintenance = new etcdPackage.Maintenance(endpoint, creds, { channelOverride });
     this.cluster = new etcdPackage.Cluster(endpoint, creds, { channelOverride });

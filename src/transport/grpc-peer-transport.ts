@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId } from '../raft/types';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
+import { NO_CHANNELZ } from '../util/grpc-options';
 import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
@@ -29,8 +30,8 @@ const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 const MEMBER_ID_HEADER = 'x-keel-member-id';
 /** What a member hears when it talks to peers after it was removed (etcd answers HTTP 410 with it). */
 const REMOVED_DETAILS = 'the member has been permanently removed from the cluster';
-/** Peer traffic is between members only; Raft bounds message sizes itself. */
-const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+/** Peer traffic is between members only; Raft bounds message sizes itself. Options of both ends. */
+const UNLIMITED = { ...NO_CHANNELZ, 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
 /**
  * Channel options of a connection to a peer. grpc-js backs off its own reconnects from 1 s up to
  * 120 s, under our RECONNECT_*: a member that came back after a while went unheard for seconds
