@@ -33,7 +33,7 @@ export function encodeKeyValue(kv: KeyValue): Buffer {
   if (kv.version !== 0) w.uint32((F_VERSION << 3) | VARINT).int64(kv.version);
   if (kv.value.length > 0) w.uint32((F_VALUE << 3) | BYTES).bytes(kv.value);
   if (kv.lease !== '0') w.uint32((F_LEASE << 3) | VARINT).int64(kv.lease);
-  return Buffer.from(w.finish());
+  return asBuffer(w.finish());
 }
 
 export function decodeKeyValue(bytes: Uint8Array): KeyValue {
@@ -42,11 +42,11 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   while (r.pos < r.len) {
     const tag = r.uint32();
     switch (tag >>> 3) {
-      case F_KEY: kv.key = Buffer.from(r.bytes()); break;
+      case F_KEY: kv.key = asBuffer(r.bytes()); break;
       case F_CREATE: kv.create_revision = toNumber(r.int64()); break;
       case F_MOD: kv.mod_revision = toNumber(r.int64()); break;
       case F_VERSION: kv.version = toNumber(r.int64()); break;
-      case F_VALUE: kv.value = Buffer.from(r.bytes()); break;
+      case F_VALUE: kv.value = asBuffer(r.bytes()); break;
       case F_LEASE: kv.lease = r.int64().toString(); break;
       default: r.skipType(tag & 7);
     }
@@ -89,6 +89,15 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
   return fields;
 }
 
+
+/**
+ * The same bytes as a Buffer, without a copy: the record's key and value are views of the record
+ * (copying them cost a member replaying the log 2.5 % of its time), and an encoded record is the
+ * writer's own buffer.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 function toNumber(v: number | Long): number {
   return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();

@@ -63,9 +63,8 @@ export class WriteTxn implements KvView {
     this.changes.push(kv);
   }
 
-  /** Deletes every live key in the span; returns how many. */
   /**
-   * Deletes every key alive in the span. A large range yields to the event loop every
+   * Deletes every key alive in the span and returns how many. A large range yields to the event loop every
    * DELETE_SLICE_KEYS keys so heartbeats keep flowing (120,000 keys held it for 400 ms); reads
    * meanwhile are at the revision before this one, which the tombstones at beginRev + 1 leave alone.
    */
