@@ -9,6 +9,7 @@ import { KeelServer } from '../server/keel-server';
 import { Logger } from '../util/logger';
 import { callerOf } from './auth-guard';
 import { goStatusText, toGrpcFailure, toServiceError } from './grpc-errors';
+import { encodeEventResponse, encodeHeader, OutgoingEvent } from './watch-response-encoding';
 
 export interface WatchServiceOptions {
   /** How often watchers that asked for progress_notify get an empty response (etcd: 10 minutes). */
@@ -88,6 +89,7 @@ class WatchStream {
   private lastProgressNotify = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private lastHeader: { revision: number; term: number; bytes: Uint8Array } | undefined;
 
   constructor(
     private readonly call: Call,
@@ -177,10 +179,11 @@ class WatchStream {
     if (this.closed || this.backedUp()) return false;
     const wanted = events.filter((e) => !(e.type === 'PUT' ? w.noPut : w.noDelete));
     if (wanted.length === 0) return true;
-    const writeAll = (out: Event[]) => {
+    const writeAll = (out: OutgoingEvent[]) => {
       for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
         for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
-          this.write({ header: this.header(rev), watch_id: id, events: part.events, fragment: part.more });
+          if (this.closed) return;
+          this.writeCounted(encodeEventResponse(this.encodedHeader(rev), id, part.events, part.more), part.events);
         }
       }
     };
@@ -190,7 +193,7 @@ class WatchStream {
       return true;
     }
     this.enqueue(async () => {
-      const out: Event[] = [];
+      const out: OutgoingEvent[] = [];
       for (const e of wanted) {
         const prev = w.prevKv ? await this.server.previousKv(e.kv.key, e.kv.mod_revision) : undefined;
         out.push({ type: e.type, kv: e.kv, ...(prev ? { prev_kv: prev } : {}) });
@@ -201,9 +204,9 @@ class WatchStream {
   }
 
   /** Splits events into responses under the size limit; all but the last are marked fragment. */
-  private fragments(events: Event[]): Array<{ events: Event[]; more: boolean }> {
-    const parts: Array<{ events: Event[]; more: boolean }> = [];
-    let current: Event[] = [];
+  private fragments(events: OutgoingEvent[]): Array<{ events: OutgoingEvent[]; more: boolean }> {
+    const parts: Array<{ events: OutgoingEvent[]; more: boolean }> = [];
+    let current: OutgoingEvent[] = [];
     let size = 0;
     for (const e of events) {
       const bytes = eventBytes(e);
@@ -256,10 +259,16 @@ class WatchStream {
 
   private write(resp: WatchResponse): void {
     if (this.closed) return;
-    const bytes = (resp.events ?? []).reduce((sum, e) => sum + eventBytes(e), 0);
+    this.writeCounted(resp, resp.events ?? []);
+  }
+
+  /** Writes a response (an object, or event bytes from encodeEventResponse), counted until HTTP/2 takes it. */
+  private writeCounted(resp: WatchResponse | Buffer, events: Event[]): void {
+    const bytes = events.reduce((sum, e) => sum + eventBytes(e), 0);
     this.unflushedWrites++;
     this.unflushedBytes += bytes;
-    this.call.write(resp, () => {
+    // The Watch method's serializer passes encoded responses through (withEncodedWatchResponses).
+    this.call.write(resp as WatchResponse, () => {
       this.unflushedWrites--;
       this.unflushedBytes -= bytes;
     });
@@ -267,6 +276,15 @@ class WatchStream {
 
   private header(revision: number) {
     return { ...this.server.header(), revision };
+  }
+
+  /** The header for event responses at `revision`, encoded once per revision and term. */
+  private encodedHeader(revision: number): Uint8Array {
+    const header = this.header(revision);
+    const cached = this.lastHeader;
+    if (cached?.revision === revision && cached.term === header.raft_term) return cached.bytes;
+    this.lastHeader = { revision, term: header.raft_term, bytes: encodeHeader(header) };
+    return this.lastHeader.bytes;
   }
 
   private close(ended: boolean): void {
@@ -284,9 +302,9 @@ function eventBytes(e: Event): number {
 }
 
 /** Consecutive runs of events of about `maxBytes`, cut only where the revision changes. */
-function chunkByRevision(events: Event[], maxBytes: number): Event[][] {
-  const chunks: Event[][] = [];
-  let current: Event[] = [];
+function chunkByRevision(events: OutgoingEvent[], maxBytes: number): OutgoingEvent[][] {
+  const chunks: OutgoingEvent[][] = [];
+  let current: OutgoingEvent[] = [];
   let size = 0;
   for (const e of events) {
     const prev = current[current.length - 1];
