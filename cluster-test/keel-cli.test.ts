@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EtcdClient } from '../src/client/etcd-client';
 import { KEEL_BIN, startKeel } from './support/member-process';
 
 /** Runs keel to completion (it must exit by itself: these are all refusals to start). */
@@ -71,5 +72,26 @@ describe('keel command line', () => {
       '--initial-cluster', 'intruder=http://127.0.0.1:2380', '--listen-client-urls', 'http://127.0.0.1:0']);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /data dir belongs to member "owner", not "intruder"/);
+  });
+
+  // grpc-js forgets a server's sessions when channelz is off, and its forced shutdown then left a
+  // client's open watch stream running: the member never exited (found by the chaos runner).
+  it('exits on SIGTERM while a client holds a watch stream open', async () => {
+    const running = await startKeel({ baseDir: dir, name: 'watched' });
+    const client = new EtcdClient(running.endpoint);
+    try {
+      const stream = client.watchStream();
+      stream.on('error', () => { /* cut by the member stopping */ });
+      const created = new Promise((resolve) => stream.on('data', (r: { created: boolean }) => r.created && resolve(undefined)));
+      stream.write({ create_request: { key: Buffer.from('k') } });
+      await created;
+      const exitCode = new Promise<number | null>((resolve) => running.process.once('exit', (code) => resolve(code)));
+      running.process.kill('SIGTERM');
+      const gaveUp = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000).unref());
+      assert.equal(await Promise.race([exitCode, gaveUp]), 0);
+    } finally {
+      client.close();
+      await running.kill9();
+    }
   });
 });

@@ -3,7 +3,6 @@ import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { KeelServer } from '../server/keel-server';
 import { isLoopback } from '../util/host-port';
-import { NO_CHANNELZ } from '../util/grpc-options';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
@@ -48,7 +47,6 @@ export async function startClientServer(
 ): Promise<ClientServer> {
   const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({
-    ...NO_CHANNELZ,
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     // Advertised in each connection's HTTP/2 SETTINGS: a client queues calls beyond it.
     ...(limits.maxConcurrentStreams === undefined ? {} : { 'grpc.max_concurrent_streams': limits.maxConcurrentStreams }),

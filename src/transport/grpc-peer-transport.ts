@@ -30,14 +30,14 @@ const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 const MEMBER_ID_HEADER = 'x-keel-member-id';
 /** What a member hears when it talks to peers after it was removed (etcd answers HTTP 410 with it). */
 const REMOVED_DETAILS = 'the member has been permanently removed from the cluster';
-/** Peer traffic is between members only; Raft bounds message sizes itself. Options of both ends. */
-const UNLIMITED = { ...NO_CHANNELZ, 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+/** Peer traffic is between members only; Raft bounds message sizes itself. */
+const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
 /**
  * Channel options of a connection to a peer. grpc-js backs off its own reconnects from 1 s up to
  * 120 s, under our RECONNECT_*: a member that came back after a while went unheard for seconds
  * (1.1 s measured for a restarted member). etcd's peer links retry every 100 ms.
  */
-const PEER_CHANNEL = { ...UNLIMITED, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS };
+const PEER_CHANNEL = { ...UNLIMITED, ...NO_CHANNELZ, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS };
 
 /**
  * Raft messages over gRPC on --listen-peer-urls: one long-lived client stream per peer carrying
