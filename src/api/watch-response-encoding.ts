@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Writer } from 'protobufjs/minimal';
 import { encodeKeyValue, KeyValue } from '../mvcc/key-value';
 import type { HeaderFields } from '../server/keel-server';
+import { asBuffer } from '../util/bytes';
 
 /**
  * Event responses of the Watch stream, encoded by hand. One put to a key a thousand watchers share
@@ -68,8 +69,7 @@ export function encodeEventResponse(header: Uint8Array, watchId: string, events:
   if (watchId !== '0') w.uint32(RESPONSE_WATCH_ID).int64(watchId);
   if (fragment) w.uint32(RESPONSE_FRAGMENT).bool(true);
   for (const e of events) w.uint32(RESPONSE_EVENTS).bytes(encodeEvent(e));
-  const bytes = w.finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return asBuffer(w.finish());
 }
 
 /**

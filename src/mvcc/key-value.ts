@@ -1,5 +1,5 @@
 import { Long, Reader, util, Writer } from 'protobufjs/minimal';
-import { EMPTY_BYTES } from '../util/bytes';
+import { asBuffer, EMPTY_BYTES } from '../util/bytes';
 import { readVarint } from '../util/varint';
 
 /**
@@ -25,6 +25,10 @@ const F_LEASE = 6;
 const VARINT = 0;
 const BYTES = 2;
 
+/**
+ * The record is the writer's own buffer, and a decoded record's key and value are views of it: no
+ * copies (copying them cost a member replaying the log 2.5 % of its time).
+ */
 export function encodeKeyValue(kv: KeyValue): Buffer {
   const w = Writer.create();
   if (kv.key.length > 0) w.uint32((F_KEY << 3) | BYTES).bytes(kv.key);
@@ -89,15 +93,6 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
   return fields;
 }
 
-
-/**
- * The same bytes as a Buffer, without a copy: the record's key and value are views of the record
- * (copying them cost a member replaying the log 2.5 % of its time), and an encoded record is the
- * writer's own buffer.
- */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function toNumber(v: number | Long): number {
   return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();

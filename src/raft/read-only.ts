@@ -1,3 +1,4 @@
+import { toKeyString } from '../util/bytes';
 import { Message, NodeId } from './types';
 
 interface ReadIndexStatus {
@@ -48,5 +49,5 @@ export class ReadOnly {
 }
 
 function ctxKey(ctx: Uint8Array): string {
-  return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('latin1');
+  return toKeyString(ctx);
 }

@@ -1,5 +1,6 @@
 import { Engine, EngineOp, EngineReader } from '../storage/engine';
 import { EMPTY_AUTH } from './auth-store';
+import { asBuffer } from '../util/bytes';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 
 /** Meta records that are replicated state: a snapshot carries them with the MVCC records. */
@@ -45,7 +46,7 @@ function record(k: Buffer, v: Buffer): Buffer[] {
 
 /** A dump's compaction mark and its records in order; throws on a dump cut short. */
 export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
-  const data = Buffer.from(dump.buffer, dump.byteOffset, dump.byteLength);
+  const data = asBuffer(dump);
   if (data.length < 8) throw new Error('state dump is shorter than its header');
   const records: Array<[Buffer, Buffer]> = [];
   for (let at = 8; at < data.length;) {

@@ -1,5 +1,6 @@
 import { Writer } from 'protobufjs/minimal';
 import type { Entry, Message, MessageType, NodeId, SnapshotMetadata } from '../raft/types';
+import { asBuffer } from '../util/bytes';
 import { readVarint } from '../util/varint';
 
 /**
@@ -256,7 +257,7 @@ class Cursor {
 
   string(): string {
     const [start, end] = this.span();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).toString('utf8', start, end);
+    return asBuffer(this.buf).toString('utf8', start, end);
   }
 
   /** A cursor over an embedded message or packed field, this one moved past it. */

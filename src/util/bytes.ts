@@ -3,8 +3,13 @@
  * latin1 strings, whose code units are the bytes, so JavaScript's string order is etcd's byte order.
  */
 
+/** The same bytes as a Buffer, without a copy (a view of the same memory). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function toKeyString(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return asBuffer(bytes).toString('latin1');
 }
 
 export function fromKeyString(key: string): Buffer {
