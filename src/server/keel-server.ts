@@ -568,7 +568,7 @@ export class KeelServer {
   /** Maintenance.Hash: a checksum of every replicated record as stored, at one instant. */
   async hash(): Promise<number> {
     this.ensureRunning();
-    const snap = this.engine.snapshot();
+    const snap = await this.engine.snapshot();
     try {
       return await hashStore(snap);
     } finally {
@@ -588,7 +588,7 @@ export class KeelServer {
    */
   async snapshot(): Promise<Buffer> {
     this.ensureRunning();
-    const snap = this.engine.snapshot();
+    const snap = await this.engine.snapshot();
     try {
       return await dumpState(snap);
     } finally {

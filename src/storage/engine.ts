@@ -26,8 +26,12 @@ export interface EngineSnapshot extends EngineReader {
 export interface Engine extends EngineReader {
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
-  /** Fixes the current state for reads that must all see the same instant. */
-  snapshot(): EngineSnapshot;
+  /**
+   * Fixes the state for reads that must all see the same instant: the state once every write
+   * asked for before this call has landed. A member answers a request once the request is
+   * applied in memory, before its batch lands; a snapshot taken after the answer must hold it.
+   */
+  snapshot(): Promise<EngineSnapshot>;
   /** Keys of a range in key order, without reading values. */
   keys(range: KeyRange): AsyncIterable<Buffer>;
   /** The greatest key of a range, if any. */

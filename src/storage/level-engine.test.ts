@@ -110,6 +110,24 @@ describe('LevelEngine', () => {
     assert.equal(count, 301);
   });
 
+  // A member answers once a request is applied in memory, before its batch lands; Maintenance's
+  // Snapshot and Hash taken after the answer must still hold it.
+  it('takes a snapshot that holds every write asked for before it, landed or not', async () => {
+    const first = engine.write([{ type: 'put', key: Buffer.from('a'), value: Buffer.from('1') }], { sync: true });
+    // Asked while the first is in flight, so it is still waiting when the snapshot is asked for.
+    const second = engine.write([{ type: 'put', key: Buffer.from('b'), value: Buffer.from('2') }], { sync: false });
+    const snapshot = await engine.snapshot();
+    await engine.write([{ type: 'put', key: Buffer.from('c'), value: Buffer.from('3') }], { sync: false });
+    try {
+      assert.equal((await snapshot.get(Buffer.from('a')))?.toString(), '1');
+      assert.equal((await snapshot.get(Buffer.from('b')))?.toString(), '2');
+      assert.equal(await snapshot.get(Buffer.from('c')), undefined, 'a write after the snapshot is not in it');
+    } finally {
+      await snapshot.close();
+    }
+    await Promise.all([first, second]);
+  });
+
   it('refuses a write once closed instead of reaching the native store', async () => {
     await engine.close();
     await assert.rejects(engine.write([{ type: 'put', key: Buffer.from('a'), value: Buffer.from('1') }], { sync: true }), /is not open/);

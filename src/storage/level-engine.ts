@@ -21,11 +21,20 @@ interface NativeBatch {
   _batch(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
 }
 
+/** Writes that go to the native store together, as one atomic batch. */
+interface WriteGroup {
+  batches: EngineOp[][];
+  sync: boolean;
+  /** Called once the batch landed or failed; also by those waiting only for it to be over. */
+  done: Array<(err?: unknown) => void>;
+}
+
 /** The durable engine: LevelDB through classic-level, with binary keys and values. */
 export class LevelEngine implements Engine {
   /** The writes that arrived while a group was in flight; they go next, together. */
-  private waiting: { batches: EngineOp[][]; sync: boolean; done: Array<(err?: unknown) => void> } | undefined;
-  private writing = false;
+  private waiting: WriteGroup | undefined;
+  /** The group the native store is writing now. */
+  private inFlight: WriteGroup | undefined;
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -63,14 +72,14 @@ export class LevelEngine implements Engine {
       group.batches.push(ops);
       group.sync ||= options.sync;
       group.done.push((err) => (err === undefined ? resolve() : reject(err)));
-      if (!this.writing) this.writeWaiting();
+      if (this.inFlight === undefined) this.writeWaiting();
     });
   }
 
   private writeWaiting(): void {
     const group = this.waiting;
     this.waiting = undefined;
-    this.writing = group !== undefined;
+    this.inFlight = group;
     if (group === undefined) return;
     const ops = group.batches.length === 1 ? group.batches[0]! : group.batches.flat();
     this.writeBatch(ops, { sync: group.sync }).then(
@@ -127,7 +136,16 @@ export class LevelEngine implements Engine {
     return flatten(this.scan(range, undefined));
   }
 
-  snapshot(): EngineSnapshot {
+  /** Resolves once every write asked for so far is over, landed or failed. */
+  private settled(): Promise<void> {
+    // The waiting group goes after the one in flight, so it is the last to be over.
+    const last = this.waiting ?? this.inFlight;
+    if (last === undefined) return Promise.resolve();
+    return new Promise((resolve) => last.done.push(() => resolve()));
+  }
+
+  async snapshot(): Promise<EngineSnapshot> {
+    await this.settled();
     const snapshot = this.db.snapshot();
     return {
       get: (key) => this.db.get(key, { snapshot }),
