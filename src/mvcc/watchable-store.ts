@@ -172,7 +172,7 @@ export class WatchableStore {
     let lastRev = fromRev - 1;
     for await (const [k, v] of this.engine.entries({ gte: revisionKeyFloor(fromRev), lt: revisionKeyFloor(toRev + 1) })) {
       const { rev, tombstone } = parseRevisionKey(k);
-      invariant(rev.main >= fromRev && rev.main <= toRev, `history read ${rev.main} outside [${fromRev}, ${toRev}]`);
+      invariant(rev.main >= fromRev && rev.main <= toRev, () => `history read ${rev.main} outside [${fromRev}, ${toRev}]`);
       // Stop between revisions, never inside one: a revision's events travel together.
       if (bytes >= CATCH_UP_BYTES && rev.main > lastRev) return { events, until: lastRev };
       bytes += k.length + v.length;

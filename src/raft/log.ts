@@ -65,7 +65,7 @@ export class RaftLog {
     const lastNew = index + ents.length;
     const ci = this.findConflict(ents);
     if (ci !== 0) {
-      invariant(ci > this.committed, `entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
+      invariant(ci > this.committed, () => `entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
       this.append(ents.slice(ci - (index + 1)));
     }
     this.commitTo(Math.min(committed, lastNew));
@@ -74,7 +74,7 @@ export class RaftLog {
 
   append(ents: Entry[]): number {
     if (ents.length === 0) return this.lastIndex();
-    invariant(ents[0]!.index - 1 >= this.committed, `after(${ents[0]!.index - 1}) is out of range [committed(${this.committed})]`);
+    invariant(ents[0]!.index - 1 >= this.committed, () => `after(${ents[0]!.index - 1}) is out of range [committed(${this.committed})]`);
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -119,13 +119,13 @@ export class RaftLog {
 
   commitTo(toCommit: number): void {
     if (this.committed >= toCommit) return; // never decrease
-    invariant(toCommit <= this.lastIndex(), `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`);
+    invariant(toCommit <= this.lastIndex(), () => `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`);
     this.committed = toCommit;
   }
 
   appliedTo(i: number): void {
     if (i === 0) return;
-    invariant(this.committed >= i && i >= this.applied, `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
+    invariant(this.committed >= i && i >= this.applied, () => `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     this.applied = i;
   }
 
@@ -159,7 +159,7 @@ export class RaftLog {
   /** Entries [lo, hi) from storage and the unstable tail; throws LogCompactedError below the first index. */
   slice(lo: number, hi: number, maxBytes = NO_LIMIT): Entry[] {
     if (lo === hi) return [];
-    invariant(lo < hi && hi <= this.lastIndex() + 1, `slice[${lo},${hi}) out of bound [${this.firstIndex()},${this.lastIndex()}]`);
+    invariant(lo < hi && hi <= this.lastIndex() + 1, () => `slice[${lo},${hi}) out of bound [${this.firstIndex()},${this.lastIndex()}]`);
     if (lo < this.firstIndex()) throw new LogCompactedError();
     let ents: Entry[] = [];
     if (lo < this.unstable.offset) {

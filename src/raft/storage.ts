@@ -37,7 +37,7 @@ export class MemoryStorage implements RaftStorage {
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     const offset = this.ents[0]!.index;
     if (lo <= offset) throw new LogCompactedError();
-    invariant(hi <= this.lastIndex() + 1, `entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
+    invariant(hi <= this.lastIndex() + 1, () => `entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
     return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
   }
 
@@ -45,7 +45,7 @@ export class MemoryStorage implements RaftStorage {
     const offset = this.ents[0]!.index;
     if (i < offset) throw new LogCompactedError();
     const e = this.ents[i - offset];
-    invariant(e !== undefined, `term(${i}) beyond last index ${this.lastIndex()}`);
+    invariant(e !== undefined, () => `term(${i}) beyond last index ${this.lastIndex()}`);
     return e.term;
   }
 
@@ -94,7 +94,7 @@ export class MemoryStorage implements RaftStorage {
     if (last < first) return;
     const ents = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const offset = ents[0]!.index - this.ents[0]!.index;
-    invariant(offset <= this.ents.length, `missing log entry [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
+    invariant(offset <= this.ents.length, () => `missing log entry [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
     this.ents.length = offset; // drops a conflicting suffix, if any
     for (const e of ents) this.ents.push(e);
   }

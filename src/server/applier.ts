@@ -66,7 +66,7 @@ export class Applier {
     const batch: EngineOp[] = [];
     const results: Array<{ id: string; result: ApplyResult }> = [];
     for (const entry of entries) {
-      invariant(entry.index === this.applied + 1, `applying entry ${entry.index} after ${this.applied}`);
+      invariant(entry.index === this.applied + 1, () => `applying entry ${entry.index} after ${this.applied}`);
       if (entry.type === 'conf-change') {
         results.push(this.applyMemberChange(entry.data, batch));
       } else if (entry.data.length > 0) { // a new leader's empty entry only moves the applied index

@@ -6,6 +6,7 @@ export class InvariantError extends Error {
   override name = 'InvariantError';
 }
 
-export function invariant(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new InvariantError(message);
+/** A message built only when the check fails, for checks on hot paths (a put, an applied entry). */
+export function invariant(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantError(typeof message === 'string' ? message : message());
 }
