@@ -62,6 +62,13 @@ export class Lessor {
     return this.leases.get(id);
   }
 
+  /** The lease of every key that has one, by key, as the store records it ('0' being none). */
+  leasedKeys(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [key, id] of this.keyLease) out.set(key, id.toString());
+    return out;
+  }
+
   /** A key now belongs to `id` ('0' for none), replacing any earlier lease of it. */
   setKeyLease(key: string, id: bigint): void {
     const old = this.keyLease.get(key);

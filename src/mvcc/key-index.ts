@@ -1,11 +1,11 @@
 import { invariant } from '../util/invariant';
-import { Revision, revisionId } from './revision';
+import { compareRevisions, Revision, revisionId } from './revision';
 
 /**
  * One life of a key: from its creating put to its deletion. `revs` holds the surviving revisions
  * (compaction trims the front); the last one of a closed generation is the tombstone.
  */
-interface Generation {
+export interface Generation {
   created: Revision;
   /**
    * Revisions in this life, including those compaction removed and the closing tombstone, so that
@@ -31,11 +31,23 @@ export class KeyIndex {
 
   constructor(readonly key: string) {}
 
+  /** A key's history as saved earlier (index-checkpoint.ts), lives oldest first. */
+  static fromLives(key: string, lives: Generation[]): KeyIndex {
+    const ki = new KeyIndex(key);
+    ki.generations = lives;
+    return ki;
+  }
+
+  /** Its lives, oldest first, the last one open: to save, not to change. */
+  get lives(): readonly Generation[] {
+    return this.generations;
+  }
+
   put(rev: Revision): void {
     const current = this.openGeneration();
     const last = current.revs[current.revs.length - 1];
-    invariant(last === undefined || rev.main > last.main || (rev.main === last.main && rev.sub > last.sub),
-      `put of ${this.key} at ${revisionId(rev)} is not after ${last && revisionId(last)}`);
+    invariant(last === undefined || compareRevisions(rev, last) > 0,
+      () => `put of ${this.key} at ${revisionId(rev)} is not after ${revisionId(last!)}`);
     if (current.revs.length === 0) current.created = rev;
     current.revs.push(rev);
     current.version++;

@@ -7,6 +7,7 @@ import { decodeIndexFields, decodeKeyValue, KeyValue } from './key-value';
 import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision';
 import { compactRecords } from './compaction';
 import { hashRecords } from './hash';
+import * as indexCheckpoint from './index-checkpoint';
 import { KeySpan, TreeIndex } from './tree-index';
 import { WriteTxn } from './write-txn';
 
@@ -93,6 +94,35 @@ export class MvccStore {
   private async load(): Promise<void> {
     const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
+    const { checkpoint, deleteOps } = await indexCheckpoint.load(this.engine, { scheduled, finished });
+    // Gone before anything else is written: from here on the records move past it.
+    await this.engine.write(deleteOps, { sync: false });
+    let records: number | undefined;
+    if (checkpoint !== undefined) {
+      this.index = checkpoint.index;
+      this.leasedAtLoad = checkpoint.leased;
+      this.rev = checkpoint.rev;
+    } else {
+      records = await this.rebuildIndex();
+    }
+    this.rev = Math.max(this.rev, scheduled);
+    if (scheduled > 0) {
+      this.compactRev = scheduled;
+      if (checkpoint === undefined) {
+        const keep = this.index.compact(scheduled);
+        if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
+      }
+    }
+    this.flushedRev = this.rev;
+    this.flushAdvanced();
+    this.log.info('restored mvcc store', {
+      'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size,
+      from: checkpoint !== undefined ? 'the key index saved at the last clean stop' : `${records} revision records`,
+    });
+  }
+
+  /** Builds the key index from every revision record; returns how many there were. */
+  private async rebuildIndex(): Promise<number> {
     let records = 0;
     this.leasedAtLoad = new Map();
     for await (const chunk of this.engine.entryChunks(prefixRange(PREFIX_REVISION))) {
@@ -107,17 +137,22 @@ export class MvccStore {
       }
       records += chunk.length;
     }
-    this.rev = Math.max(this.rev, scheduled);
-    if (scheduled > 0) {
-      this.compactRev = scheduled;
-      const keep = this.index.compact(scheduled);
-      if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
-    }
-    this.flushedRev = this.rev;
-    this.flushAdvanced();
-    this.log.info('restored mvcc store', {
-      'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size, records,
-    });
+    return records;
+  }
+
+  /**
+   * At a clean stop, once nothing is being applied: saves the key index so the next start need not
+   * rebuild it, with `leased`, the lease of every key that has one. Skipped while a physical
+   * compaction is unfinished (the next start resumes it from a rebuilt index).
+   */
+  async saveIndexCheckpoint(leased: ReadonlyMap<string, string>): Promise<void> {
+    await this.idle();
+    const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
+    if (finished !== this.compactRev || this.unflushed.size > 0) return;
+    const started = performance.now();
+    const ops = await indexCheckpoint.saveOps(this.engine, this.index, leased, this.rev, this.compactRev);
+    await this.engine.write(ops, { sync: true });
+    this.log.info('saved the key index for the next start', { keys: this.index.size, took: `${Math.round(performance.now() - started)}ms` });
   }
 
   get currentRevision(): number {

@@ -1,4 +1,5 @@
-import BTree from 'sorted-btree';
+import BTree, { defaultComparator } from 'sorted-btree';
+import { bulkLoad } from 'sorted-btree/extended/bulkLoad';
 import { KeyAtRevision, KeyIndex } from './key-index';
 import { Revision, revisionId } from './revision';
 
@@ -21,12 +22,25 @@ export function spanContains(span: KeySpan, key: string): boolean {
   return key >= span.start && (span.end === '' || key < span.end);
 }
 
+/** Entries per B+ tree node: sorted-btree's default. */
+const NODE_SIZE = 32;
+
 /**
  * The in-memory index from key to its revision history, ordered by key bytes. Rebuilt from the
  * revision records at start; every write goes through it, every read starts from it.
  */
 export class TreeIndex {
-  private readonly tree = new BTree<string, KeyIndex>();
+  constructor(private readonly tree = new BTree<string, KeyIndex>(undefined, defaultComparator, NODE_SIZE)) {}
+
+  /** An index of these keys, sorted and distinct, built in one pass rather than key by key. */
+  static fromSorted(keys: string[], keyIndexes: KeyIndex[]): TreeIndex {
+    return new TreeIndex(bulkLoad(keys, keyIndexes, NODE_SIZE, defaultComparator));
+  }
+
+  /** Every key's history, in key order. */
+  keyIndexes(): IterableIterator<KeyIndex> {
+    return this.tree.values();
+  }
 
   get size(): number {
     return this.tree.size;

@@ -156,7 +156,7 @@ export class KeelServer {
     private readonly cfg: ServerConfig,
     private readonly log: Logger,
     private readonly metrics: ServerMetrics,
-    lessor: Lessor,
+    private readonly lessor: Lessor,
     private readonly alarmStore: AlarmStore,
     private readonly authStore: AuthStore,
   ) {
@@ -618,6 +618,10 @@ export class KeelServer {
     await this.node.stop();
     await this.store.idle();
     this.wait.triggerAll({ ok: false, error: new ServerError('stopped') });
+    // Only saves time at the next start: a failure here loses nothing, that start rebuilds the index.
+    await this.store.saveIndexCheckpoint(this.lessor.leasedKeys()).catch((err: unknown) => {
+      this.log.warn('could not save the key index for the next start', { error: String(err) });
+    });
   }
 
   /**

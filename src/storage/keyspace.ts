@@ -53,7 +53,8 @@ export type MetaName =
   | 'join-peers' // JSON: peer URLs of the cluster a joining member was told about, until it learns its own
   | 'hard-state' // raft term, vote and commit
   | 'snapshot' // JSON: index, term and voters of the last raft snapshot
-  | 'cluster-version'; // the version string the leader recorded
+  | 'cluster-version' // the version string the leader recorded
+  | 'index-checkpoint'; // JSON: the key index saved at a clean stop, in chunks keyed after it (mvcc/index-checkpoint.ts)
 
 export function encodeNumber(value: number): Buffer {
   const out = Buffer.allocUnsafe(8);

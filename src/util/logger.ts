@@ -23,10 +23,12 @@ export const silentLogger: Logger = {
 };
 
 /** A logger that keeps each message (for tests that check what a component said). */
-export function recordingLogger(lines: string[] = []): Logger & { lines: string[] } {
-  const record = (msg: string) => {
+export function recordingLogger(lines: string[] = []): Logger & { lines: string[]; fields: Array<LogFields | undefined> } {
+  const fields: Array<LogFields | undefined> = [];
+  const record = (msg: string, f?: LogFields) => {
     lines.push(msg);
+    fields.push(f);
   };
-  const logger = { debug: record, info: record, warn: record, error: record, child: () => logger, lines };
+  const logger = { debug: record, info: record, warn: record, error: record, child: () => logger, lines, fields };
   return logger;
 }
