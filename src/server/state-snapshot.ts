@@ -72,17 +72,21 @@ export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: 
     for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
   }
   const { compactRev, records } = parseDump(dump);
-  ops.push(...stateOps(compactRev, records, appliedIndex), ...finalOps);
+  stateOps(compactRev, records, appliedIndex, ops).push(...finalOps);
   await engine.write(ops, { sync: true });
 }
 
-/** The writes that put a dump's records in place, with its compaction and the applied index. */
-export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
-  return [
-    ...records.map(([key, value]): EngineOp => ({ type: 'put', key, value })),
+/**
+ * The writes that put a dump's records in place, with its compaction and the applied index,
+ * appended to `ops`. Appended one by one: a spread of a million records overflows the stack.
+ */
+export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number, ops: EngineOp[] = []): EngineOp[] {
+  for (const [key, value] of records) ops.push({ type: 'put', key, value });
+  ops.push(
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.
     { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(compactRev) },
     { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
-  ];
+  );
+  return ops;
 }
