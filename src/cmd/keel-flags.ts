@@ -46,7 +46,7 @@ export function parseKeelFlags(argv: string[], version: string): KeelFlags {
     .option('--listen-metrics-urls <urls>', 'URLs to serve /metrics and /health on', urls, [])
     .option('--heartbeat-interval <ms>', 'time of a heartbeat interval, in milliseconds', positiveInt, 100)
     .option('--election-timeout <ms>', 'time of an election timeout, in milliseconds', positiveInt, 1000)
-    .option('--snapshot-count <n>', 'committed entries between log trims', positiveInt, 100000)
+    .option('--snapshot-count <n>', 'committed entries between log trims (also trimmed once it holds 128 MiB)', positiveInt, 100000)
     .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that ask for it get progress notifications (e.g. 10m, 500ms)', duration, 600000)
     .option('--max-concurrent-streams <n>', 'maximum concurrent streams that each client can open at a time (default: no limit)', positiveInt)
     .option('--max-request-bytes <bytes>', 'largest client request the server accepts, in bytes', positiveInt, DEFAULT_MAX_REQUEST_BYTES)

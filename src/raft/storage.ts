@@ -25,6 +25,8 @@ export class MemoryStorage implements RaftStorage {
   private hardState: HardState = { term: 0, vote: NONE, commit: 0 };
   private snap: Snapshot = { metadata: { index: 0, term: 0, confState: { voters: [], learners: [] } }, data: new Uint8Array() };
   private ents: Entry[] = [{ term: 0, index: 0, type: 'normal', data: new Uint8Array() }];
+  /** Bytes of entry data held (the dummy's data is always empty). */
+  private bytes = 0;
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
@@ -61,11 +63,32 @@ export class MemoryStorage implements RaftStorage {
     return this.snap;
   }
 
+  /** Bytes of entry data the log holds in memory. */
+  get dataBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * The lowest index to compact to (see compact) that leaves at most `maxBytes` of entry data
+   * in the entries after it up to `to`.
+   */
+  compactIndexKeeping(to: number, maxBytes: number): number {
+    const offset = this.ents[0]!.index;
+    let index = to;
+    let size = 0;
+    while (index > offset && size + this.ents[index - offset]!.data.length <= maxBytes) {
+      size += this.ents[index - offset]!.data.length;
+      index--;
+    }
+    return index;
+  }
+
   /** Replaces the whole log with a snapshot (a follower catching up, or a restart from one). */
   applySnapshot(snap: Snapshot): void {
     invariant(snap.metadata.index >= this.snap.metadata.index, 'snapshot is older than the current one');
     this.snap = snap;
     this.ents = [{ term: snap.metadata.term, index: snap.metadata.index, type: 'normal', data: new Uint8Array() }];
+    this.bytes = 0;
   }
 
   /** Records that the application's state at `index` is a snapshot; the log is not changed. */
@@ -83,6 +106,7 @@ export class MemoryStorage implements RaftStorage {
     invariant(compactIndex <= this.lastIndex(), `compact ${compactIndex} is out of bound lastindex(${this.lastIndex()})`);
     const i = compactIndex - offset;
     const head = this.ents[i]!;
+    for (let n = 1; n <= i; n++) this.bytes -= this.ents[n]!.data.length;
     this.ents = [{ term: head.term, index: head.index, type: 'normal', data: new Uint8Array() }, ...this.ents.slice(i + 1)];
   }
 
@@ -95,8 +119,12 @@ export class MemoryStorage implements RaftStorage {
     const ents = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const offset = ents[0]!.index - this.ents[0]!.index;
     invariant(offset <= this.ents.length, () => `missing log entry [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
+    for (let n = offset; n < this.ents.length; n++) this.bytes -= this.ents[n]!.data.length;
     this.ents.length = offset; // drops a conflicting suffix, if any
-    for (const e of ents) this.ents.push(e);
+    for (const e of ents) {
+      this.ents.push(e);
+      this.bytes += e.data.length;
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { PeerTransport, TransportReceiver } from '../transport/transport';
 import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
-import { RaftNode, StateMachine } from './raft-node';
+import { LOG_BYTES_BEFORE_SNAPSHOT, RaftNode, SNAPSHOT_CATCH_UP_BYTES, StateMachine } from './raft-node';
 
 /**
  * The Ready loop runs one Ready at a time, even when handling a Ready calls back into it. Found by
@@ -119,5 +119,37 @@ describe('RaftNode', () => {
     await node.stop();
     const onDisk = await logStore.hardState();
     assert.deepEqual(onDisk, { term: 3, vote: 2n, commit: 1 }, 'the hard state on disk went back');
+  });
+
+  // --snapshot-count counts entries; with large ones the log held in memory (and read back at every
+  // start) grew to hundreds of megabytes before it was trimmed.
+  it('snapshots and trims a log of large entries once it holds LOG_BYTES_BEFORE_SNAPSHOT, keeping at most SNAPSHOT_CATCH_UP_BYTES', async function () {
+    this.timeout(60_000);
+    let appliedIndex = 0;
+    const { raw, node, storage, logStore } = member([1n], {
+      apply: async (entries: Entry[], alsoWrite) => {
+        await engine.write(alsoWrite(), { sync: false });
+        appliedIndex = entries[entries.length - 1]!.index;
+      },
+      dump: () => Promise.resolve(Buffer.alloc(0)),
+      install: () => Promise.resolve(),
+      appliedIndex: () => appliedIndex,
+    });
+    raw.campaign();
+    node.kick();
+    await eventually('the node leads', () => raw.raft.state === 'leader' && appliedIndex >= 1);
+    const entryBytes = 1 << 20;
+    const proposals = LOG_BYTES_BEFORE_SNAPSHOT / entryBytes + 10;
+    for (let i = 0; i < proposals; i++) {
+      node.propose(Buffer.alloc(entryBytes, i));
+      await eventually('the entry is applied', () => appliedIndex === 2 + i);
+    }
+    await node.stop();
+    const snapshotAt = storage.snapshot().metadata.index;
+    assert.ok(snapshotAt > 0 && snapshotAt < 100_000, `a snapshot by size, at ${snapshotAt}`);
+    assert.ok(storage.dataBytes < LOG_BYTES_BEFORE_SNAPSHOT, `${storage.dataBytes} bytes left in memory`);
+    const behind = (snapshotAt - storage.firstIndex() + 1) * entryBytes;
+    assert.ok(behind <= SNAPSHOT_CATCH_UP_BYTES && behind >= SNAPSHOT_CATCH_UP_BYTES - entryBytes, `${behind} bytes kept behind the snapshot`);
+    assert.equal((await logStore.entriesFrom(1))[0]!.index, storage.firstIndex() - 1, 'trimmed on disk too, up to the entry compacted to');
   });
 });

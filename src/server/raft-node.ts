@@ -16,6 +16,16 @@ const LEARNER_READY_FRACTION = 0.9;
 /** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
+/**
+ * Bounds on the log held in memory, whatever --snapshot-count says, for large entries: 100,000
+ * txns of 100 puts of 256 bytes are 2.9 GB. A snapshot is taken once the log holds this much
+ * entry data; etcd has no such bound (a million keys put in txns of 100 left it, and us, holding
+ * 290 MB of applied log, all read back at every start).
+ */
+export const LOG_BYTES_BEFORE_SNAPSHOT = 128 << 20;
+/** At most this much entry data stays behind a snapshot, fewer entries than SNAPSHOT_CATCH_UP_ENTRIES if need be. */
+export const SNAPSHOT_CATCH_UP_BYTES = 32 << 20;
+
 /** What the member does with committed entries and snapshots; the Ready loop awaits each. */
 export interface StateMachine {
   /**
@@ -293,15 +303,19 @@ export class RaftNode {
   }
 
   /**
-   * Every --snapshot-count applied entries, folds the log into a snapshot and trims it. Runs in the
-   * apply queue, right after `applied` was written by the applier; no configuration change can be
-   * pending then (the loop waits for those), so Raft's current configuration is the one at `applied`.
+   * Every --snapshot-count applied entries, or once the log holds LOG_BYTES_BEFORE_SNAPSHOT, folds
+   * the log into a snapshot and trims it. Runs in the apply queue, right after `applied` was written
+   * by the applier; no configuration change can be pending then (the loop waits for those), so
+   * Raft's current configuration is the one at `applied`.
    */
   private async maybeSnapshot(applied: number): Promise<void> {
     const { storage, logStore, raw } = this.o;
-    if (applied - storage.snapshot().metadata.index < this.o.snapshotCount) return;
+    const sinceSnapshot = applied - storage.snapshot().metadata.index;
+    if (sinceSnapshot < this.o.snapshotCount && (sinceSnapshot === 0 || storage.dataBytes < LOG_BYTES_BEFORE_SNAPSHOT)) return;
     const snap = storage.createSnapshot(applied, raw.raft.confState(), new Uint8Array());
-    const compactTo = Math.max(applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.firstIndex());
+    const compactTo = Math.max(
+      applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.compactIndexKeeping(applied, SNAPSHOT_CATCH_UP_BYTES), storage.firstIndex(),
+    );
     await logStore.saveSnapshotMeta(snapshotMeta(snap), compactTo);
     storage.compact(compactTo);
     this.o.log.info('saved snapshot and compacted the raft log', { index: applied, 'compacted-to': compactTo });
