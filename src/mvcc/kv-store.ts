@@ -81,29 +81,33 @@ export class MvccStore {
     return store;
   }
 
-  /** Drops the in-memory state and loads it again, after the records were replaced (a snapshot). */
-  async reload(): Promise<void> {
+  /**
+   * Drops the in-memory state and loads it again, after the records were replaced (a snapshot).
+   * `records`, when given, are the revision records now in the engine, in order: the index is
+   * built from them rather than read back.
+   */
+  async reload(records?: Iterable<[Buffer, Buffer]>): Promise<void> {
     await this.idle();
     this.index = new TreeIndex();
     this.unflushed.clear();
     this.rev = 1;
     this.compactRev = 0;
-    await this.load();
+    await this.load(records);
   }
 
-  private async load(): Promise<void> {
+  private async load(records?: Iterable<[Buffer, Buffer]>): Promise<void> {
     const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     const { checkpoint, deleteOps } = await indexCheckpoint.load(this.engine, { scheduled, finished });
     // Gone before anything else is written: from here on the records move past it.
     await this.engine.write(deleteOps, { sync: false });
-    let records: number | undefined;
+    let rebuiltFrom: number | undefined;
     if (checkpoint !== undefined) {
       this.index = checkpoint.index;
       this.leasedAtLoad = checkpoint.leased;
       this.rev = checkpoint.rev;
     } else {
-      records = await this.rebuildIndex();
+      rebuiltFrom = await this.rebuildIndex(records ?? this.engine.entryChunks(prefixRange(PREFIX_REVISION)));
     }
     this.rev = Math.max(this.rev, scheduled);
     if (scheduled > 0) {
@@ -117,25 +121,28 @@ export class MvccStore {
     this.flushAdvanced();
     this.log.info('restored mvcc store', {
       'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size,
-      from: checkpoint !== undefined ? 'the key index saved at the last clean stop' : `${records} revision records`,
+      from: checkpoint !== undefined ? 'the key index saved at the last clean stop' : `${rebuiltFrom} revision records`,
     });
   }
 
-  /** Builds the key index from every revision record; returns how many there were. */
-  private async rebuildIndex(): Promise<number> {
+  /** Builds the key index from every revision record, in order; returns how many there were. */
+  private async rebuildIndex(source: Iterable<[Buffer, Buffer]> | AsyncIterable<Array<[Buffer, Buffer]>>): Promise<number> {
     let records = 0;
     this.leasedAtLoad = new Map();
-    for await (const chunk of this.engine.entryChunks(prefixRange(PREFIX_REVISION))) {
-      for (const [k, v] of chunk) {
-        const { rev, tombstone } = parseRevisionKey(k);
-        const { key, create_revision, version, lease } = decodeIndexFields(v);
-        this.index.restore(key, rev, { tombstone, createdMain: create_revision, version });
-        // Records come in revision order, so the last one of a key says which lease holds it now.
-        if (tombstone || lease === '0') this.leasedAtLoad.delete(key);
-        else this.leasedAtLoad.set(key, lease);
-        this.rev = Math.max(this.rev, rev.main);
-      }
-      records += chunk.length;
+    const restore = ([k, v]: [Buffer, Buffer]) => {
+      const { rev, tombstone } = parseRevisionKey(k);
+      const { key, create_revision, version, lease } = decodeIndexFields(v);
+      this.index.restore(key, rev, { tombstone, createdMain: create_revision, version });
+      // Records come in revision order, so the last one of a key says which lease holds it now.
+      if (tombstone || lease === '0') this.leasedAtLoad.delete(key);
+      else this.leasedAtLoad.set(key, lease);
+      this.rev = Math.max(this.rev, rev.main);
+      records++;
+    };
+    if (Symbol.asyncIterator in source) {
+      for await (const chunk of source) chunk.forEach(restore);
+    } else {
+      for (const record of source) restore(record);
     }
     return records;
   }

@@ -284,9 +284,9 @@ export class KeelServer {
           log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: snap.data.length });
           const startedAt = performance.now();
           await store.idle(); // a physical compaction must not delete what the snapshot brings
-          await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
+          const revisionRecords = await loadState(engine, snap.data, snap.metadata.index, [markInstalled]);
           const writtenAt = performance.now();
-          await store.reload();
+          await store.reload(revisionRecords);
           await LeaseManager.load(engine, store, lessor);
           // A snapshot always carries the membership (state-snapshot.ts).
           identity.membership.replaceWith((await MembershipState.load(engine))!);

@@ -14,7 +14,6 @@ const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
  * step, so the dump matches the applied index read at the same moment. An engine snapshot needs no care.
  */
 export async function dumpState(engine: EngineReader): Promise<Buffer> {
-  const parts: Buffer[] = [];
   // Both iterators open now, before anything else is applied (leases sort before revisions).
   const leases = engine.entryChunks(prefixRange(PREFIX_LEASE))[Symbol.asyncIterator]();
   const records = engine.entryChunks(prefixRange(PREFIX_REVISION))[Symbol.asyncIterator]();
@@ -25,23 +24,47 @@ export async function dumpState(engine: EngineReader): Promise<Buffer> {
   // Alarms are replicated state; always sent, so installing the dump also clears stale ones.
   const alarms = (await engine.get(metaKey('alarms'))) ?? Buffer.from('[]');
   const auth = (await engine.get(metaKey('auth'))) ?? EMPTY_AUTH;
-  parts.push(encodeNumber(decodeNumber(compact) ?? 0));
-  for (const [k, v] of meta) if (v !== undefined) parts.push(...record(k, v));
-  parts.push(...record(metaKey('alarms'), alarms), ...record(metaKey('auth'), auth));
+  const out = new DumpWriter(encodeNumber(decodeNumber(compact) ?? 0));
+  for (const [k, v] of meta) if (v !== undefined) out.record(k, v);
+  out.record(metaKey('alarms'), alarms);
+  out.record(metaKey('auth'), auth);
   for (const [it, first] of [[leases, firstLease], [records, firstRecord]] as const) {
     for (let r = await first; !r.done; r = await it.next()) {
-      for (const [k, v] of r.value) parts.push(...record(k, v));
+      for (const [k, v] of r.value) out.record(k, v);
     }
   }
-  return Buffer.concat(parts);
+  return out.finish();
 }
 
-/** A length-prefixed pair, as pieces to concatenate once at the end. */
-function record(k: Buffer, v: Buffer): Buffer[] {
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32BE(k.length, 0);
-  head.writeUInt32BE(v.length, 4);
-  return [head, k, v];
+/**
+ * Length-prefixed pairs copied into one buffer that doubles as it fills: a million records as
+ * three Buffers each, joined at the end, cost a dump a third of its time in allocation and GC.
+ */
+class DumpWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+
+  constructor(head: Buffer) {
+    this.length = head.copy(this.buf, 0);
+  }
+
+  record(k: Buffer, v: Buffer): void {
+    const needed = this.length + 8 + k.length + v.length;
+    if (needed > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    this.buf.writeUInt32BE(k.length, this.length);
+    this.buf.writeUInt32BE(v.length, this.length + 4);
+    k.copy(this.buf, this.length + 8);
+    v.copy(this.buf, this.length + 8 + k.length);
+    this.length = needed;
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 /** A dump's compaction mark and its records in order; throws on a dump cut short. */
@@ -63,10 +86,10 @@ export function parseDump(dump: Uint8Array): { compactRev: number; records: Arra
 
 /**
  * Replaces the MVCC state with a dump, in ONE synced batch together with `finalOps` (the Raft
- * snapshot mark): a crash leaves the old state or the new one, never a mix. The caller then
- * reloads the store and sets the applied index.
+ * snapshot mark): a crash leaves the old state or the new one, never a mix. Returns the revision
+ * records written, in order, from which the caller rebuilds the store's index.
  */
-export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<void> {
+export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<Array<[Buffer, Buffer]>> {
   const ops: EngineOp[] = [];
   for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
     for await (const key of engine.keys(prefixRange(prefix))) ops.push({ type: 'del', key });
@@ -74,6 +97,7 @@ export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: 
   const { compactRev, records } = parseDump(dump);
   stateOps(compactRev, records, appliedIndex, ops).push(...finalOps);
   await engine.write(ops, { sync: true });
+  return records.filter(([k]) => k[0] === PREFIX_REVISION);
 }
 
 /**
