@@ -100,9 +100,9 @@ class ChunkWriter {
     }
     const b = this.buf;
     let p = b.writeUInt32LE(ki.key.length, this.pos);
-    p += b.write(ki.key, p, 'latin1');
+    p = writeLatin1(b, ki.key, p);
     p = b.writeUInt8(lease.length, p);
-    p += b.write(lease, p, 'latin1');
+    p = writeLatin1(b, lease, p);
     p = b.writeUInt32LE(lives.length, p);
     for (const g of lives) {
       p = b.writeDoubleLE(g.created.main, p);
@@ -127,6 +127,15 @@ class ChunkWriter {
     this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
     this.pos = 0;
   }
+}
+
+/**
+ * A latin1 string's bytes at `at`; returns the offset after them. A loop, not Buffer.write: keys
+ * are short, and Buffer.write's layers cost more than the copy (half the time of saving 1M keys).
+ */
+function writeLatin1(b: Buffer, text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) b[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
 
 class ChunkReader {
