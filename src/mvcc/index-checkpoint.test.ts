@@ -7,6 +7,8 @@ import { LevelEngine } from '../storage/level-engine';
 import { metaKey, prefixRange, PREFIX_META } from '../storage/keyspace';
 import { recordingLogger } from '../util/logger';
 import { MvccStore } from './kv-store';
+import { applyCompaction, applyWrite } from './testing/apply';
+import { WriteTxn } from './write-txn';
 import { encodeKeyValue } from './key-value';
 import { revisionKey } from './revision';
 import { KeySpan } from './tree-index';
@@ -31,24 +33,9 @@ describe('the key index saved at a clean stop', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function write(body: (txn: ReturnType<MvccStore['beginWrite']>) => unknown): Promise<void> {
-    const batch: EngineOp[] = [];
-    const txn = store.beginWrite(batch);
-    await body(txn);
-    txn.end();
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-  }
-
+  const write = (body: (txn: WriteTxn) => unknown) => applyWrite(store, engine, body);
   const put = (key: string, value: string, lease = '0') => write((t) => t.put(Buffer.from(key), Buffer.from(value), lease));
-
-  async function compact(rev: number): Promise<void> {
-    const batch: EngineOp[] = [];
-    const physical = store.compact(rev, batch);
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-    await physical;
-  }
+  const compact = (rev: number) => applyCompaction(store, engine, rev);
 
   /** A history with several lives, multi-change revisions, leases, a key past one chunk and a compaction. */
   async function buildHistory(): Promise<void> {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EngineOp } from '../storage/engine';
 import { LevelEngine } from '../storage/level-engine';
 import { prefixRange, PREFIX_REVISION } from '../storage/keyspace';
 import { silentLogger } from '../util/logger';
 import { CompactedError, FutureRevisionError } from './errors';
 import { MvccStore } from './kv-store';
+import { applyCompaction, applyWrite } from './testing/apply';
+import { WriteTxn } from './write-txn';
 import { KeySpan } from './tree-index';
 
 const ALL: KeySpan = { start: '\x00', end: '' };
@@ -30,16 +31,7 @@ describe('MvccStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** One write request: runs `body` in a write txn and writes its batch, as the applier does. */
-  async function write(body: (txn: ReturnType<MvccStore['beginWrite']>) => unknown) {
-    const batch: EngineOp[] = [];
-    const txn = store.beginWrite(batch);
-    await body(txn);
-    const rev = txn.end();
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-    return rev;
-  }
+  const write = (body: (txn: WriteTxn) => unknown) => applyWrite(store, engine, body);
 
   const put = (key: string, value: string) => write((t) => t.put(Buffer.from(key), Buffer.from(value), '0'));
 
@@ -142,14 +134,7 @@ describe('MvccStore', () => {
     assert.deepEqual((await outside.range(ALL, at(0))).kvs.map((kv) => kv.value.toString()), ['1'], 'a view keeps its revision');
   });
 
-  /** Compacts as apply does: the scheduling batch first, then the physical deletion. */
-  async function compact(rev: number): Promise<void> {
-    const batch: EngineOp[] = [];
-    const physical = store.compact(rev, batch);
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-    await physical;
-  }
+  const compact = (rev: number) => applyCompaction(store, engine, rev);
 
   it('compacts: history below fails, the newest version at the compact revision stays', async () => {
     await put('a', '1'); // 2

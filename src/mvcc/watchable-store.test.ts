@@ -7,8 +7,10 @@ import { LevelEngine } from '../storage/level-engine';
 import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { MvccStore } from './kv-store';
+import { applyWrite } from './testing/apply';
 import { KeySpan } from './tree-index';
 import { WatchableStore, WatchEvent, WatchSink } from './watchable-store';
+import { WriteTxn } from './write-txn';
 
 /** A sink that records what it got; `open` false makes it refuse, as a backed-up stream does. */
 class RecordingSink implements WatchSink {
@@ -54,15 +56,7 @@ describe('WatchableStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** One write request, as apply makes it: a txn, its batch written, then flushed. */
-  async function write(body: (t: ReturnType<MvccStore['beginWrite']>) => unknown): Promise<void> {
-    const batch: EngineOp[] = [];
-    const t = store.beginWrite(batch);
-    await body(t);
-    t.end();
-    await engine.write(batch, { sync: false });
-    store.markFlushed();
-  }
+  const write = (body: (txn: WriteTxn) => unknown) => applyWrite(store, engine, body);
   const put = (k: string, v: string) => write((t) => t.put(Buffer.from(k), Buffer.from(v), '0'));
   const del = (k: string) => write((t) => t.deleteRange({ start: k, end: undefined }));
 

@@ -55,21 +55,36 @@ describe('RaftNode', () => {
     return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m) };
   }
 
-  it('hands each committed entry to the state machine once when a read-state handler proposes and reads again', async () => {
-    const applied: number[] = [];
+  /** A state machine that runs `onApply` for each batch and tracks the applied index. */
+  function tracking(onApply: StateMachine['apply']): { machine: StateMachine; appliedIndex: () => number } {
     let appliedIndex = 0;
-    const { raw, node } = member([1n], {
-      apply: async (entries: Entry[]) => {
-        for (const e of entries) applied.push(e.index);
+    const machine: StateMachine = {
+      apply: async (entries, alsoWrite) => {
+        await onApply(entries, alsoWrite);
         appliedIndex = entries[entries.length - 1]!.index;
       },
       dump: () => Promise.resolve(Buffer.alloc(0)),
       install: () => Promise.resolve(),
       appliedIndex: () => appliedIndex,
+    };
+    return { machine, appliedIndex: machine.appliedIndex };
+  }
+
+  /** A single-member cluster of `machine`, once it leads and has applied its first entry. */
+  async function leadingAlone(machine: StateMachine): Promise<ReturnType<typeof member>> {
+    const m = member([1n], machine);
+    m.raw.campaign();
+    m.node.kick();
+    await eventually('the node leads', () => m.raw.raft.state === 'leader' && machine.appliedIndex() >= 1);
+    return m;
+  }
+
+  it('hands each committed entry to the state machine once when a read-state handler proposes and reads again', async () => {
+    const applied: number[] = [];
+    const { machine, appliedIndex } = tracking(async (entries: Entry[]) => {
+      for (const e of entries) applied.push(e.index);
     });
-    raw.campaign();
-    node.kick();
-    await eventually('the node leads', () => raw.raft.state === 'leader' && appliedIndex >= 1);
+    const { node } = await leadingAlone(machine);
     // As LinearizableReads does: each answered read starts the next round at once; here each
     // round also proposes, so the Ready the nested kick finds has entries to commit and apply.
     const rounds = 20;
@@ -80,7 +95,7 @@ describe('RaftNode', () => {
       node.readIndex(Buffer.from(`r${answered}`));
     });
     node.readIndex(Buffer.from('r0'));
-    await eventually('every round is answered and applied', () => answered >= rounds && appliedIndex >= 1 + rounds - 1);
+    await eventually('every round is answered and applied', () => answered >= rounds && appliedIndex() >= 1 + rounds - 1);
     await node.stop();
     assert.deepEqual(applied, Array.from({ length: applied.length }, (_, i) => i + 1), `entries applied out of order: ${applied.join(',')}`);
   });
@@ -89,19 +104,13 @@ describe('RaftNode', () => {
   // state of the Ready that queued it; a new term and vote saved before it was written were then
   // overwritten on disk by the older ones, and after a crash the member could vote twice in a term.
   it('never writes an older term and vote over a newer one when an apply lands after an election', async () => {
-    let appliedIndex = 0;
     let gate: Promise<void> | undefined;
     let openGate = () => {};
-    const { node, storage, logStore, fromPeer } = member([1n, 2n], {
-      apply: async (entries: Entry[], alsoWrite) => {
-        if (gate !== undefined) await gate;
-        await engine.write(alsoWrite(), { sync: false });
-        appliedIndex = entries[entries.length - 1]!.index;
-      },
-      dump: () => Promise.resolve(Buffer.alloc(0)),
-      install: () => Promise.resolve(),
-      appliedIndex: () => appliedIndex,
+    const { machine, appliedIndex } = tracking(async (_, alsoWrite) => {
+      if (gate !== undefined) await gate;
+      await engine.write(alsoWrite(), { sync: false });
     });
+    const { node, storage, logStore, fromPeer } = member([1n, 2n], machine);
     // Member 2 leads term 2 and replicates one entry, then tells this follower it is committed: a
     // Ready that only moves the commit index, whose hard state the apply batch writes.
     const entry = { index: 1, term: 2, type: 'normal' as const, data: Buffer.from('held') };
@@ -115,7 +124,7 @@ describe('RaftNode', () => {
     fromPeer(message({ type: 'MsgVote', from: 2n, to: 1n, term: 3, index: 1, logTerm: 2 }));
     await eventually('the new term is on disk', async () => (await logStore.hardState())?.term === 3);
     openGate();
-    await eventually('the held entry is applied', () => appliedIndex === 1);
+    await eventually('the held entry is applied', () => appliedIndex() === 1);
     await node.stop();
     const onDisk = await logStore.hardState();
     assert.deepEqual(onDisk, { term: 3, vote: 2n, commit: 1 }, 'the hard state on disk went back');
@@ -125,24 +134,13 @@ describe('RaftNode', () => {
   // start) grew to hundreds of megabytes before it was trimmed.
   it('snapshots and trims a log of large entries once it holds LOG_BYTES_BEFORE_SNAPSHOT, keeping at most SNAPSHOT_CATCH_UP_BYTES', async function () {
     this.timeout(60_000);
-    let appliedIndex = 0;
-    const { raw, node, storage, logStore } = member([1n], {
-      apply: async (entries: Entry[], alsoWrite) => {
-        await engine.write(alsoWrite(), { sync: false });
-        appliedIndex = entries[entries.length - 1]!.index;
-      },
-      dump: () => Promise.resolve(Buffer.alloc(0)),
-      install: () => Promise.resolve(),
-      appliedIndex: () => appliedIndex,
-    });
-    raw.campaign();
-    node.kick();
-    await eventually('the node leads', () => raw.raft.state === 'leader' && appliedIndex >= 1);
+    const { machine, appliedIndex } = tracking((_, alsoWrite) => engine.write(alsoWrite(), { sync: false }));
+    const { node, storage, logStore } = await leadingAlone(machine);
     const entryBytes = 1 << 20;
     const proposals = LOG_BYTES_BEFORE_SNAPSHOT / entryBytes + 10;
     for (let i = 0; i < proposals; i++) {
       node.propose(Buffer.alloc(entryBytes, i));
-      await eventually('the entry is applied', () => appliedIndex === 2 + i);
+      await eventually('the entry is applied', () => appliedIndex() === 2 + i);
     }
     await node.stop();
     const snapshotAt = storage.snapshot().metadata.index;
