@@ -35,6 +35,11 @@ const HEADER = metaKey('index-checkpoint');
 /** Bytes a chunk holds at most, unless one key's history needs more. */
 const CHUNK_BYTES = 8 << 20;
 
+/** The greatest revision record key, hex; '' when there is none. */
+async function lastRecordKey(engine: Engine): Promise<string> {
+  return (await engine.lastKey(prefixRange(PREFIX_REVISION)))?.toString('hex') ?? '';
+}
+
 function chunkKey(n: number): Buffer {
   return Buffer.concat([HEADER, Buffer.from(`/${n}`, 'ascii')]);
 }
@@ -47,8 +52,7 @@ export async function saveOps(engine: Engine, index: TreeIndex, leased: Readonly
   const writer = new ChunkWriter();
   for (const ki of index.keyIndexes()) writer.add(ki, leased.get(ki.key) ?? '');
   const chunks = writer.finish();
-  const lastRecord = (await engine.lastKey(prefixRange(PREFIX_REVISION)))?.toString('hex') ?? '';
-  const header: Header = { rev, compactRev, lastRecord, chunks: chunks.length };
+  const header: Header = { rev, compactRev, lastRecord: await lastRecordKey(engine), chunks: chunks.length };
   return [
     ...chunks.map((value, n): EngineOp => ({ type: 'put', key: chunkKey(n), value })),
     { type: 'put', key: HEADER, value: Buffer.from(JSON.stringify(header)) },
@@ -65,8 +69,7 @@ export async function load(engine: Engine, compaction: { scheduled: number; fini
   const header = JSON.parse(raw.toString()) as Header;
   const deleteOps: EngineOp[] = [{ type: 'del', key: HEADER }];
   for (let n = 0; n < header.chunks; n++) deleteOps.push({ type: 'del', key: chunkKey(n) });
-  const lastRecord = (await engine.lastKey(prefixRange(PREFIX_REVISION)))?.toString('hex') ?? '';
-  const matches = lastRecord === header.lastRecord && compaction.finished === compaction.scheduled && header.compactRev === compaction.scheduled;
+  const matches = await lastRecordKey(engine) === header.lastRecord && compaction.finished === compaction.scheduled && header.compactRev === compaction.scheduled;
   if (!matches) return { deleteOps };
   const reader = new ChunkReader();
   for (let n = 0; n < header.chunks; n++) {

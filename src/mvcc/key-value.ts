@@ -93,7 +93,6 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
   return fields;
 }
 
-
 function toNumber(v: number | Long): number {
   return typeof v === 'number' ? v : util.LongBits.from(v).toNumber();
 }

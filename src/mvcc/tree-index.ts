@@ -27,7 +27,8 @@ const NODE_SIZE = 32;
 
 /**
  * The in-memory index from key to its revision history, ordered by key bytes. Rebuilt from the
- * revision records at start; every write goes through it, every read starts from it.
+ * revision records at start, or read back as saved at a clean stop (index-checkpoint.ts); every
+ * write goes through it, every read starts from it.
  */
 export class TreeIndex {
   constructor(private readonly tree = new BTree<string, KeyIndex>(undefined, defaultComparator, NODE_SIZE)) {}

@@ -17,7 +17,7 @@ import { WatchableStore, WatchHandle, WatchSink } from '../mvcc/watchable-store'
 import { ProposalDroppedError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { NodeId, NONE } from '../raft/types';
-import { Engine } from '../storage/engine';
+import { Engine, EngineSnapshot } from '../storage/engine';
 import { decodeNumber, metaKey } from '../storage/keyspace';
 import { LogStore } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
@@ -568,12 +568,7 @@ export class KeelServer {
   /** Maintenance.Hash: a checksum of every replicated record as stored, at one instant. */
   async hash(): Promise<number> {
     this.ensureRunning();
-    const snap = await this.engine.snapshot();
-    try {
-      return await hashStore(snap);
-    } finally {
-      await snap.close();
-    }
+    return this.readAtOneInstant(hashStore);
   }
 
   /** Maintenance.Defragment. */
@@ -588,9 +583,14 @@ export class KeelServer {
    */
   async snapshot(): Promise<Buffer> {
     this.ensureRunning();
+    return this.readAtOneInstant(dumpState);
+  }
+
+  /** Runs `read` on an engine snapshot holding every write asked for so far, then closes it. */
+  private async readAtOneInstant<T>(read: (snap: EngineSnapshot) => Promise<T>): Promise<T> {
     const snap = await this.engine.snapshot();
     try {
-      return await dumpState(snap);
+      return await read(snap);
     } finally {
       await snap.close();
     }

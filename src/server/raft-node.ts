@@ -311,7 +311,8 @@ export class RaftNode {
   private async maybeSnapshot(applied: number): Promise<void> {
     const { storage, logStore, raw } = this.o;
     const sinceSnapshot = applied - storage.snapshot().metadata.index;
-    if (sinceSnapshot < this.o.snapshotCount && (sinceSnapshot === 0 || storage.dataBytes < LOG_BYTES_BEFORE_SNAPSHOT)) return;
+    const due = sinceSnapshot >= this.o.snapshotCount || (sinceSnapshot > 0 && storage.dataBytes >= LOG_BYTES_BEFORE_SNAPSHOT);
+    if (!due) return;
     const snap = storage.createSnapshot(applied, raw.raft.confState(), new Uint8Array());
     const compactTo = Math.max(
       applied - SNAPSHOT_CATCH_UP_ENTRIES, storage.compactIndexKeeping(applied, SNAPSHOT_CATCH_UP_BYTES), storage.firstIndex(),
