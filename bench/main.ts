@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
     .option('--watch', 'run only the watch fan-out row: --watchers watchers of one key, one writer')
     .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
+    .option('--watch-puts <n>', 'puts the writer of the --watch row makes (etcd benchmark watch-latency --put-total)', positiveInt, 1000)
     .option('--big', 'run only the big-store rows: --big-keys keys of --value-size bytes on 3 members; resident memory, restart to ready, catch-up of a wiped member')
     .option('--big-keys <n>', 'keys the --big run loads', positiveInt, 1_000_000)
     .addOption(new Option('--check-perf [load]', 'run only etcdctl check perf against 3 members of each system').choices([...CHECK_PERF_LOADS]).preset('l'))
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{
     target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
-    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; big?: boolean; bigKeys: number; checkPerf?: CheckPerfLoad;
+    total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; watchPuts: number; big?: boolean; bigKeys: number; checkPerf?: CheckPerfLoad;
     profile?: string | true;
   }>();
   const progress = (line: string) => void process.stderr.write(`${line}\n`);
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const profileDir = o.profile === undefined ? undefined
     : resolve(o.profile === true ? join('bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : o.profile);
   if (o.watch) {
-    const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: 200, ...(profileDir === undefined ? {} : { profileDir }) },
+    const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: o.watchPuts, ...(profileDir === undefined ? {} : { profileDir }) },
       progress);
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
     printProfiles(profileDir);

@@ -23,6 +23,11 @@ export interface WatchResult {
   delay: LatencySummary;
   delivered: number;
   expected: number;
+  /** CPU over the run, % of one core: the bench (writer and all watchers), and the members together. */
+  benchCpuPct: number;
+  serverCpuPct: number;
+  /** Share of the run the bench's event loop was busy: near 1 means the bench, not the server, set the pace. */
+  benchLoopBusy: number;
 }
 
 const KEY = Buffer.from('bench/watched');
@@ -61,6 +66,9 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
 
       log(`${system}: ${s.puts} puts`);
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const serverCpuBeforeMs = target.serverCpuMs();
+      const loopBefore = performance.eventLoopUtilization();
       for (let i = 0; i < s.puts; i++) {
         sentAt.push(performance.now());
         await writer.put({ key: KEY, value: Buffer.from(String(i)) });
@@ -68,9 +76,15 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
       const expected = s.watchers * s.puts;
       const giveUp = performance.now() + GIVE_UP_MS;
       while (delivered < expected && performance.now() < giveUp) await new Promise((r) => setTimeout(r, 5));
-      const elapsedSec = (performance.now() - started) / 1000;
+      const elapsedMs = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      const serverCpuMs = target.serverCpuMs() - serverCpuBeforeMs;
+      const benchLoopBusy = performance.eventLoopUtilization(loopBefore).utilization;
       for (const stream of streams) stream.end();
-      results.push({ system, watchers: s.watchers, puts: s.puts, eventsPerSec: delivered / elapsedSec, delay: summarize(delays), delivered, expected });
+      results.push({
+        system, watchers: s.watchers, puts: s.puts, eventsPerSec: (delivered * 1000) / elapsedMs, delay: summarize(delays), delivered, expected,
+        benchCpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100, serverCpuPct: (serverCpuMs / elapsedMs) * 100, benchLoopBusy,
+      });
     } finally {
       writer.close();
       for (const c of conns) c.close();
@@ -89,6 +103,8 @@ export function formatWatchTable(results: WatchResult[]): string {
     ['events delivered/s', (r) => r.eventsPerSec.toFixed(0)],
     ['put sent → event received p50 / p99 ms', (r) => `${ms(r.delay.p50Ms)} / ${ms(r.delay.p99Ms)}`],
     ['events delivered / expected', (r) => `${r.delivered} / ${r.expected}`],
+    ['bench CPU % / event loop busy', (r) => `${r.benchCpuPct.toFixed(0)} / ${r.benchLoopBusy.toFixed(2)}`],
+    ['server CPU % (three members)', (r) => r.serverCpuPct.toFixed(0)],
   ];
   const header = `| watch row | ${results.map((r) => r.system).join(' | ')} |`;
   const rule = `|---|${results.map(() => '---').join('|')}|`;

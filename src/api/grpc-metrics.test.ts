@@ -36,24 +36,30 @@ describe('metrics over HTTP (/metrics)', function () {
     const before = await scrape();
     for (let i = 0; i < 5; i++) await m.client.put({ key: Buffer.from(`k${i}`), value: Buffer.from('v') });
     await assert.rejects(m.client.put({ key: Buffer.alloc(0), value: Buffer.from('v') }));
+    // Watch responses of one turn go out together (FramedMessages); each still counts.
+    const WATCHERS = 20;
     const watch = m.client.watchStream();
-    const created = new Promise((resolve) => watch.once('data', resolve));
-    watch.write({ create_request: { key: Buffer.from('k0') } });
-    await created;
+    let responses = 0;
+    watch.on('data', () => responses++);
+    for (let i = 0; i < WATCHERS; i++) watch.write({ create_request: { key: Buffer.from('k0') } });
+    await eventually('every watcher created', () => responses === WATCHERS);
+    await m.client.put({ key: Buffer.from('k0'), value: Buffer.from('v2') });
+    await eventually('every watcher told of the put', () => responses === 2 * WATCHERS);
     watch.end();
     await eventually('the watch stream handled', async () =>
       sample(await scrape(), 'grpc_server_handled_total', { grpc_method: 'Watch', grpc_code: 'OK' }) === 1);
     const after = await scrape();
 
     const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
-    assert.equal(delta('grpc_server_started_total', put), 6);
-    assert.equal(delta('grpc_server_handled_total', { ...put, grpc_code: 'OK' }), 5);
+    // Six good puts (five, then one to the watched key) and one refused.
+    assert.equal(delta('grpc_server_started_total', put), 7);
+    assert.equal(delta('grpc_server_handled_total', { ...put, grpc_code: 'OK' }), 6);
     assert.equal(delta('grpc_server_handled_total', { ...put, grpc_code: 'InvalidArgument' }), 1);
-    assert.equal(delta('grpc_server_msg_received_total', put), 6);
-    assert.equal(delta('grpc_server_msg_sent_total', put), 5);
+    assert.equal(delta('grpc_server_msg_received_total', put), 7);
+    assert.equal(delta('grpc_server_msg_sent_total', put), 6);
     const watchLabels = { grpc_method: 'Watch', grpc_type: 'bidi_stream' };
-    assert.equal(delta('grpc_server_msg_received_total', watchLabels), 1);
-    assert.ok(delta('grpc_server_msg_sent_total', watchLabels) >= 1);
+    assert.equal(delta('grpc_server_msg_received_total', watchLabels), WATCHERS);
+    assert.equal(delta('grpc_server_msg_sent_total', watchLabels), 2 * WATCHERS);
     assert.ok(delta('etcd_server_proposals_applied_total', {}) >= 5);
     assert.ok(sample(after, 'etcd_disk_backend_commit_duration_seconds_count', {}) >= 5);
     assert.ok(sample(after, 'etcd_disk_wal_fsync_duration_seconds_count', {}) >= 5);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Registry } from 'prom-client';
+import { messagesIn } from './framed-messages';
 
 type GrpcType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 type Labels = { grpc_type: GrpcType; grpc_service: string; grpc_method: string };
@@ -77,7 +78,7 @@ export class GrpcMetrics {
       if (labels.grpc_type === 'server_stream') this.received.inc(labels);
       const write = c.write!.bind(c);
       c.write = (...args: unknown[]) => {
-        this.sent.inc(labels);
+        this.sent.inc(labels, messagesIn(args[0]));
         return write(...args);
       };
       const end = c.end!.bind(c);

@@ -3,6 +3,7 @@ import { Writer } from 'protobufjs/minimal';
 import { encodeKeyValue, KeyValue } from '../mvcc/key-value';
 import type { HeaderFields } from '../server/keel-server';
 import { asBuffer } from '../util/bytes';
+import { etcdPackage } from '../wire/etcd-package';
 
 /**
  * Event responses of the Watch stream, encoded by hand. One put to a key a thousand watchers share
@@ -72,12 +73,16 @@ export function encodeEventResponse(header: Uint8Array, watchId: string, events:
   return asBuffer(w.finish());
 }
 
-/**
- * The Watch service as the server registers it: a response already encoded (a Buffer) goes out
- * as it is, any other through the generated serializer.
- */
-export function withEncodedWatchResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const watch = service.Watch!;
-  const serialize = watch.responseSerialize;
-  return { ...service, Watch: { ...watch, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
+const generatedService = etcdPackage.Watch.service;
+const generatedSerialize = generatedService.Watch!.responseSerialize as (value: unknown) => Buffer;
+
+/** A Watch response's bytes: one already encoded (a Buffer) as it is, any other through the generated serializer. */
+export function serializeWatchResponse(value: unknown): Buffer {
+  return Buffer.isBuffer(value) ? value : generatedSerialize(value);
 }
+
+/** The Watch service as the server registers it, with serializeWatchResponse. */
+export const WATCH_SERVICE: grpc.ServiceDefinition = {
+  ...generatedService,
+  Watch: { ...generatedService.Watch!, responseSerialize: serializeWatchResponse },
+};

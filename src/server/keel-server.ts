@@ -334,7 +334,11 @@ export class KeelServer {
     // As Long values, made once: protobufjs would parse decimal strings again for every response
     // (a watch fan-out writes thousands of headers per put).
     this.headerIds ??= { cluster_id: Long.fromString(this.clusterId.toString(), true), member_id: Long.fromString(this.memberId.toString(), true) };
-    return { ...this.headerIds, raft_term: this.node.raw.raft.term };
+    return { ...this.headerIds, raft_term: this.raftTerm };
+  }
+
+  get raftTerm(): number {
+    return this.node.raw.raft.term;
   }
 
   get currentRevision(): number {
