@@ -1,4 +1,5 @@
 import { EtcdClient } from '../src/client/etcd-client';
+import { leanWatchStream } from './lean-watch';
 import { summarize, type LatencySummary } from './stats';
 import { startTarget, type System } from './targets';
 
@@ -42,21 +43,20 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
   const results: WatchResult[] = [];
   for (const system of systems) {
     const target = await startTarget(system, 3, s.profileDir);
-    const conns = Array.from({ length: s.streams }, (_, i) => new EtcdClient(target.endpoints[i % target.endpoints.length]!, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
     const writer = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
     try {
       log(`${system}: ${s.watchers} watchers over ${s.streams} streams`);
       const sentAt: number[] = [];
       const delays: number[] = [];
       let delivered = 0;
-      const streams = conns.map((c) => c.watchStream());
+      const streams = Array.from({ length: s.streams }, (_, i) => leanWatchStream(target.endpoints[i % target.endpoints.length]!));
       let created = 0;
       for (const stream of streams) {
         stream.on('data', (res) => {
           if (res.created) created++;
-          for (const ev of res.events) {
+          for (const version of res.versions) {
             delivered++;
-            delays.push(performance.now() - sentAt[Number(ev.kv!.version) - 1]!);
+            delays.push(performance.now() - sentAt[version - 1]!);
           }
         });
         stream.on('error', () => undefined);
@@ -87,7 +87,6 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
       });
     } finally {
       writer.close();
-      for (const c of conns) c.close();
       await target.stop();
     }
   }

@@ -9,7 +9,7 @@ import { KeelServer } from '../server/keel-server';
 import { Logger } from '../util/logger';
 import { callerOf } from './auth-guard';
 import { goStatusText, toGrpcFailure, toServiceError } from './grpc-errors';
-import { encodeEventResponse, encodeHeader, OutgoingEvent, serializeWatchResponse } from './watch-response-encoding';
+import { encodeEventResponse, encodeHeaderField, encodeWatchIdField, OutgoingEvent, serializeWatchResponse } from './watch-response-encoding';
 import { acceptFramedMessages, FramedMessages } from './framed-messages';
 
 export interface WatchServiceOptions {
@@ -66,6 +66,8 @@ export function watchService(server: KeelServer, log: Logger, opts: WatchService
 interface StreamWatcher {
   /** Set right after the created reply is queued. */
   handle?: WatchHandle;
+  /** The watch ID as its responses carry it (encodeWatchIdField). */
+  idField: Uint8Array;
   noPut: boolean;
   noDelete: boolean;
   prevKv: boolean;
@@ -146,6 +148,7 @@ class WatchStream {
       return;
     }
     const w: StreamWatcher = {
+      idField: encodeWatchIdField(id),
       noPut: c.filters.includes('NOPUT'),
       noDelete: c.filters.includes('NODELETE'),
       prevKv: c.prev_kv,
@@ -156,7 +159,7 @@ class WatchStream {
     // The created reply goes first and carries the current revision: a client resumes from it.
     this.send({ watch_id: id, created: true });
     w.handle = this.server.watch(key, c.range_end, Number(c.start_revision), {
-      deliver: (events, rev) => this.deliver(id, w, events, rev),
+      deliver: (events, rev) => this.deliver(w, events, rev),
       ready: () => !this.closed && !this.backedUp(),
       compacted: (compactRev) => {
         this.watchers.delete(id);
@@ -182,7 +185,7 @@ class WatchStream {
     this.send({ watch_id: id, canceled: true });
   }
 
-  private deliver(id: string, w: StreamWatcher, events: WatchEvent[], rev: number): boolean {
+  private deliver(w: StreamWatcher, events: WatchEvent[], rev: number): boolean {
     if (this.closed || this.backedUp()) return false;
     const wanted = events.filter((e) => !(e.type === 'PUT' ? w.noPut : w.noDelete));
     if (wanted.length === 0) return true;
@@ -190,7 +193,7 @@ class WatchStream {
       for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
         for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
           if (this.closed) return;
-          this.writeCounted(encodeEventResponse(this.encodedHeader(rev), id, part.events, part.more), part.events);
+          this.writeCounted(encodeEventResponse(this.headerField(rev), w.idField, part.events, part.more), part.events);
         }
       }
     };
@@ -300,13 +303,13 @@ class WatchStream {
     return { ...this.server.header(), revision };
   }
 
-  /** The header for event responses at `revision`, encoded once per revision and term. */
-  private encodedHeader(revision: number): Uint8Array {
+  /** The header field of event responses at `revision`, encoded once per revision and term. */
+  private headerField(revision: number): Uint8Array {
     // Checked without building a header: this runs once per response of a fan-out.
     const cached = this.lastHeader;
     if (cached?.revision === revision && cached.term === this.server.raftTerm) return cached.bytes;
     const header = this.header(revision);
-    this.lastHeader = { revision, term: header.raft_term, bytes: encodeHeader(header) };
+    this.lastHeader = { revision, term: header.raft_term, bytes: encodeHeaderField(header) };
     return this.lastHeader.bytes;
   }
 
@@ -326,6 +329,7 @@ function eventBytes(e: Event): number {
 
 /** Consecutive runs of events of about `maxBytes`, cut only where the revision changes. */
 function chunkByRevision(events: OutgoingEvent[], maxBytes: number): OutgoingEvent[][] {
+  if (events.length === 1) return [events]; // the usual live event, one per put
   const chunks: OutgoingEvent[][] = [];
   let current: OutgoingEvent[] = [];
   let size = 0;

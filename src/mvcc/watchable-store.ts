@@ -106,12 +106,17 @@ export class WatchableStore {
   }
 
   private notify(groups: RevisionChanges[]): void {
+    // Each change's event and key string made once, not once per watcher: a key a thousand
+    // watchers share would be converted a thousand times per put.
+    const changes = groups.map((g) => ({
+      rev: g.rev, events: g.changes.map((kv) => toEvent(kv, g.rev)), keys: g.changes.map((kv) => toKeyString(kv.key)),
+    }));
     for (const w of this.synced) {
       const events: WatchEvent[] = [];
       let last = 0;
-      for (const g of groups) {
+      for (const g of changes) {
         if (g.rev < w.nextRev) continue; // a watcher created at a future revision
-        for (const kv of g.changes) if (matches(w.span, kv.key)) events.push(toEvent(kv, g.rev));
+        for (let i = 0; i < g.keys.length; i++) if (spanContains(w.span, g.keys[i]!)) events.push(g.events[i]!);
         last = g.rev;
       }
       if (last === 0) continue;
