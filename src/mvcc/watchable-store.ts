@@ -106,6 +106,7 @@ export class WatchableStore {
   }
 
   private notify(groups: RevisionChanges[]): void {
+    if (this.synced.size === 0) return;
     // Each change's event and key string made once, not once per watcher: a key a thousand
     // watchers share would be converted a thousand times per put.
     const changes = groups.map((g) => ({
