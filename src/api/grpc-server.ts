@@ -11,7 +11,6 @@ import { kvService } from './kv-service';
 import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
-import { WATCH_SERVICE } from './watch-response-encoding';
 import { guardService } from './auth-guard';
 import { authService } from './auth-service';
 import { acceptConnection } from './authority-repair';
@@ -59,7 +58,7 @@ export async function startClientServer(
   };
   add(etcdPackage.KV.service, kvService(server, log));
   add(etcdPackage.Lease.service, leaseService(server, log));
-  add(WATCH_SERVICE, watchService(server, log, {
+  add(etcdPackage.Watch.service, watchService(server, log, {
     progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs, maxResponseBytes: maxRequestBytes,
   }));
   // Methods left out answer UNIMPLEMENTED, which is what a client should see for them.

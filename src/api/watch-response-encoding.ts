@@ -1,4 +1,3 @@
-import * as grpc from '@grpc/grpc-js';
 import { Writer } from 'protobufjs/minimal';
 import { encodeKeyValue, KeyValue } from '../mvcc/key-value';
 import type { HeaderFields } from '../server/keel-server';
@@ -95,16 +94,13 @@ export function encodeEventResponse(headerField: Uint8Array, watchIdField: Uint8
   return out;
 }
 
-const generatedService = etcdPackage.Watch.service;
-const generatedSerialize = generatedService.Watch!.responseSerialize as (value: unknown) => Buffer;
+const generatedSerialize = etcdPackage.Watch.service.Watch!.responseSerialize as (value: unknown) => Buffer;
 
-/** A Watch response's bytes: one already encoded (a Buffer) as it is, any other through the generated serializer. */
+/**
+ * A Watch response's bytes: one already encoded (a Buffer) as it is, any other through the
+ * generated serializer. The stream frames them itself (FramedMessages), so grpc-js's serializer
+ * never sees a response of ours.
+ */
 export function serializeWatchResponse(value: unknown): Buffer {
   return Buffer.isBuffer(value) ? value : generatedSerialize(value);
 }
-
-/** The Watch service as the server registers it, with serializeWatchResponse. */
-export const WATCH_SERVICE: grpc.ServiceDefinition = {
-  ...generatedService,
-  Watch: { ...generatedService.Watch!, responseSerialize: serializeWatchResponse },
-};
