@@ -13,6 +13,7 @@ import { startLogServer } from './log-server';
 import { NodeHeartbeat, nodeObject } from './node-heartbeat';
 import { PodWorker } from './pod-worker';
 import { kubeTime } from '../kube-time';
+import { SerialPerKey } from '../../util/serial-per-key';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -44,6 +45,8 @@ export class Kubelet {
   private readonly heartbeats: NodeHeartbeat[] = [];
   private readonly workers = new Map<string, { worker: PodWorker; uid: string; dir: string; deleting: boolean }>();
   private readonly reported = new Map<string, string>();
+  /** One status report per pod in flight: two at once could land out of order, the older last. */
+  private readonly reports = new SerialPerKey((key) => this.report(key));
   private readonly nodeNames: Set<string>;
   private pods: Informer | undefined;
   private logServer: Server | undefined;
@@ -110,7 +113,7 @@ export class Kubelet {
     mkdirSync(dir, { recursive: true });
     const worker = new PodWorker(pod, {
       dir, backoffMs: this.o.backoffMs, maxBackoffMs: this.o.maxBackoffMs,
-      changed: () => void this.report(key),
+      changed: () => this.reports.request(key),
       event: (type, reason, message) => void recordEvent(this.client, 'kubelet', { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message),
     });
     this.workers.set(key, { worker, uid: pod.metadata.uid, dir, deleting: false });
