@@ -7,7 +7,7 @@ import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { etcdPackage } from '../wire/etcd-package';
 import { clusterService } from './cluster-service';
-import { kvService } from './kv-service';
+import { KV_SERVICE, kvService } from './kv-service';
 import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
@@ -56,7 +56,7 @@ export async function startClientServer(
   const add = (definition: grpc.ServiceDefinition, impl: object) => {
     grpcServer.addService(definition, metrics.instrument(definition, guardService(server, definition, impl)) as grpc.UntypedServiceImplementation);
   };
-  add(etcdPackage.KV.service, kvService(server, log));
+  add(KV_SERVICE, kvService(server, log));
   add(etcdPackage.Lease.service, leaseService(server, log));
   add(etcdPackage.Watch.service, watchService(server, log, {
     progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs, maxResponseBytes: maxRequestBytes,

@@ -1,4 +1,7 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { KVHandlers } from '../generated/etcdserverpb/KV';
+import { keepArrivedAs } from '../util/arrived-as';
+import { etcdPackage } from '../wire/etcd-package';
 import { KeelServer } from '../server/keel-server';
 import { Logger } from '../util/logger';
 import { unary, withHeader } from './handler';
@@ -6,6 +9,24 @@ import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest
 
 /** etcd's limit on operations in one txn branch (--max-txn-ops default). */
 export const MAX_TXN_OPS = 128;
+
+const generated = etcdPackage.KV.service;
+
+/** The written request keeps the bytes it arrived in, which its log entry takes as they are. */
+function keepingBytes(method: grpc.MethodDefinition<object, object>): grpc.MethodDefinition<object, object> {
+  return {
+    ...method,
+    requestDeserialize: (bytes: Buffer) => keepArrivedAs(method.requestDeserialize(bytes), bytes),
+  };
+}
+
+/** etcdserverpb.KV as generated, its writes keeping their bytes. */
+export const KV_SERVICE: grpc.ServiceDefinition = {
+  ...generated,
+  Put: keepingBytes(generated.Put),
+  DeleteRange: keepingBytes(generated.DeleteRange),
+  Txn: keepingBytes(generated.Txn),
+};
 
 /** etcdserverpb.KV: validate, call the core, fill the header. */
 export function kvService(server: KeelServer, log: Logger): KVHandlers {

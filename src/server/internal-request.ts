@@ -1,7 +1,9 @@
 import * as protobuf from 'protobufjs';
 import { join } from 'node:path';
 import type { InternalRequest, InternalRequest__Output } from '../generated/keelpb/InternalRequest';
+import { arrivedAs } from '../util/arrived-as';
 import { PROTO_DIR } from '../util/paths';
+import { varintLength, writeVarint } from '../util/varint';
 
 /**
  * The binary codec of log entries' payloads (proto/keelpb/internal.proto). It produces the same
@@ -14,10 +16,50 @@ const InternalRequestType = root.lookupType('keelpb.InternalRequest');
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
 
+/** Field numbers of internal.proto's InternalRequest that the client writes arrive in. */
+const ID_FIELD = 1;
+const AUTH_REVISION_FIELD = 12;
+const CLIENT_WRITES = [['put', 2], ['delete_range', 3], ['txn', 4]] as const;
+
 export function encodeInternalRequest(req: InternalRequest): Buffer {
+  for (const [name, field] of CLIENT_WRITES) {
+    const write = req[name];
+    const bytes = write ? arrivedAs(write) : undefined;
+    if (bytes !== undefined) return encodeAround(req, field, bytes);
+  }
   return Buffer.from(InternalRequestType.encode(InternalRequestType.fromObject(req)).finish());
 }
 
 export function decodeInternalRequest(data: Uint8Array): InternalRequest__Output {
   return InternalRequestType.toObject(InternalRequestType.decode(data), TO_OBJECT) as InternalRequest__Output;
+}
+
+/** A client write's request as the bytes it arrived in, with the ID and auth revision around it. */
+function encodeAround(req: InternalRequest, field: number, bytes: Uint8Array): Buffer {
+  const id = uint64Varint(BigInt(String(req.id ?? 0)));
+  const authRevision = uint64Varint(BigInt(String(req.auth_revision ?? 0)));
+  const out = Buffer.allocUnsafe(1 + id.length + 1 + varintLength(bytes.length) + bytes.length + 1 + authRevision.length);
+  let pos = 0;
+  out[pos++] = (ID_FIELD << 3) | 0;
+  pos += id.copy(out, pos);
+  out[pos++] = (field << 3) | 2;
+  pos = writeVarint(out, pos, bytes.length);
+  out.set(bytes, pos);
+  pos += bytes.length;
+  // proto3 leaves a zero out, as protobufjs does.
+  if (authRevision[0] !== 0) {
+    out[pos++] = (AUTH_REVISION_FIELD << 3) | 0;
+    pos += authRevision.copy(out, pos);
+  }
+  return out.subarray(0, pos);
+}
+
+function uint64Varint(value: bigint): Buffer {
+  const bytes: number[] = [];
+  while (value >= 0x80n) {
+    bytes.push(Number(value & 0x7fn) | 0x80);
+    value >>= 7n;
+  }
+  bytes.push(Number(value));
+  return Buffer.from(bytes);
 }
