@@ -10,6 +10,7 @@ import { callRaw, fuzzedBody, requestTypeName } from '../src/api/testing/fuzz-bo
 import { EtcdClient } from '../src/client/etcd-client';
 import { PROTO_DIR } from '../src/util/paths';
 import { SeededRand } from '../src/util/rand';
+import { opening, RAFT_PREFACE } from '../src/transport/raft-stream';
 import { peerPackage } from '../src/wire/peer-package';
 import { startCluster, type ClusterProcesses, type MemberProcess } from './support/member-process';
 
@@ -38,7 +39,7 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /**
  * The peer port under hostile input, on a three-member cluster of real processes: raw TCP garbage,
- * broken HTTP/2, and every Peer method with random and damaged messages, from a sender that does not
+ * broken HTTP/2, broken Raft streams, and every Peer method with random and damaged messages, from a sender that does not
  * name the cluster (an outsider) or names the wrong one. No member may crash, the data must stay as
  * it was on every member, and memory must stay bounded. (A sender that knows the cluster ID is a
  * member: peers are trusted, as in etcd; --peer-client-cert-auth is what keeps others out.)
@@ -78,17 +79,22 @@ describe('hostile input on the peer port', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it(`survives ${GARBAGE_CONNECTIONS} connections of random bytes and broken HTTP/2`, async () => {
+  it(`survives ${GARBAGE_CONNECTIONS} connections of random bytes, broken HTTP/2 and broken Raft streams`, async () => {
     const rand = new SeededRand(SEED);
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rand.intn(256)));
     const target = cluster.members[0]!.peerEndpoint;
     for (let i = 0; i < GARBAGE_CONNECTIONS; i++) {
-      switch (i % 4) {
+      switch (i % 7) {
         case 0: await sendRaw(target, bytes(rand.intn(4096))); break;
         case 1: await sendRaw(target, Buffer.concat([H2_PREFACE, bytes(rand.intn(512))])); break;
         // A frame header announcing 16 MiB of payload that never comes.
         case 2: await sendRaw(target, Buffer.concat([H2_PREFACE, Buffer.from([0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01])])); break;
-        default: await sendRaw(target, Buffer.from(`POST /keelpb.Peer/Stream HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n${bytes(64).toString('latin1')}`));
+        case 3: await sendRaw(target, Buffer.from(`POST /keelpb.Peer/Snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n${bytes(64).toString('latin1')}`)); break;
+        // Raft streams (raft-stream.ts): garbage after the preface, a hello announcing 4 GiB, and a
+        // hello from another cluster followed by frames of garbage.
+        case 4: await sendRaw(target, Buffer.concat([RAFT_PREFACE, bytes(rand.intn(4096))])); break;
+        case 5: await sendRaw(target, Buffer.concat([RAFT_PREFACE, Buffer.from([0xff, 0xff, 0xff, 0xff])])); break;
+        default: await sendRaw(target, Buffer.concat([opening(BigInt(rand.intn(2 ** 31)), BigInt(rand.intn(2 ** 31))), bytes(rand.intn(4096))]));
       }
     }
     for (const m of cluster.members) assert.equal(m.process.exitCode, null, `${m.name} is running`);

@@ -9,14 +9,13 @@ import { ConfigError } from '../server/errors';
 import { KeelServer } from '../server/keel-server';
 import { ETCD_VERSION } from '../server/version';
 import { LevelEngine } from '../storage/level-engine';
-import { fetchClusterInfo, GrpcPeerTransport } from '../transport/grpc-peer-transport';
+import { fetchClusterInfo, PeerPortTransport } from '../transport/peer-port-transport';
 import { realClock } from '../util/clock';
 import { SeededRand } from '../util/rand';
 import { KeelFlags, parseKeelFlags } from './keel-flags';
 import { hostPort } from '../util/host-port';
 import { createLogger } from './pino-logger';
 import { LoadedTls, loadTlsOptions, watchTlsFiles } from './tls-files';
-import * as grpc from '@grpc/grpc-js';
 
 /** How long a joining member waits for each other member's answer about the cluster. */
 const DISCOVERY_TIMEOUT_MS = 5000;
@@ -60,9 +59,8 @@ async function main(): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Peers are dialled with this member's own peer certificate (as etcd does), read anew on each dial.
-  const peerDial = () => (peerTls === undefined ? grpc.credentials.createInsecure()
-    : grpc.credentials.createSsl(peerTls.ca ?? null, peerTls.key, peerTls.cert));
-  const peers = await GrpcPeerTransport.listen(listenAddresses(flags.listenPeerUrls, peerTls), log, peerDial);
+  const peerDial = () => peerTls && { cert: peerTls.cert, key: peerTls.key, ...(peerTls.ca ? { ca: peerTls.ca } : {}) };
+  const peers = await PeerPortTransport.listen(listenAddresses(flags.listenPeerUrls, peerTls), log, peerDial);
   const stopWatchingPeerTls = flags.peerTls === undefined ? () => undefined
     : watchTlsFiles(flags.peerTls, 'peer-', (options) => {
       peerTls = options;

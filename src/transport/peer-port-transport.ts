@@ -1,13 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId } from '../raft/types';
-import type { Server as NetServer, Socket } from 'node:net';
-import type { Server as TlsServer, TlsOptions } from 'node:tls';
+import { connect as connectTcp, isIP, type Server as NetServer, type Socket } from 'node:net';
+import { connect as connectTls, type Server as TlsServer, type TlsOptions } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { NO_CHANNELZ } from '../util/grpc-options';
-import { hostPort } from '../util/host-port';
+import { hostPort, splitHostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { PEER_SERVICE, PeerClient, PeerClientConstructor } from './peer-service';
-import type { SnapshotChunkWire } from './raft-wire';
+import { decodeMessageBatch, type SnapshotChunkWire } from './raft-wire';
+import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, opening, parseHello, sniffPeerConnection } from './raft-stream';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
 import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
 import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerReadyRequest';
@@ -39,17 +41,32 @@ const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_messag
  */
 const PEER_CHANNEL = { ...UNLIMITED, ...NO_CHANNELZ, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS };
 
+/** How to dial peers over TLS: this member's peer certificate, and the CA to trust (the system's if none). */
+export interface PeerDialTls {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+/** gRPC credentials that dial as `tls` says, or in plain text. */
+function grpcCredentials(tls: PeerDialTls | undefined): grpc.ChannelCredentials {
+  return tls === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tls.ca ?? null, tls.key, tls.cert);
+}
+
 /**
- * Raft messages over gRPC on --listen-peer-urls: one long-lived client stream per peer carrying
- * batches (everything queued for that peer goes out in one write), snapshots as chunked streams,
- * reconnection with exponential backoff. send() only queues.
+ * Everything between members on --listen-peer-urls. Raft messages go over one long-lived framed
+ * TCP connection per peer (raft-stream.ts), each write carrying every message queued for that peer;
+ * snapshots (chunked streams) and questions to the leader go over gRPC on the same port.
+ * Connections are opened again with exponential backoff. send() only queues.
  */
-export class GrpcPeerTransport implements PeerTransport {
+export class PeerPortTransport implements PeerTransport {
   private receiver: TransportReceiver | undefined;
   private readonly senders = new Map<NodeId, PeerSender>();
   /** Set by setPeers; streams from another cluster are refused, as etcd refuses them. */
-  private clusterId = '';
-  private self = '';
+  private clusterId = 0n;
+  private self = 0n;
+  /** Raft connections peers opened to this member, closed with it. */
+  private readonly raftConnections = new Set<Duplex>();
 
   /** The sockets peers connect to. */
   private readonly listeners: NetServer[] = [];
@@ -61,13 +78,13 @@ export class GrpcPeerTransport implements PeerTransport {
   private constructor(
     private readonly server: grpc.Server,
     /** How to dial peers (TLS with this member's peer certificate, or plain); asked at each new dial. */
-    readonly dialCredentials: () => grpc.ChannelCredentials,
+    readonly dialTls: () => PeerDialTls | undefined,
     private readonly log: Logger,
   ) {}
 
-  static async listen(listen: PeerListen[], log: Logger, dialCredentials = grpc.credentials.createInsecure): Promise<GrpcPeerTransport> {
+  static async listen(listen: PeerListen[], log: Logger, dialTls: () => PeerDialTls | undefined = () => undefined): Promise<PeerPortTransport> {
     const server = new grpc.Server(UNLIMITED);
-    const t = new GrpcPeerTransport(server, dialCredentials, log);
+    const t = new PeerPortTransport(server, dialTls, log);
     server.addService(PEER_SERVICE, {
       // Open to any caller: a joining member does not know the cluster ID yet.
       Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
@@ -92,19 +109,6 @@ export class GrpcPeerTransport implements PeerTransport {
           (reply) => cb(null, { found: reply.found, ttl: reply.ttl, granted_ttl: reply.grantedTtl, keys: reply.keys }),
           (err: Error) => cb({ code: grpc.status.UNAVAILABLE, details: err.message }),
         );
-      },
-      Stream: (call: grpc.ServerReadableStream<Message[], object>, cb: grpc.sendUnaryData<object>) => {
-        if (!t.acceptFrom(call.metadata, cb)) return;
-        const sender = senderOf(call.metadata);
-        let open = true;
-        call.on('data', (messages: Message[]) => {
-          // A stream opened before its sender was removed is cut when the next batch comes; the
-          // cluster ID, checked at the start, cannot change within a stream.
-          if (open && t.refuseRemoved(sender, cb)) open = false;
-          if (open) for (const m of messages) t.receiver?.receive(m);
-        });
-        call.on('end', () => open && cb(null, {}));
-        call.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
       },
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunkWire, object>, cb: grpc.sendUnaryData<object>) => {
         if (!t.acceptFrom(call.metadata, cb)) return;
@@ -132,10 +136,11 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
       },
     });
-    // The sockets (and TLS) are ours, as on the client port; gRPC gets each connection as it comes.
+    // The sockets (and TLS) are ours: a connection that opens as a Raft stream stays here, gRPC gets the rest.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const accept = (socket: Socket) => sniffPeerConnection(socket, (raft, rest) => t.serveRaftStream(raft, rest), (other) => injector.injectConnection(other));
     for (const { hostPort: addr, tls } of listen) {
-      const { server: listener, port } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, (socket) => injector.injectConnection(socket));
+      const { server: listener, port } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, accept);
       t.listeners.push(listener);
       t.ports.push(port);
       if (tls === undefined) {
@@ -153,8 +158,8 @@ export class GrpcPeerTransport implements PeerTransport {
 
   /** Which cluster this member is in, and who the other members are. */
   setPeers(self: NodeId, clusterId: bigint, peers: Array<{ id: NodeId; peerURLs: string[] }>): void {
-    this.self = self.toString(16);
-    this.clusterId = clusterId.toString(16);
+    this.self = self;
+    this.clusterId = clusterId;
     for (const p of peers) this.setPeer(p.id, p.peerURLs);
   }
 
@@ -171,24 +176,81 @@ export class GrpcPeerTransport implements PeerTransport {
     this.senders.delete(id);
   }
 
-  /**
-   * Refuses a peer of another cluster (a member started with the wrong flags or data dir), and
-   * tells a removed member that it was removed.
-   */
+  /** A gRPC call from a peer that refusal() turns away is answered FAILED_PRECONDITION; returns whether it may go on. */
   acceptFrom(metadata: grpc.Metadata, cb: grpc.sendUnaryData<never>): boolean {
-    if (this.refuseRemoved(senderOf(metadata), cb)) return false;
-    const theirs = String(metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
-    if (theirs === this.clusterId) return true;
-    this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': this.clusterId, 'remote-cluster-id': theirs });
-    cb({ code: grpc.status.FAILED_PRECONDITION, details: `request cluster ID mismatch (got ${theirs} want ${this.clusterId})` });
-    return false;
+    const refused = this.refusal(senderOf(metadata), String(metadata.get(CLUSTER_ID_HEADER)[0] ?? ''));
+    if (refused !== undefined) cb({ code: grpc.status.FAILED_PRECONDITION, details: refused });
+    return refused === undefined;
   }
 
-  /** Answers a removed member with etcd's message; returns whether it did. */
-  refuseRemoved(sender: NodeId | undefined, cb: grpc.sendUnaryData<never>): boolean {
-    if (sender === undefined || !this.receiver?.isRemoved(sender)) return false;
-    cb({ code: grpc.status.FAILED_PRECONDITION, details: REMOVED_DETAILS });
-    return true;
+  /**
+   * Why a peer is turned away, if it is: it was removed from the cluster (it is told so, in etcd's
+   * words), or it belongs to another cluster (a member started with the wrong flags or data dir).
+   */
+  private refusal(sender: NodeId | undefined, theirClusterId: string): string | undefined {
+    if (sender !== undefined && this.receiver?.isRemoved(sender)) return REMOVED_DETAILS;
+    const ours = this.clusterId.toString(16);
+    if (theirClusterId === ours) return undefined;
+    this.log.warn('rejected stream from a peer of another cluster', { 'local-cluster-id': ours, 'remote-cluster-id': theirClusterId });
+    return `request cluster ID mismatch (got ${theirClusterId} want ${ours})`;
+  }
+
+  /**
+   * A peer's Raft stream (raft-stream.ts), past its preface: a hello naming the sender and its
+   * cluster, then batches of messages for Raft. A refused sender gets the reason and the end.
+   */
+  private serveRaftStream(socket: Duplex, rest: Buffer): void {
+    this.raftConnections.add(socket);
+    socket.once('close', () => this.raftConnections.delete(socket));
+    socket.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
+    const reader = new FrameReader(HELLO_BYTES);
+    let sender: NodeId | undefined;
+    const refuse = (details: string) => {
+      socket.off('data', onData);
+      socket.end(frame(Buffer.from(details)));
+    };
+    const drop = (reason: string, err: unknown) => {
+      this.log.warn(reason, { peer: sender?.toString(16), error: (err as Error).message });
+      socket.off('data', onData);
+      socket.destroy();
+    };
+    const onData = (bytes: Buffer) => {
+      reader.push(bytes);
+      for (;;) {
+        let payload: Buffer | undefined;
+        try {
+          payload = reader.next();
+        } catch (err) {
+          return drop('closed a raft stream with a frame too large', err);
+        }
+        if (payload === undefined) return;
+        if (sender === undefined) {
+          let hello: { clusterId: bigint; memberId: bigint };
+          try {
+            hello = parseHello(payload);
+          } catch (err) {
+            return drop('closed a raft stream without a hello', err);
+          }
+          const refused = this.refusal(hello.memberId, hello.clusterId.toString(16));
+          if (refused !== undefined) return refuse(refused);
+          sender = hello.memberId;
+          reader.limit = MAX_FRAME_BYTES;
+          continue;
+        }
+        // A stream opened before its sender was removed is cut when the next batch comes; the
+        // cluster ID, checked in the hello, cannot change within a stream.
+        if (this.receiver?.isRemoved(sender)) return refuse(REMOVED_DETAILS);
+        let messages: Message[];
+        try {
+          messages = decodeMessageBatch(payload);
+        } catch (err) {
+          return drop('closed a raft stream with a malformed batch', err);
+        }
+        for (const m of messages) this.receiver?.receive(m);
+      }
+    };
+    socket.on('data', onData);
+    if (rest.length > 0) onData(rest);
   }
 
   attach(receiver: TransportReceiver): void {
@@ -234,6 +296,7 @@ export class GrpcPeerTransport implements PeerTransport {
     // Peers keep their streams to us open for good, so waiting for them would never end; Raft
     // tolerates the messages this cuts off.
     for (const l of this.listeners) l.close();
+    for (const c of this.raftConnections) c.destroy();
     this.server.forceShutdown();
   }
 }
@@ -251,10 +314,10 @@ function senderOf(metadata: grpc.Metadata): NodeId | undefined {
 }
 
 /** Asks members at `peerURLs`, one after another, who is in their cluster. */
-export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, credentials = grpc.credentials.createInsecure()): Promise<ClusterInfo> {
+export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, tls?: PeerDialTls): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const url of peerURLs) {
-    const client = new PeerClientConstructor(hostPort(url), credentials, PEER_CHANNEL);
+    const client = new PeerClientConstructor(hostPort(url), grpcCredentials(tls), PEER_CHANNEL);
     try {
       const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
         client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
@@ -274,10 +337,13 @@ export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, cr
   throw new Error(errors.join('; '));
 }
 
-/** The sending side toward one peer. */
+/** What a refusal may take; a longer answer is not one. */
+const MAX_REFUSAL_BYTES = 4096;
+
+/** The sending side toward one peer: Raft messages on a connection of its own, the rest over gRPC. */
 class PeerSender {
   private readonly client: PeerClient;
-  private stream: grpc.ClientWritableStream<Message[]> | undefined;
+  private connection: Duplex | undefined;
   private queue: Message[] = [];
   private flushScheduled = false;
   private waitingForDrain = false;
@@ -290,14 +356,14 @@ class PeerSender {
   constructor(
     private readonly id: NodeId,
     readonly address: string,
-    clusterId: string,
-    self: string,
-    private readonly transport: GrpcPeerTransport,
+    private readonly clusterId: bigint,
+    private readonly self: NodeId,
+    private readonly transport: PeerPortTransport,
     private readonly log: Logger,
   ) {
-    this.client = new PeerClientConstructor(address, transport.dialCredentials(), PEER_CHANNEL);
-    this.metadata.set(CLUSTER_ID_HEADER, clusterId);
-    this.metadata.set(MEMBER_ID_HEADER, self);
+    this.client = new PeerClientConstructor(address, grpcCredentials(transport.dialTls()), PEER_CHANNEL);
+    this.metadata.set(CLUSTER_ID_HEADER, clusterId.toString(16));
+    this.metadata.set(MEMBER_ID_HEADER, self.toString(16));
   }
 
   enqueue(m: Message): void {
@@ -342,55 +408,75 @@ class PeerSender {
 
   close(): void {
     this.closed = true;
-    this.stream?.end();
+    this.connection?.end();
     this.client.close();
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
-    const stream = this.stream ?? this.connect();
-    if (stream === undefined) {
+    const connection = this.connection ?? this.connect();
+    if (connection === undefined) {
       // Still backing off: what is queued is lost, as it would be on a dead link.
       this.queue = [];
       this.transport.unreachable(this.id);
       return;
     }
-    const batch = this.queue.splice(0);
-    if (!stream.write(batch)) {
+    if (!connection.write(framedBatches(this.queue.splice(0)))) {
       this.waitingForDrain = true;
-      stream.once('drain', () => {
+      connection.once('drain', () => {
         this.waitingForDrain = false;
         this.flush();
       });
     }
   }
 
-  private connect(): grpc.ClientWritableStream<Message[]> | undefined {
+  /** Opens the Raft stream to the peer (raft-stream.ts); undefined while backing off. */
+  private connect(): Duplex | undefined {
     if (Date.now() < this.reconnectAt) return undefined;
     const openedAt = Date.now();
-    const stream = this.client.Stream(this.metadata, (err) => {
-      if (this.stream !== stream) return;
-      this.stream = undefined;
+    const { host, port } = splitHostPort(this.address);
+    const tls = this.transport.dialTls();
+    // Certificates name the peer's host: check it, as gRPC does (SNI only for names, not addresses).
+    const connection: Socket = tls === undefined ? connectTcp({ host, port })
+      : connectTls({ host, port, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), ...(isIP(host) ? {} : { servername: host }) });
+    connection.setNoDelay(true);
+    connection.write(opening(this.clusterId, this.self));
+    // The peer says nothing on this connection but why it refuses it.
+    const reader = new FrameReader(MAX_REFUSAL_BYTES);
+    let refusal: string | undefined;
+    let failure: string | undefined;
+    connection.on('data', (bytes: Buffer) => {
+      reader.push(bytes);
+      try {
+        refusal ??= reader.next()?.toString();
+      } catch (err) {
+        connection.destroy(err as Error);
+      }
+    });
+    connection.on('error', (err) => (failure = err.message));
+    connection.once('close', () => {
+      if (this.connection !== connection) return;
+      this.connection = undefined;
       this.waitingForDrain = false;
       if (this.closed) return;
-      // A stream that lived a while was a working link: start backing off from the bottom again.
+      // A connection that lived a while was a working link: start backing off from the bottom again.
       const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
-      if (err?.details === REMOVED_DETAILS) {
+      if (refusal === REMOVED_DETAILS) {
         this.transport.removed();
-      } else if (err?.code === grpc.status.FAILED_PRECONDITION) {
-        this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: err.details });
+      } else if (refusal !== undefined) {
+        this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: refusal });
       }
       if (healthy) {
         this.backoffMs = RECONNECT_MIN_MS;
-        this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: err?.details });
+        this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: refusal ?? failure });
       } else {
         this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_MAX_MS);
       }
       this.reconnectAt = Date.now() + this.backoffMs;
       this.transport.unreachable(this.id);
     });
-    this.stream = stream;
-    return stream;
+    this.connection = connection;
+    return connection;
   }
 }
