@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId } from '../raft/types';
-import { connect as connectTcp, isIP, type Server as NetServer, type Socket } from 'node:net';
-import { connect as connectTls, type Server as TlsServer, type TlsOptions } from 'node:tls';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { NO_CHANNELZ } from '../util/grpc-options';
-import { hostPort, splitHostPort } from '../util/host-port';
+import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
+import { dialPeer, type PeerDialTls } from './peer-dial';
 import { PEER_SERVICE, PeerClient, PeerClientConstructor } from './peer-service';
 import { decodeMessageBatch, type SnapshotChunkWire } from './raft-wire';
 import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, opening, parseHello, sniffPeerConnection } from './raft-stream';
@@ -40,13 +41,6 @@ const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_messag
  * (1.1 s measured for a restarted member). etcd's peer links retry every 100 ms.
  */
 const PEER_CHANNEL = { ...UNLIMITED, ...NO_CHANNELZ, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS };
-
-/** How to dial peers over TLS: this member's peer certificate, and the CA to trust (the system's if none). */
-export interface PeerDialTls {
-  cert: Buffer;
-  key: Buffer;
-  ca?: Buffer;
-}
 
 /** gRPC credentials that dial as `tls` says, or in plain text. */
 function grpcCredentials(tls: PeerDialTls | undefined): grpc.ChannelCredentials {
@@ -343,7 +337,8 @@ const MAX_REFUSAL_BYTES = 4096;
 /** The sending side toward one peer: Raft messages on a connection of its own, the rest over gRPC. */
 class PeerSender {
   private readonly client: PeerClient;
-  private connection: Duplex | undefined;
+  private connection: Socket | undefined;
+  private dialing = false;
   private queue: Message[] = [];
   private flushScheduled = false;
   private waitingForDrain = false;
@@ -415,33 +410,45 @@ class PeerSender {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
-    const connection = this.connection ?? this.connect();
-    if (connection === undefined) {
-      // Still backing off: what is queued is lost, as it would be on a dead link.
-      this.queue = [];
-      this.transport.unreachable(this.id);
+    if (this.connection === undefined) {
+      if (this.dialing) return; // flushed once connected
+      if (Date.now() < this.reconnectAt) {
+        // Still backing off: what is queued is lost, as it would be on a dead link.
+        this.queue = [];
+        this.transport.unreachable(this.id);
+        return;
+      }
+      this.connect();
       return;
     }
-    if (!connection.write(framedBatches(this.queue.splice(0)))) {
+    if (!this.connection.write(framedBatches(this.queue.splice(0)))) {
       this.waitingForDrain = true;
-      connection.once('drain', () => {
+      this.connection.once('drain', () => {
         this.waitingForDrain = false;
         this.flush();
       });
     }
   }
 
-  /** Opens the Raft stream to the peer (raft-stream.ts); undefined while backing off. */
-  private connect(): Duplex | undefined {
-    if (Date.now() < this.reconnectAt) return undefined;
+  /** Opens the Raft stream to the peer (raft-stream.ts); what is queued meanwhile goes once it is open. */
+  private connect(): void {
+    this.dialing = true;
     const openedAt = Date.now();
-    const { host, port } = splitHostPort(this.address);
-    const tls = this.transport.dialTls();
-    // Certificates name the peer's host: check it, as gRPC does (SNI only for names, not addresses).
-    const connection: Socket = tls === undefined ? connectTcp({ host, port })
-      : connectTls({ host, port, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), ...(isIP(host) ? {} : { servername: host }) });
-    connection.setNoDelay(true);
-    connection.write(opening(this.clusterId, this.self));
+    dialPeer(this.address, this.transport.dialTls()).then((connection) => {
+      this.dialing = false;
+      if (this.closed) return void connection.destroy();
+      this.connection = connection;
+      this.watch(connection, openedAt);
+      connection.write(opening(this.clusterId, this.self));
+      this.flush();
+    }, (err: Error) => {
+      this.dialing = false;
+      if (!this.closed) this.lost(openedAt, undefined, err.message);
+    });
+  }
+
+  /** Reads the peer's refusal, if it refuses, and learns when the connection is gone. */
+  private watch(connection: Socket, openedAt: number): void {
     // The peer says nothing on this connection but why it refuses it.
     const reader = new FrameReader(MAX_REFUSAL_BYTES);
     let refusal: string | undefined;
@@ -459,24 +466,27 @@ class PeerSender {
       if (this.connection !== connection) return;
       this.connection = undefined;
       this.waitingForDrain = false;
-      if (this.closed) return;
-      // A connection that lived a while was a working link: start backing off from the bottom again.
-      const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
-      if (refusal === REMOVED_DETAILS) {
-        this.transport.removed();
-      } else if (refusal !== undefined) {
-        this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: refusal });
-      }
-      if (healthy) {
-        this.backoffMs = RECONNECT_MIN_MS;
-        this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: refusal ?? failure });
-      } else {
-        this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_MAX_MS);
-      }
-      this.reconnectAt = Date.now() + this.backoffMs;
-      this.transport.unreachable(this.id);
+      if (!this.closed) this.lost(openedAt, refusal, failure);
     });
-    this.connection = connection;
-    return connection;
+    connection.resume();
+  }
+
+  /** The link is down: says why, backs off before the next dial, and tells Raft. */
+  private lost(openedAt: number, refusal: string | undefined, failure: string | undefined): void {
+    // A connection that lived a while was a working link: start backing off from the bottom again.
+    const healthy = Date.now() - openedAt > RECONNECT_MAX_MS;
+    if (refusal === REMOVED_DETAILS) {
+      this.transport.removed();
+    } else if (refusal !== undefined) {
+      this.log.error('a peer refused this member', { peer: this.id.toString(16), address: this.address, error: refusal });
+    }
+    if (healthy) {
+      this.backoffMs = RECONNECT_MIN_MS;
+      this.log.warn('lost the stream to a peer', { peer: this.id.toString(16), address: this.address, error: refusal ?? failure });
+    } else {
+      this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_MAX_MS);
+    }
+    this.reconnectAt = Date.now() + this.backoffMs;
+    this.transport.unreachable(this.id);
   }
 }
