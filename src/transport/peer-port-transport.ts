@@ -369,7 +369,9 @@ class PeerSender {
     this.queue.push(m);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // Once the Ready that sends it is handled, not a loop turn later: a leader's appends go
+      // out while its own fsync runs. A Ready's messages to one peer still share one write.
+      queueMicrotask(() => this.flush());
     }
   }
 
