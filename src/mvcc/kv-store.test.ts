@@ -179,4 +179,21 @@ describe('MvccStore', () => {
     assert.equal(store.currentRevision, 5);
     assert.equal(await put('b', '1'), 6);
   });
+
+  it('serves a record read before from memory, by revision, and reads the engine again after a reload', async () => {
+    await put('a', 'first'); // 2
+    await put('a', 'second'); // 3
+    const engineReads: number[] = [];
+    const getMany = engine.getMany.bind(engine);
+    engine.getMany = (keys) => {
+      engineReads.push(keys.length);
+      return getMany(keys);
+    };
+    const value = async (rev: number) => (await store.readView().range(one('a'), at(rev))).kvs[0]!.value.toString();
+    for (let i = 0; i < 3; i++) assert.deepEqual([await value(2), await value(0)], ['first', 'second']);
+    assert.deepEqual(engineReads, [1, 1]);
+    await store.reload();
+    assert.equal(await value(0), 'second');
+    assert.deepEqual(engineReads, [1, 1, 1]);
+  });
 });

@@ -8,6 +8,7 @@ import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision'
 import { compactRecords } from './compaction';
 import { hashRecords } from './hash';
 import * as indexCheckpoint from './index-checkpoint';
+import { RecordCache } from './record-cache';
 import { KeySpan, TreeIndex } from './tree-index';
 import { WriteTxn } from './write-txn';
 
@@ -46,6 +47,12 @@ export interface RangeResult {
 }
 
 /**
+ * Bytes of recently read records kept in memory: small beside a member's key index (about 800 MiB
+ * for a million keys), large enough for the working set of the reads a control plane makes.
+ */
+const RECORD_CACHE_BYTES = 32 * 1024 * 1024;
+
+/**
  * The multi-version store: revision records in the engine, the key index in memory. Writes come
  * only from apply, one WriteTxn at a time, into a batch the applier writes together with the
  * applied index; reads may run concurrently and never see a write transaction half done.
@@ -54,6 +61,8 @@ export class MvccStore {
   private index = new TreeIndex();
   /** Records written by apply but not yet in the engine, by revision id; reads look here first. */
   private readonly unflushed = new Map<string, KeyValue>();
+  /** Records read from the engine lately; reads look here next. */
+  private readonly recent = new RecordCache(RECORD_CACHE_BYTES);
   /** Physical compactions wait for the batch that schedules them, then run one after another. */
   private awaitingFlush: Array<{ rev: number; keep: Set<string>; done: (err?: unknown) => void }> = [];
   private physicalCompaction: Promise<void> = Promise.resolve();
@@ -90,6 +99,7 @@ export class MvccStore {
     await this.idle();
     this.index = new TreeIndex();
     this.unflushed.clear();
+    this.recent.clear();
     this.rev = 1;
     this.compactRev = 0;
     await this.load(records);
@@ -307,15 +317,19 @@ export class MvccStore {
     const out = new Array<KeyValue>(revs.length);
     const missing: number[] = [];
     revs.forEach((rev, i) => {
-      const kv = this.unflushed.get(revisionId(rev));
+      const id = revisionId(rev);
+      const kv = this.unflushed.get(id) ?? this.recent.get(id);
       if (kv !== undefined) out[i] = kv;
       else missing.push(i);
     });
+    if (missing.length === 0) return out;
     const values = await this.engine.getMany(missing.map((i) => revisionKey(revs[i]!, false)));
     values.forEach((v, j) => {
       // Only a compaction that ran while this read was in flight removes a record it needs.
       if (v === undefined) throw new CompactedError();
-      out[missing[j]!] = decodeKeyValue(v);
+      const kv = decodeKeyValue(v);
+      this.recent.set(revisionId(revs[missing[j]!]!), kv);
+      out[missing[j]!] = kv;
     });
     return out;
   }
