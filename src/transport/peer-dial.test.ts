@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { TestCa } from '../../cluster-test/support/test-ca';
 import { dialPeer } from './peer-dial';
 
 const listening = <T extends Server | HttpServer>(server: T) => new Promise<T>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -69,6 +75,25 @@ describe('dialling a peer for a Raft stream', () => {
     assert.equal(await read(s, 7), 'hello y');
     assert.deepEqual(asked, [`127.0.0.1:${portOf(peer)}`]);
     s.destroy();
+  });
+
+  it('speaks TLS through the proxy tunnel, checking the peer against the CA', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keel-peer-dial-'));
+    try {
+      const ca = new TestCa(dir);
+      const files = ca.issue('member', 'member');
+      const [cert, key, caCert] = [readFileSync(files.cert), readFileSync(files.key), readFileSync(ca.cert)];
+      const secure = await listening(createTlsServer({ cert, key, ca: caCert, requestCert: true }, (s) => s.on('data', (b) => s.write(`hello ${b.toString()}`))));
+      process.env.grpc_proxy = `http://127.0.0.1:${portOf(proxy)}`;
+      const s = await dialPeer(`127.0.0.1:${portOf(secure)}`, { cert, key, ca: caCert });
+      s.write('z');
+      assert.equal(await read(s, 7), 'hello z');
+      assert.deepEqual(asked, [`127.0.0.1:${portOf(secure)}`]);
+      s.destroy();
+      secure.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('bypasses the proxy for a host no_grpc_proxy lists, by name or CIDR block', async () => {
