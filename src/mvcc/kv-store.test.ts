@@ -196,4 +196,19 @@ describe('MvccStore', () => {
     assert.equal(await value(0), 'second');
     assert.deepEqual(engineReads, [1, 1, 1]);
   });
+
+  it('keeps no records from a scan, which would push out those read one by one', async () => {
+    for (let i = 0; i < 100; i++) await put(`k${String(i).padStart(3, '0')}`, `v${i}`);
+    const engineReads: number[] = [];
+    const getMany = engine.getMany.bind(engine);
+    engine.getMany = (keys) => {
+      engineReads.push(keys.length);
+      return getMany(keys);
+    };
+    await store.readView().range(one('k007'), at(0));
+    for (let i = 0; i < 2; i++) assert.equal((await store.readView().range(ALL, at(0))).kvs.length, 100);
+    await store.readView().range(one('k007'), at(0));
+    // The scan read the engine both times for all but the one record read alone first.
+    assert.deepEqual(engineReads, [1, 99, 99]);
+  });
 });

@@ -51,6 +51,11 @@ export interface RangeResult {
  * for a million keys), large enough for the working set of the reads a control plane makes.
  */
 const RECORD_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * A read of more records than this from the engine is a scan (a list of every pod, say): kept,
+ * they would push out the records that reads of single keys come back for.
+ */
+const SCAN_RECORDS = 64;
 
 /**
  * The multi-version store: revision records in the engine, the key index in memory. Writes come
@@ -324,11 +329,12 @@ export class MvccStore {
     });
     if (missing.length === 0) return out;
     const values = await this.engine.getMany(missing.map((i) => revisionKey(revs[i]!, false)));
+    const keep = missing.length <= SCAN_RECORDS;
     values.forEach((v, j) => {
       // Only a compaction that ran while this read was in flight removes a record it needs.
       if (v === undefined) throw new CompactedError();
       const kv = decodeKeyValue(v);
-      this.recent.set(revisionId(revs[missing[j]!]!), kv);
+      if (keep) this.recent.set(revisionId(revs[missing[j]!]!), kv);
       out[missing[j]!] = kv;
     });
     return out;
