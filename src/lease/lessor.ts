@@ -93,6 +93,12 @@ export class Lessor {
     return lease.ttl;
   }
 
+  /** Leader only: whether the lease's time is up (its revocation may be on its way through the log). */
+  isExpired(id: bigint): boolean {
+    const lease = this.leases.get(id);
+    return this.primary && lease !== undefined && lease.expiryMs <= this.clock.nowMs();
+  }
+
   /** Seconds left (leader's view), rounded up as etcd does; -1 for an unknown lease. */
   remainingSeconds(id: bigint): number {
     const lease = this.leases.get(id);

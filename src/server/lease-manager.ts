@@ -32,7 +32,8 @@ export interface LeaseTimeToLive {
  * leader proposes the revocation of every lease that expires.
  */
 export class LeaseManager {
-  private readonly revoking = new Set<bigint>();
+  /** Revocations of expired leases proposed and not yet settled. */
+  private readonly revoking = new Map<bigint, Promise<void>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -91,6 +92,13 @@ export class LeaseManager {
   /** Answers a lease question as leader (asked by this member or forwarded by a follower). */
   async answer(req: LeaseForward): Promise<LeaseForwardReply> {
     if (!this.lessor.isPrimary) throw new ServerError('no-leader');
+    if (req.renew && this.lessor.isExpired(req.id)) {
+      // As etcd: a lease whose time is up may be on its way to revocation, and a renewal must not
+      // answer for it (its keys would go right after). Wait for the revocation: then the lease is
+      // gone, or, if the revocation failed because leadership moved, the client asks again.
+      await this.revokeExpiredLease(req.id);
+      if (this.lessor.lookup(req.id) !== undefined) throw new ServerError('no-leader');
+    }
     const lease = this.lessor.lookup(req.id);
     if (lease === undefined) return { found: false, ttl: -1, grantedTtl: 0, keys: [] };
     const ttl = req.renew ? this.lessor.renew(req.id) : this.lessor.remainingSeconds(req.id);
@@ -119,12 +127,18 @@ export class LeaseManager {
   }
 
   private revokeExpired(): void {
-    for (const id of this.lessor.expired(REVOKES_PER_CHECK)) {
-      if (this.revoking.has(id)) continue;
-      this.revoking.add(id);
-      this.revoke(id.toString()).catch((err: unknown) => {
+    for (const id of this.lessor.expired(REVOKES_PER_CHECK)) void this.revokeExpiredLease(id);
+  }
+
+  /** Proposes the revocation of an expired lease, once however often asked; settles when it has. */
+  private revokeExpiredLease(id: bigint): Promise<void> {
+    let revoking = this.revoking.get(id);
+    if (revoking === undefined) {
+      revoking = this.revoke(id.toString()).then(() => undefined, (err: unknown) => {
         if (!(err instanceof LeaseNotFoundError)) this.deps.log.warn('revoking an expired lease failed', { lease: id.toString(16), error: String(err) });
       }).finally(() => this.revoking.delete(id));
+      this.revoking.set(id, revoking);
     }
+    return revoking;
   }
 }
