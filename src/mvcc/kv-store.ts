@@ -320,9 +320,9 @@ export class MvccStore {
 
   private async readRecords(revs: Revision[]): Promise<KeyValue[]> {
     const out = new Array<KeyValue>(revs.length);
+    const ids = revs.map(revisionId);
     const missing: number[] = [];
-    revs.forEach((rev, i) => {
-      const id = revisionId(rev);
+    ids.forEach((id, i) => {
       const kv = this.unflushed.get(id) ?? this.recent.get(id);
       if (kv !== undefined) out[i] = kv;
       else missing.push(i);
@@ -334,7 +334,7 @@ export class MvccStore {
       // Only a compaction that ran while this read was in flight removes a record it needs.
       if (v === undefined) throw new CompactedError();
       const kv = decodeKeyValue(v);
-      if (keep) this.recent.set(revisionId(revs[missing[j]!]!), kv);
+      if (keep) this.recent.set(ids[missing[j]!]!, kv);
       out[missing[j]!] = kv;
     });
     return out;

@@ -1,9 +1,10 @@
 import * as protobuf from 'protobufjs';
+import { Writer } from 'protobufjs/minimal';
 import { join } from 'node:path';
 import type { InternalRequest, InternalRequest__Output } from '../generated/keelpb/InternalRequest';
 import { arrivedAs } from '../util/arrived-as';
+import { asBuffer } from '../util/bytes';
 import { PROTO_DIR } from '../util/paths';
-import { varintLength, writeVarint } from '../util/varint';
 
 /**
  * The binary codec of log entries' payloads (proto/keelpb/internal.proto). It produces the same
@@ -36,30 +37,12 @@ export function decodeInternalRequest(data: Uint8Array): InternalRequest__Output
 
 /** A client write's request as the bytes it arrived in, with the ID and auth revision around it. */
 function encodeAround(req: InternalRequest, field: number, bytes: Uint8Array): Buffer {
-  const id = uint64Varint(BigInt(String(req.id ?? 0)));
-  const authRevision = uint64Varint(BigInt(String(req.auth_revision ?? 0)));
-  const out = Buffer.allocUnsafe(1 + id.length + 1 + varintLength(bytes.length) + bytes.length + 1 + authRevision.length);
-  let pos = 0;
-  out[pos++] = (ID_FIELD << 3) | 0;
-  pos += id.copy(out, pos);
-  out[pos++] = (field << 3) | 2;
-  pos = writeVarint(out, pos, bytes.length);
-  out.set(bytes, pos);
-  pos += bytes.length;
+  const w = Writer.create().uint32(varintField(ID_FIELD)).uint64(String(req.id ?? 0)).uint32(bytesField(field)).bytes(bytes);
+  const authRevision = String(req.auth_revision ?? 0);
   // proto3 leaves a zero out, as protobufjs does.
-  if (authRevision[0] !== 0) {
-    out[pos++] = (AUTH_REVISION_FIELD << 3) | 0;
-    pos += authRevision.copy(out, pos);
-  }
-  return out.subarray(0, pos);
+  if (authRevision !== '0') w.uint32(varintField(AUTH_REVISION_FIELD)).uint64(authRevision);
+  return asBuffer(w.finish());
 }
 
-function uint64Varint(value: bigint): Buffer {
-  const bytes: number[] = [];
-  while (value >= 0x80n) {
-    bytes.push(Number(value & 0x7fn) | 0x80);
-    value >>= 7n;
-  }
-  bytes.push(Number(value));
-  return Buffer.from(bytes);
-}
+const varintField = (field: number) => (field << 3) | 0;
+const bytesField = (field: number) => (field << 3) | 2;
