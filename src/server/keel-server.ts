@@ -44,7 +44,7 @@ import { ServerMetrics } from './metrics';
 import { ETCD_CLUSTER_VERSION } from './version';
 import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
-import { dumpState, loadState } from './state-snapshot';
+import { dumpPieces, dumpState, loadState } from './state-snapshot';
 import { Wait } from './wait';
 import { EMPTY_BYTES, fromKeyString } from '../util/bytes';
 import type { AlarmMember } from '../generated/etcdserverpb/AlarmMember';
@@ -279,7 +279,10 @@ export class KeelServer {
             server?.appliedAdvanced();
           });
         },
-        dump: () => dumpState(engine),
+        dump: async () => {
+          const snap = await engine.snapshot();
+          return { pieces: dumpPieces(snap), close: () => snap.close() };
+        },
         install: async (snap, markInstalled) => {
           log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: snap.data.length });
           const startedAt = performance.now();

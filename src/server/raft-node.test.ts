@@ -42,7 +42,7 @@ describe('RaftNode', () => {
     });
     let receiver: TransportReceiver | undefined;
     const transport: PeerTransport = {
-      send: () => {}, forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
+      send: () => {}, sendSnapshot: () => Promise.resolve(), forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
       learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
     const logStore = new LogStore(engine);
@@ -63,7 +63,7 @@ describe('RaftNode', () => {
         await onApply(entries, alsoWrite);
         appliedIndex = entries[entries.length - 1]!.index;
       },
-      dump: () => Promise.resolve(Buffer.alloc(0)),
+      dump: () => Promise.resolve({ pieces: (async function* () {})(), close: () => Promise.resolve() }),
       install: () => Promise.resolve(),
       appliedIndex: () => appliedIndex,
     };

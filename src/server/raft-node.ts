@@ -33,11 +33,19 @@ export interface StateMachine {
    * what `alsoWrite()` returns in the same batch; it is called just before the batch is written.
    */
   apply(entries: Entry[], alsoWrite: () => EngineOp[]): Promise<void>;
-  /** The applied state as bytes, for a follower behind the compacted log. Called between applies. */
-  dump(): Promise<Buffer>;
+  /**
+   * The applied state, for a follower behind the compacted log. Called between applies; the state
+   * is fixed once the promise resolves, and read as the pieces are. Close the dump when done.
+   */
+  dump(): Promise<StateDump>;
   /** Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it. */
   install(snapshot: Snapshot, markInstalled: EngineOp): Promise<void>;
   appliedIndex(): number;
+}
+
+export interface StateDump {
+  pieces: AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
 }
 
 export interface RaftNodeOptions {
@@ -275,26 +283,27 @@ export class RaftNode {
 
   /**
    * A snapshot message carries the state as of now (etcd merges the same way): the applied index
-   * and term replace Raft's snapshot metadata. The dump starts between two applies, so the applied
-   * index and the state its engine iterators fix are the same instant; applies go on after that.
+   * and term replace Raft's snapshot metadata. Applies wait until the dump has fixed the state, so
+   * the applied index and the state are the same instant; they go on while the pieces are read
+   * and sent.
    */
   private sendSnapshot(m: Message): void {
-    const started = this.applying.then(() => {
+    const fixed = this.applying.then(async () => {
       const applied = this.o.stateMachine.appliedIndex();
       const term = this.o.raw.raft.log.term(applied);
       invariant(term !== undefined, `no term for applied index ${applied}`);
       // The configuration too is the one as of the applied index, which Raft tracks.
       const metadata = { index: applied, term, confState: this.o.raw.raft.confState() };
-      return { metadata, dump: this.o.stateMachine.dump() };
+      return { metadata, dump: await this.o.stateMachine.dump() };
     });
-    this.applying = started.then(() => undefined);
-    const startedAt = performance.now();
-    started.then(async ({ metadata, dump }) => {
-      const data = await dump;
-      this.o.log.info('sending snapshot', {
-        to: m.to.toString(16), index: metadata.index, bytes: data.length, 'dump-ms': Math.round(performance.now() - startedAt),
-      });
-      this.o.transport.send([{ ...m, snapshot: { metadata, data } }]);
+    this.applying = fixed.then(() => undefined, () => undefined);
+    fixed.then(async ({ metadata, dump }) => {
+      this.o.log.info('sending snapshot', { to: m.to.toString(16), index: metadata.index });
+      try {
+        await this.o.transport.sendSnapshot({ ...m, snapshot: { metadata, data: new Uint8Array() } }, dump.pieces);
+      } finally {
+        await dump.close();
+      }
     }).catch((err: unknown) => {
       this.o.log.error('cannot dump state for a snapshot', { to: m.to.toString(16), error: String(err) });
       this.o.raw.reportSnapshot(m.to, true);

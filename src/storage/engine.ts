@@ -27,6 +27,11 @@ export interface Engine extends EngineReader {
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
   /**
+   * One atomic batch too large to hold as an array of operations (a snapshot of a million
+   * records): built as `ops` yields them, in order with the other writes.
+   */
+  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean }): Promise<void>;
+  /**
    * Fixes the state for reads that must all see the same instant: the state once every write
    * asked for before this call has landed. A member answers a request once the request is
    * applied in memory, before its batch lands; a snapshot taken after the answer must hold it.

@@ -14,6 +14,11 @@ export class InMemoryNetwork {
       send: (msgs) => {
         for (const m of msgs) setImmediate(() => this.deliver(id, m));
       },
+      sendSnapshot: async (m, state) => {
+        const pieces: Uint8Array[] = [];
+        for await (const piece of state) pieces.push(piece);
+        this.deliver(id, { ...m, snapshot: { ...m.snapshot!, data: Buffer.concat(pieces) } });
+      },
       attach: (r) => {
         this.receivers.set(id, r);
       },

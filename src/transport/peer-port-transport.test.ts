@@ -16,8 +16,8 @@ const snapshotMessage: Message = {
   snapshot: { metadata: { index: 10, term: 3, confState: { voters: [SENDER, SELF], learners: [] } }, data: new Uint8Array() },
 };
 
-/** Streams a snapshot by hand: the head declares `declared` bytes, then `sent` bytes follow. */
-function sendSnapshot(port: number, declared: number, sent: Buffer): Promise<grpc.ServiceError | null> {
+/** Streams a snapshot by hand: the head, `sent` bytes, then a last chunk with `total` unless it is undefined. */
+function sendSnapshotByHand(port: number, sent: Buffer, total: number | undefined): Promise<grpc.ServiceError | null> {
   const client = new PeerClientConstructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('x-keel-cluster-id', CLUSTER.toString(16));
@@ -27,36 +27,81 @@ function sendSnapshot(port: number, declared: number, sent: Buffer): Promise<grp
       client.close();
       resolve(err);
     });
-    call.write({ message: snapshotMessage, data: new Uint8Array(), totalBytes: declared });
+    call.write({ message: snapshotMessage, data: new Uint8Array() });
     call.write({ data: sent });
+    if (total !== undefined) call.write({ data: new Uint8Array(), totalBytes: total });
     call.end();
   });
 }
 
 describe('PeerPortTransport snapshots', () => {
-  let transport: PeerPortTransport;
-  const received: Message[] = [];
-  before(async () => {
-    transport = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], silentLogger);
-    transport.setPeers(SELF, CLUSTER, []);
-    transport.attach({ receive: (m: Message) => received.push(m), isRemoved: () => false } as unknown as TransportReceiver);
+  const open: PeerPortTransport[] = [];
+  async function member(self: bigint, receiver: object, peers: Array<[bigint, number]> = [], log = silentLogger) {
+    const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log);
+    t.setPeers(self, CLUSTER, peers.map(([id, port]) => ({ id, peerURLs: [`http://127.0.0.1:${port}`] })));
+    t.attach(receiver as TransportReceiver);
+    open.push(t);
+    return t;
+  }
+  /** A receiving member and a sending one; what reaches each side's Raft is recorded. */
+  async function pair() {
+    const received: Message[] = [];
+    const receiving = await member(SELF, { receive: (m: Message) => received.push(m), isRemoved: () => false });
+    const reports: boolean[] = [];
+    const log = recordingLogger();
+    const sending = await member(SENDER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, receiving.ports[0]!]], log);
+    return { receiving, sending, received, reports, log };
+  }
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
   });
-  after(() => transport.close());
 
-  it('hands a whole snapshot to Raft', async () => {
-    received.length = 0;
-    assert.equal(await sendSnapshot(transport.ports[0]!, 5, Buffer.from('state')), null);
-    assert.deepEqual(received.map((m) => Buffer.from(m.snapshot!.data).toString()), ['state']);
+  it('streams the state as it is read, 24 MiB in pieces of 3 MiB, and hands Raft the whole of it once', async () => {
+    const { sending, received, reports, log } = await pair();
+    const pieces = Array.from({ length: 8 }, (_, i) => Buffer.alloc(3 << 20, i));
+    await sending.sendSnapshot(snapshotMessage, (async function* () { yield* pieces; })());
+    await eventually('the sender told', () => reports.length === 1);
+    assert.deepEqual(reports, [false]);
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.snapshot!.metadata.index, 10);
+    assert.ok(Buffer.from(received[0]!.snapshot!.data).equals(Buffer.concat(pieces)));
+    assert.equal(log.fields[log.lines.indexOf('sent snapshot')]!.bytes, 24 << 20);
+  });
+
+  it('gives up a snapshot whose state cannot be read, and the receiver drops what came of it', async () => {
+    const { sending, received, reports, log } = await pair();
+    await sending.sendSnapshot(snapshotMessage, (async function* () {
+      yield Buffer.alloc(1 << 20);
+      throw new Error('iterator closed under the dump');
+    })());
+    await eventually('the sender told', () => reports.length === 1);
+    assert.deepEqual(reports, [true]);
+    assert.equal(log.fields[log.lines.indexOf('cannot send snapshot')]!.error, 'Error: iterator closed under the dump');
+    assert.deepEqual(received, []);
+  });
+
+  it('reports a snapshot to a member it does not know as failed, without reading the state', async () => {
+    const { sending, reports } = await pair();
+    let read = false;
+    await sending.sendSnapshot({ ...snapshotMessage, to: 9n }, (async function* () { read = true; yield Buffer.alloc(1); })());
+    assert.deepEqual(reports, [true]);
+    assert.equal(read, false);
   });
 
   // A stream that ends early (its connection broke) once reached Raft, and the member crashed
   // installing the partial state (chaos seed 200).
-  it('drops a snapshot that is shorter than its head declared, and tells the sender', async () => {
-    received.length = 0;
-    const err = await sendSnapshot(transport.ports[0]!, 6_288_931 + 100, Buffer.alloc(1000));
-    assert.equal(err?.code, grpc.status.DATA_LOSS);
-    assert.equal(err!.details, `snapshot cut short: 1000 of ${6_288_931 + 100} bytes`);
+  it('drops a snapshot that ends without its total, or whose total is not what came', async () => {
+    const { receiving, received } = await pair();
+    const port = receiving.ports[0]!;
+    const cut = await sendSnapshotByHand(port, Buffer.alloc(1000), undefined);
+    assert.equal(cut?.code, grpc.status.DATA_LOSS);
+    assert.equal(cut!.details, 'snapshot cut short: 1000 bytes came, and no total');
+    const short = await sendSnapshotByHand(port, Buffer.alloc(1000), 6_288_931);
+    assert.equal(short?.code, grpc.status.DATA_LOSS);
+    assert.equal(short!.details, 'snapshot cut short: 1000 bytes came of 6288931');
     assert.deepEqual(received, []);
+    assert.equal(await sendSnapshotByHand(port, Buffer.from('state'), 5), null);
+    assert.deepEqual(received.map((m) => Buffer.from(m.snapshot!.data).toString()), ['state']);
   });
 });
 

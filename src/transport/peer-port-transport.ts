@@ -3,6 +3,7 @@ import type { Message, NodeId } from '../raft/types';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { EMPTY_BYTES } from '../util/bytes';
 import { NO_CHANNELZ } from '../util/grpc-options';
 import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
@@ -110,18 +111,18 @@ export class PeerPortTransport implements PeerTransport {
         let head: Message | undefined;
         let totalBytes = -1;
         call.on('data', (c: SnapshotChunkWire) => {
-          if (c.message) {
-            head = c.message;
-            totalBytes = c.totalBytes ?? 0;
-          }
+          head ??= c.message;
+          // The last chunk says how much came before it.
+          if (c.totalBytes !== undefined) totalBytes = c.totalBytes;
           chunks.push(c.data);
         });
         call.on('end', () => {
           const data = Buffer.concat(chunks);
           // A stream can end early when its connection breaks; Raft must never see part of a state.
           if (head?.snapshot === undefined || data.length !== totalBytes) {
+            const details = `snapshot cut short: ${data.length} bytes came${totalBytes < 0 ? ', and no total' : ` of ${totalBytes}`}`;
             log.warn('dropped an incomplete snapshot', { received: data.length, expected: totalBytes });
-            cb({ code: grpc.status.DATA_LOSS, details: `snapshot cut short: ${data.length} of ${totalBytes} bytes` });
+            cb({ code: grpc.status.DATA_LOSS, details });
             return;
           }
           t.receiver?.receive({ ...head, snapshot: { ...head.snapshot, data } });
@@ -267,9 +268,15 @@ export class PeerPortTransport implements PeerTransport {
     for (const m of msgs) {
       const sender = this.senders.get(m.to);
       if (sender === undefined) this.receiver?.unreachable(m.to);
-      else if (m.type === 'MsgSnap') sender.sendSnapshot(m);
       else sender.enqueue(m);
     }
+  }
+
+  sendSnapshot(m: Message, state: AsyncIterable<Uint8Array>): Promise<void> {
+    const sender = this.senders.get(m.to);
+    if (sender !== undefined) return sender.sendSnapshot(m, state);
+    this.receiver?.snapshotSent(m.to, true);
+    return Promise.resolve();
   }
 
   /** A peer said this member was removed from the cluster. */
@@ -392,15 +399,50 @@ class PeerSender {
     });
   }
 
-  sendSnapshot(m: Message): void {
-    const call = this.client.Snapshot(this.metadata, (err) => this.transport.snapshotSent(this.id, err !== null));
-    // Sent in views of the dump, not a copy of it (hundreds of MB for a million keys).
-    const data = m.snapshot!.data;
-    call.write({ message: m, data: new Uint8Array(), totalBytes: data.length } satisfies SnapshotChunkWire);
-    for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
-      call.write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) } satisfies SnapshotChunkWire);
+  /**
+   * Streams the state as it is read: the head chunk carries the message, the last one the total
+   * size, which the receiver checks. Waits for the stream to drain, so a slow peer slows the
+   * reading down instead of the state piling up in memory.
+   */
+  async sendSnapshot(m: Message, state: AsyncIterable<Uint8Array>): Promise<void> {
+    const startedAt = performance.now();
+    let bytes = 0;
+    let over = false;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => { finish = resolve; });
+    const call = this.client.Snapshot(this.metadata, (err) => {
+      over = true;
+      finish();
+      if (err === null) {
+        this.log.info('sent snapshot', { to: this.id.toString(16), index: m.snapshot!.metadata.index, bytes, ms: Math.round(performance.now() - startedAt) });
+      }
+      this.transport.snapshotSent(this.id, err !== null);
+    });
+    // The call can end without a drain (the peer went away).
+    const drained = () => new Promise<void>((resolve) => {
+      const wake = () => {
+        call.off('drain', wake);
+        resolve();
+      };
+      call.on('drain', wake);
+      void finished.then(wake);
+    });
+    call.write({ message: m, data: EMPTY_BYTES } satisfies SnapshotChunkWire);
+    try {
+      for await (const piece of state) {
+        for (let at = 0; at < piece.length && !over; at += SNAPSHOT_CHUNK_BYTES) {
+          const chunk = piece.subarray(at, at + SNAPSHOT_CHUNK_BYTES);
+          bytes += chunk.length;
+          if (!call.write({ data: chunk } satisfies SnapshotChunkWire)) await drained();
+        }
+        if (over) return;
+      }
+      call.write({ data: EMPTY_BYTES, totalBytes: bytes } satisfies SnapshotChunkWire);
+      call.end();
+    } catch (err) {
+      this.log.warn('cannot send snapshot', { to: this.id.toString(16), error: String(err) });
+      call.cancel();
     }
-    call.end();
   }
 
   close(): void {

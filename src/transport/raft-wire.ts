@@ -46,7 +46,7 @@ const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
-/** A SnapshotChunk: the MsgSnap (first chunk only), a piece of the state, its total size (first only). */
+/** A SnapshotChunk: the MsgSnap (first chunk only), a piece of the state, its total size (last chunk only). */
 export interface SnapshotChunkWire {
   message?: Message;
   data: Uint8Array;

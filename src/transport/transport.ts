@@ -5,7 +5,14 @@ import type { Message, NodeId } from '../raft/types';
  * peer must not hold up the leader or the others. What cannot be delivered is reported back.
  */
 export interface PeerTransport {
+  /** Every message but MsgSnap, which goes with its state by sendSnapshot. */
   send(msgs: Message[]): void;
+  /**
+   * Sends a MsgSnap whose state follows in `state`, read as the link takes it, so the first
+   * pieces are on their way before the last are read. Resolves once it stopped reading `state`
+   * (all read, or given up); the outcome is reported to the receiver's snapshotSent.
+   */
+  sendSnapshot(m: Message, state: AsyncIterable<Uint8Array>): Promise<void>;
   /** Asks the leader `to` about a lease (only the leader counts lease time). */
   forwardLease(to: NodeId, req: LeaseForward): Promise<LeaseForwardReply>;
   /** Where messages from peers go, and where delivery failures are reported. */
