@@ -3,8 +3,9 @@ import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_REVISION } fro
 import { EMPTY_BYTES, fromKeyString } from '../util/bytes';
 import { Logger } from '../util/logger';
 import { CompactedError, FutureRevisionError } from './errors';
-import { decodeIndexFields, decodeKeyValue, KeyValue } from './key-value';
-import { parseRevisionKey, Revision, revisionId, revisionKey } from './revision';
+import { decodeKeyValue, KeyValue } from './key-value';
+import { IndexBuilder } from './index-builder';
+import { Revision, revisionId, revisionKey } from './revision';
 import { compactRecords } from './compaction';
 import { hashRecords } from './hash';
 import * as indexCheckpoint from './index-checkpoint';
@@ -97,37 +98,41 @@ export class MvccStore {
 
   /**
    * Drops the in-memory state and loads it again, after the records were replaced (a snapshot).
-   * `records`, when given, are the revision records now in the engine, in order: the index is
-   * built from them rather than read back.
+   * `built`, when given, is the index of the revision records now in the engine, built from them
+   * as they were written rather than read back.
    */
-  async reload(records?: Iterable<[Buffer, Buffer]>): Promise<void> {
+  async reload(built?: IndexBuilder): Promise<void> {
     await this.idle();
     this.index = new TreeIndex();
     this.unflushed.clear();
     this.recent.clear();
     this.rev = 1;
     this.compactRev = 0;
-    await this.load(records);
+    await this.load(built);
   }
 
-  private async load(records?: Iterable<[Buffer, Buffer]>): Promise<void> {
+  private async load(built?: IndexBuilder): Promise<void> {
     const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     const { checkpoint, deleteOps } = await indexCheckpoint.load(this.engine, { scheduled, finished });
     // Gone before anything else is written: from here on the records move past it.
     await this.engine.write(deleteOps, { sync: false });
     let rebuiltFrom: number | undefined;
-    if (checkpoint !== undefined) {
+    if (built === undefined && checkpoint !== undefined) {
       this.index = checkpoint.index;
       this.leasedAtLoad = checkpoint.leased;
       this.rev = checkpoint.rev;
     } else {
-      rebuiltFrom = await this.rebuildIndex(records ?? this.engine.entryChunks(prefixRange(PREFIX_REVISION)));
+      built ??= await new IndexBuilder().addChunks(this.engine.entryChunks(prefixRange(PREFIX_REVISION)));
+      this.index = built.index;
+      this.leasedAtLoad = built.leased;
+      this.rev = built.rev;
+      rebuiltFrom = built.records;
     }
     this.rev = Math.max(this.rev, scheduled);
     if (scheduled > 0) {
       this.compactRev = scheduled;
-      if (checkpoint === undefined) {
+      if (rebuiltFrom !== undefined) {
         const keep = this.index.compact(scheduled);
         if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
       }
@@ -136,30 +141,8 @@ export class MvccStore {
     this.flushAdvanced();
     this.log.info('restored mvcc store', {
       'current-revision': this.rev, 'compact-revision': this.compactRev, keys: this.index.size,
-      from: checkpoint !== undefined ? 'the key index saved at the last clean stop' : `${rebuiltFrom} revision records`,
+      from: rebuiltFrom === undefined ? 'the key index saved at the last clean stop' : `${rebuiltFrom} revision records`,
     });
-  }
-
-  /** Builds the key index from every revision record, in order; returns how many there were. */
-  private async rebuildIndex(source: Iterable<[Buffer, Buffer]> | AsyncIterable<Array<[Buffer, Buffer]>>): Promise<number> {
-    let records = 0;
-    this.leasedAtLoad = new Map();
-    const restore = ([k, v]: [Buffer, Buffer]) => {
-      const { rev, tombstone } = parseRevisionKey(k);
-      const { key, create_revision, version, lease } = decodeIndexFields(v);
-      this.index.restore(key, rev, { tombstone, createdMain: create_revision, version });
-      // Records come in revision order, so the last one of a key says which lease holds it now.
-      if (tombstone || lease === '0') this.leasedAtLoad.delete(key);
-      else this.leasedAtLoad.set(key, lease);
-      this.rev = Math.max(this.rev, rev.main);
-      records++;
-    };
-    if (Symbol.asyncIterator in source) {
-      for await (const chunk of source) chunk.forEach(restore);
-    } else {
-      for (const record of source) restore(record);
-    }
-    return records;
   }
 
   /**

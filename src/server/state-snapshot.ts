@@ -1,4 +1,5 @@
 import { Engine, EngineOp, EngineReader } from '../storage/engine';
+import { IndexBuilder } from '../mvcc/index-builder';
 import { EMPTY_AUTH } from './auth-store';
 import { asBuffer } from '../util/bytes';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
@@ -110,14 +111,14 @@ export function parseDump(dump: Uint8Array): { compactRev: number; records: Arra
 
 /**
  * Replaces the MVCC state with a dump, in ONE synced batch together with `finalOps` (the Raft
- * snapshot mark): a crash leaves the old state or the new one, never a mix. Returns the revision
- * records written, in order, from which the caller rebuilds the store's index.
+ * snapshot mark): a crash leaves the old state or the new one, never a mix. `index`, when given,
+ * is built from the dump's revision records while the batch is built and written.
  *
  * The batch is built from the dump as it is read, the records staying views into it: holding a
  * million records and their operations as objects until the write cost an install most of its
  * time in garbage collection.
  */
-export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[]): Promise<Iterable<[Buffer, Buffer]>> {
+export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[], index?: IndexBuilder): Promise<void> {
   const data = asBuffer(dump);
   const compactRev = compactionOf(data);
   const stale: Buffer[] = [];
@@ -130,12 +131,18 @@ export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: 
     yield* markOps(compactRev, appliedIndex);
     yield* finalOps;
   }
-  await engine.writeLarge(ops(), { sync: true });
-  return {
-    * [Symbol.iterator]() {
-      for (const record of dumpRecords(data)) if (record[0][0] === PREFIX_REVISION) yield record;
-    },
+  function* revisionRecords(): Iterable<[Buffer, Buffer]> {
+    for (const record of dumpRecords(data)) if (record[0][0] === PREFIX_REVISION) yield record;
+  }
+  // The index is built while the engine writes the batch off the event loop. Its failure is
+  // held until the write is over, so a failed write does not leave it unhandled.
+  let indexed: Promise<unknown> = Promise.resolve();
+  const buildIndex = () => {
+    indexed = index!.addYielding(revisionRecords()).then(() => undefined, (err: unknown) => ({ failed: err }));
   };
+  await engine.writeLarge(ops(), { sync: true, onBuilt: index && buildIndex });
+  const outcome = await indexed;
+  if (outcome !== undefined) throw (outcome as { failed: unknown }).failed;
 }
 
 /** The writes that put a dump's records in place, with its compaction and the applied index. */

@@ -28,9 +28,10 @@ export interface Engine extends EngineReader {
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
   /**
    * One atomic batch too large to hold as an array of operations (a snapshot of a million
-   * records): built as `ops` yields them, in order with the other writes.
+   * records): built as `ops` yields them, in order with the other writes. `onBuilt` is called once
+   * the batch is built and the engine writes it off the event loop, which is free from then on.
    */
-  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean }): Promise<void>;
+  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean; onBuilt?: () => void }): Promise<void>;
   /**
    * Fixes the state for reads that must all see the same instant: the state once every write
    * asked for before this call has landed. A member answers a request once the request is

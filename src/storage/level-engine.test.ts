@@ -95,6 +95,33 @@ describe('LevelEngine', () => {
     assert.equal((await engine.get(key(25_000)))?.toString(), '24999');
   });
 
+  it('writes a large batch as its operations are yielded, tells when it is built, and keeps it in order with later writes', async () => {
+    const key = (i: number) => Buffer.from(`k${String(i).padStart(6, '0')}`);
+    let yielded = 0;
+    function* ops() {
+      for (let i = 0; i < 25_000; i++, yielded++) yield { type: 'put' as const, key: key(i), value: Buffer.from('large') };
+    }
+    let yieldedWhenBuilt = -1;
+    const large = engine.writeLarge(ops(), { sync: true, onBuilt: () => { yieldedWhenBuilt = yielded; } });
+    // Issued while the large batch is being built: it must land after it.
+    const later = engine.write([{ type: 'put', key: key(0), value: Buffer.from('later') }], { sync: false });
+    await Promise.all([large, later]);
+    assert.equal(yieldedWhenBuilt, 25_000);
+    assert.equal((await engine.get(key(0)))?.toString(), 'later');
+    assert.equal((await engine.get(key(24_999)))?.toString(), 'large');
+  });
+
+  it('writes nothing of a large batch whose operations fail part way', async () => {
+    function* ops() {
+      for (let i = 0; i < 25_000; i++) yield { type: 'put' as const, key: Buffer.from(`f${i}`), value: Buffer.from('x') };
+      throw new Error('the dump was cut short');
+    }
+    await assert.rejects(engine.writeLarge(ops(), { sync: true }), /the dump was cut short/);
+    let count = 0;
+    for await (const chunk of engine.entryChunks(ALL)) count += chunk.length;
+    assert.equal(count, 0);
+  });
+
   // The Raft log's saves and the applier's batches both write the hard state without waiting for
   // each other; the later one must be the one on disk.
   it('lands writes issued without waiting in the order they were issued, synced or not', async () => {

@@ -35,6 +35,8 @@ interface WriteGroup {
   /** How many operations the batches hold; Infinity once one is too large to count beforehand. */
   ops: number;
   sync: boolean;
+  /** Called once a large group's batch is built and handed to the native write. */
+  onBuilt: Array<() => void>;
   /** Called once the batch landed or failed; also by those waiting only for it to be over. */
   done: Array<(err?: unknown) => void>;
 }
@@ -78,18 +80,19 @@ export class LevelEngine implements Engine {
     return this.enqueue(ops, ops.length, options);
   }
 
-  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean }): Promise<void> {
+  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean; onBuilt?: () => void }): Promise<void> {
     return this.enqueue(ops, Infinity, options);
   }
 
-  private enqueue(ops: Iterable<EngineOp>, count: number, options: { sync: boolean }): Promise<void> {
+  private enqueue(ops: Iterable<EngineOp>, count: number, options: { sync: boolean; onBuilt?: () => void }): Promise<void> {
     const closed = this.closedError();
     if (closed !== undefined) return Promise.reject(closed);
     return new Promise((resolve, reject) => {
-      const group = this.waiting ??= { batches: [], ops: 0, sync: false, done: [] };
+      const group = this.waiting ??= { batches: [], ops: 0, sync: false, onBuilt: [], done: [] };
       group.batches.push(ops);
       group.ops += count;
       group.sync ||= options.sync;
+      if (options.onBuilt) group.onBuilt.push(options.onBuilt);
       group.done.push((err) => (err === undefined ? resolve() : reject(err)));
       if (this.inFlight === undefined) this.writeWaiting();
     });
@@ -101,7 +104,7 @@ export class LevelEngine implements Engine {
     this.inFlight = group;
     if (group === undefined) return;
     const written = group.ops > LARGE_BATCH_OPS
-      ? this.writeInSlices(group.batches, { sync: group.sync })
+      ? this.writeInSlices(group.batches, { sync: group.sync }, group.onBuilt)
       // Small groups hold arrays only (enqueued by write()).
       : this.writeBatch((group.batches as EngineOp[][]).flat(), { sync: group.sync });
     written.then(
@@ -139,7 +142,7 @@ export class LevelEngine implements Engine {
    * abstract-level's put(), whose checks and option objects were a quarter of installing a
    * million-record snapshot.
    */
-  private async writeInSlices(batches: Array<Iterable<EngineOp>>, options: { sync: boolean }): Promise<void> {
+  private async writeInSlices(batches: Array<Iterable<EngineOp>>, options: { sync: boolean }, onBuilt: Array<() => void>): Promise<void> {
     const batch = this.db.batch() as unknown as NativeChainedBatch;
     try {
       let built = 0;
@@ -152,7 +155,9 @@ export class LevelEngine implements Engine {
       }
       const closed = this.closedError();
       if (closed !== undefined) throw closed;
-      await batch._write({ sync: options.sync });
+      const written = batch._write({ sync: options.sync });
+      for (const built of onBuilt) built();
+      await written;
     } finally {
       await batch.close();
     }

@@ -99,7 +99,7 @@ describe('PeerPortTransport snapshots', () => {
     const short = await sendSnapshotByHand(port, Buffer.alloc(1000), 6_288_931);
     assert.equal(short?.code, grpc.status.DATA_LOSS);
     assert.equal(short!.details, 'snapshot cut short: 1000 bytes came of 6288931');
-    assert.deepEqual(received, []);
+    assert.equal(received.length, 0);
     assert.equal(await sendSnapshotByHand(port, Buffer.from('state'), 5), null);
     assert.deepEqual(received.map((m) => Buffer.from(m.snapshot!.data).toString()), ['state']);
   });
