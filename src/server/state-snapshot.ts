@@ -84,9 +84,8 @@ class PieceWriter {
   }
 }
 
-/** A dump's records in order, as views into it; throws on a dump cut short. */
+/** A dump's records in order, as views into it; throws on a dump cut short. Its header is read by compactionOf. */
 function* dumpRecords(data: Buffer): Generator<[Buffer, Buffer]> {
-  if (data.length < 8) throw new Error('state dump is shorter than its header');
   for (let at = 8; at < data.length;) {
     if (at + 8 > data.length) throw new Error(`state dump cut short at byte ${at}`);
     const kl = data.readUInt32BE(at);

@@ -34,27 +34,32 @@ function sendSnapshotByHand(port: number, sent: Buffer, total: number | undefine
   });
 }
 
+const open: PeerPortTransport[] = [];
+
+/** A member's transport on a free loopback port, in `cluster`, as member `self`, with peers at the given ports. */
+async function member(self: bigint, cluster: bigint, receiver: object, peers: Array<[bigint, number]> = [], log = silentLogger) {
+  const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log);
+  t.setPeers(self, cluster, peers.map(([id, port]) => ({ id, peerURLs: [`http://127.0.0.1:${port}`] })));
+  t.attach(receiver as TransportReceiver);
+  open.push(t);
+  return t;
+}
+
+async function closeMembers(): Promise<void> {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+}
+
 describe('PeerPortTransport snapshots', () => {
-  const open: PeerPortTransport[] = [];
-  async function member(self: bigint, receiver: object, peers: Array<[bigint, number]> = [], log = silentLogger) {
-    const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log);
-    t.setPeers(self, CLUSTER, peers.map(([id, port]) => ({ id, peerURLs: [`http://127.0.0.1:${port}`] })));
-    t.attach(receiver as TransportReceiver);
-    open.push(t);
-    return t;
-  }
   /** A receiving member and a sending one; what reaches each side's Raft is recorded. */
   async function pair() {
     const received: Message[] = [];
-    const receiving = await member(SELF, { receive: (m: Message) => received.push(m), isRemoved: () => false });
+    const receiving = await member(SELF, CLUSTER, { receive: (m: Message) => received.push(m), isRemoved: () => false });
     const reports: boolean[] = [];
     const log = recordingLogger();
-    const sending = await member(SENDER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, receiving.ports[0]!]], log);
+    const sending = await member(SENDER, CLUSTER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, receiving.ports[0]!]], log);
     return { receiving, sending, received, reports, log };
   }
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((t) => t.close()));
-  });
+  afterEach(closeMembers);
 
   it('streams the state as it is read, 24 MiB in pieces of 3 MiB, and hands Raft the whole of it once', async () => {
     const { sending, received, reports, log } = await pair();
@@ -122,18 +127,7 @@ const heartbeat = (from: bigint, to: bigint, commit: number): Message => ({
 });
 
 describe('PeerPortTransport Raft streams', () => {
-  const open: PeerPortTransport[] = [];
-  /** A member's transport on a free loopback port, in `cluster`, as member `self`, with peers at the given ports. */
-  async function member(self: bigint, cluster: bigint, receiver: ReturnType<typeof recorder>, peers: Array<[bigint, number]> = [], log = silentLogger) {
-    const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log);
-    t.setPeers(self, cluster, peers.map(([id, port]) => ({ id, peerURLs: [`http://127.0.0.1:${port}`] })));
-    t.attach(receiver as unknown as TransportReceiver);
-    open.push(t);
-    return t;
-  }
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((t) => t.close()));
-  });
+  afterEach(closeMembers);
 
   it('carries messages in order, large batches too', async () => {
     const got = recorder();
