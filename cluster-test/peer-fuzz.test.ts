@@ -11,6 +11,7 @@ import { EtcdClient } from '../src/client/etcd-client';
 import { PROTO_DIR } from '../src/util/paths';
 import { SeededRand } from '../src/util/rand';
 import { opening, RAFT_PREFACE } from '../src/transport/raft-stream';
+import { SNAPSHOT_PREFACE } from '../src/transport/snapshot-stream';
 import { peerPackage } from '../src/wire/peer-package';
 import { startCluster, type ClusterProcesses, type MemberProcess } from './support/member-process';
 
@@ -79,12 +80,12 @@ describe('hostile input on the peer port', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it(`survives ${GARBAGE_CONNECTIONS} connections of random bytes, broken HTTP/2 and broken Raft streams`, async () => {
+  it(`survives ${GARBAGE_CONNECTIONS} connections of random bytes, broken HTTP/2, broken Raft streams and broken snapshot streams`, async () => {
     const rand = new SeededRand(SEED);
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rand.intn(256)));
     const target = cluster.members[0]!.peerEndpoint;
     for (let i = 0; i < GARBAGE_CONNECTIONS; i++) {
-      switch (i % 7) {
+      switch (i % 9) {
         case 0: await sendRaw(target, bytes(rand.intn(4096))); break;
         case 1: await sendRaw(target, Buffer.concat([H2_PREFACE, bytes(rand.intn(512))])); break;
         // A frame header announcing 16 MiB of payload that never comes.
@@ -94,6 +95,10 @@ describe('hostile input on the peer port', function () {
         // hello from another cluster followed by frames of garbage.
         case 4: await sendRaw(target, Buffer.concat([RAFT_PREFACE, bytes(rand.intn(4096))])); break;
         case 5: await sendRaw(target, Buffer.concat([RAFT_PREFACE, Buffer.from([0xff, 0xff, 0xff, 0xff])])); break;
+        // Snapshot streams (snapshot-stream.ts): garbage after the preface, and a hello from
+        // another cluster followed by garbage.
+        case 6: await sendRaw(target, Buffer.concat([SNAPSHOT_PREFACE, bytes(rand.intn(4096))])); break;
+        case 7: await sendRaw(target, Buffer.concat([opening(BigInt(rand.intn(2 ** 31)), BigInt(rand.intn(2 ** 31)), SNAPSHOT_PREFACE), bytes(rand.intn(4096))])); break;
         default: await sendRaw(target, Buffer.concat([opening(BigInt(rand.intn(2 ** 31)), BigInt(rand.intn(2 ** 31))), bytes(rand.intn(4096))]));
       }
     }

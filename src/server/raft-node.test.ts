@@ -7,7 +7,7 @@ import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, message } from '../raft/types';
 import { LevelEngine } from '../storage/level-engine';
 import { LogStore } from '../storage/log-store';
-import type { PeerTransport, TransportReceiver } from '../transport/transport';
+import type { PeerTransport, SnapshotIntake, TransportReceiver } from '../transport/transport';
 import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
@@ -34,6 +34,7 @@ describe('RaftNode', () => {
   /** Member 1 of `voters` over the real log store; the state machine is the test's. */
   function member(voters: bigint[], stateMachine: StateMachine): {
     raw: RawNode; node: RaftNode; storage: MemoryStorage; logStore: LogStore; fromPeer: (m: Message) => void;
+    intake: (head: Message) => SnapshotIntake;
   } {
     const storage = new MemoryStorage();
     const raw = new RawNode({
@@ -52,7 +53,7 @@ describe('RaftNode', () => {
       clusterInfo: () => ({ clusterId: 1n, members: [] }), isRemoved: () => false, onRemoved: () => {},
       observe: { fsync: () => {}, apply: () => {} },
     });
-    return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m) };
+    return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m), intake: (m) => receiver!.snapshotIntake(m) };
   }
 
   /** A state machine that runs `onApply` for each batch and tracks the applied index. */
@@ -64,6 +65,7 @@ describe('RaftNode', () => {
         appliedIndex = entries[entries.length - 1]!.index;
       },
       dump: () => Promise.resolve({ pieces: (async function* () {})(), close: () => Promise.resolve() }),
+      prepare: () => ({ add: () => Promise.resolve(), drop: () => {} }),
       install: () => Promise.resolve(),
       appliedIndex: () => appliedIndex,
     };
@@ -149,5 +151,40 @@ describe('RaftNode', () => {
     const behind = (snapshotAt - storage.firstIndex() + 1) * entryBytes;
     assert.ok(behind <= SNAPSHOT_CATCH_UP_BYTES && behind >= SNAPSHOT_CATCH_UP_BYTES - entryBytes, `${behind} bytes kept behind the snapshot`);
     assert.equal((await logStore.entriesFrom(1))[0]!.index, storage.firstIndex() - 1, 'trimmed on disk too, up to the entry compacted to');
+  });
+
+  it('installs a snapshot with what was prepared as its state arrived, and drops the preparation of one Raft refuses', async () => {
+    const made: Array<{ pieces: string[]; dropped: boolean }> = [];
+    const installs: Array<{ index: number; prepared: unknown; data: string }> = [];
+    const machine: StateMachine = {
+      apply: async (_entries, alsoWrite) => engine.write(alsoWrite(), { sync: false }),
+      dump: () => Promise.reject(new Error('a follower here')),
+      prepare: () => {
+        const p = { pieces: [] as string[], dropped: false, add: async (b: Buffer) => void p.pieces.push(b.toString()), drop: () => { p.dropped = true; } };
+        made.push(p);
+        return p;
+      },
+      install: async (snap, _mark, prepared) => void installs.push({ index: snap.metadata.index, prepared, data: Buffer.from(snap.data).toString() }),
+      appliedIndex: () => installs[installs.length - 1]?.index ?? 0,
+    };
+    const { intake, fromPeer, storage } = member([1n, 2n], machine);
+    const snap = (index: number, data: string): Message => ({
+      ...message({ type: 'MsgSnap', to: 1n, from: 2n, term: 2 }),
+      snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: Buffer.from(data) },
+    });
+    const arrive = async (m: Message) => {
+      const taking = intake({ ...m, snapshot: { ...m.snapshot!, data: new Uint8Array() } });
+      await taking.add(Buffer.from(m.snapshot!.data));
+      fromPeer(m);
+    };
+    await arrive(snap(10, 'state at 10'));
+    await eventually('installed', () => installs.length === 1);
+    assert.deepEqual(installs[0], { index: 10, prepared: made[0], data: 'state at 10' });
+    assert.deepEqual(made[0]!.pieces, ['state at 10']);
+    assert.equal(storage.snapshot().data.length, 0, 'Raft keeps where the snapshot stands, not its state');
+    // Index 5 is behind what was installed: Raft refuses it, and its preparation goes.
+    await arrive(snap(5, 'state at 5'));
+    assert.equal(made[1]!.dropped, true);
+    assert.equal(installs.length, 1);
   });
 });

@@ -2,10 +2,10 @@ import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { ConfChange } from '../raft/conf-change';
 import { MemoryStorage } from '../raft/storage';
-import { Entry, HardState, Message, NodeId, NONE, Ready, Snapshot } from '../raft/types';
+import { Entry, HardState, Message, NodeId, NONE, Ready, Snapshot, SnapshotMetadata } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
-import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport } from '../transport/transport';
+import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, SnapshotIntake } from '../transport/transport';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { secondsSince } from './metrics';
@@ -38,8 +38,17 @@ export interface StateMachine {
    * is fixed once the promise resolves, and read as the pieces are. Close the dump when done.
    */
   dump(): Promise<StateDump>;
-  /** Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it. */
-  install(snapshot: Snapshot, markInstalled: EngineOp): Promise<void>;
+  /**
+   * Starts preparing to install a snapshot whose state is arriving, given its pieces as they come:
+   * the install then has less left to do. Raft may still refuse the snapshot; the preparation is
+   * then dropped.
+   */
+  prepare(metadata: SnapshotMetadata): SnapshotIntake;
+  /**
+   * Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it.
+   * `prepared` is what prepare() returned for it, when its state arrived whole through it.
+   */
+  install(snapshot: Snapshot, markInstalled: EngineOp, prepared: SnapshotIntake | undefined): Promise<void>;
   appliedIndex(): number;
 }
 
@@ -88,12 +97,17 @@ export class RaftNode {
   private stopped = false;
   private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
   private lastLeader: NodeId = NONE;
+  /** The snapshot whose state is arriving, and what prepares its install. */
+  private arriving: { metadata: SnapshotMetadata; intake: SnapshotIntake } | undefined;
+  /** A snapshot Raft took, prepared, until it is installed. */
+  private prepared: { snapshot: Snapshot; intake: SnapshotIntake } | undefined;
   /** The newest hard state handed to the disk, or to be handed over by the next apply (a commit only). */
   private newestHardState: HardState | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     o.transport.attach({
       receive: (m) => this.step(m),
+      snapshotIntake: (head) => this.snapshotIntake(head.snapshot!.metadata),
       unreachable: (to) => {
         o.raw.reportUnreachable(to);
         this.kick();
@@ -175,7 +189,36 @@ export class RaftNode {
       // A forwarded proposal meeting a leaderless node, or a reply from a removed member.
       if (!(err instanceof ProposalDroppedError) && !(err instanceof StepPeerNotFoundError)) throw err;
     }
+    if (m.type === 'MsgSnap') this.keepPreparation(m.snapshot!);
     this.kick();
+  }
+
+  /**
+   * One snapshot is prepared at a time: each holds a state's worth of memory until installed. A
+   * new one arriving (from a new leader, say) replaces the one still arriving.
+   */
+  private snapshotIntake(metadata: SnapshotMetadata): SnapshotIntake {
+    this.arriving?.intake.drop();
+    const intake = this.o.stateMachine.prepare(metadata);
+    const arriving = { metadata, intake };
+    this.arriving = arriving;
+    return {
+      add: (piece) => intake.add(piece),
+      drop: () => {
+        intake.drop();
+        if (this.arriving === arriving) this.arriving = undefined;
+      },
+    };
+  }
+
+  /** Once a snapshot's state came whole: its preparation is kept if Raft took the snapshot to install, dropped if not. */
+  private keepPreparation(snapshot: Snapshot): void {
+    const arriving = this.arriving;
+    if (arriving === undefined || !sameSnapshot(arriving.metadata, snapshot.metadata)) return;
+    this.arriving = undefined;
+    if (this.o.raw.raft.log.unstable.snapshot !== snapshot) return arriving.intake.drop();
+    this.prepared?.intake.drop();
+    this.prepared = { snapshot, intake: arriving.intake };
   }
 
   /** Runs the Ready loop until Raft has nothing more, unless it is running already. */
@@ -214,8 +257,12 @@ export class RaftNode {
     const { storage, logStore, stateMachine } = this.o;
     if (rd.snapshot) {
       await this.applying;
-      await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)));
-      storage.applySnapshot(rd.snapshot);
+      const prepared = this.prepared?.snapshot === rd.snapshot ? this.prepared.intake : undefined;
+      if (prepared === undefined) this.prepared?.intake.drop();
+      this.prepared = undefined;
+      await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)), prepared);
+      // The state is in the engine now; Raft keeps only where the snapshot stands.
+      storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array() });
       await logStore.clearLog();
     }
     // A leader sends its appends before its own fsync, so followers write in parallel with it
@@ -330,6 +377,10 @@ export class RaftNode {
     storage.compact(compactTo);
     this.o.log.info('saved snapshot and compacted the raft log', { index: applied, 'compacted-to': compactTo });
   }
+}
+
+function sameSnapshot(a: SnapshotMetadata, b: SnapshotMetadata): boolean {
+  return a.index === b.index && a.term === b.term;
 }
 
 function snapshotMeta(s: Snapshot) {

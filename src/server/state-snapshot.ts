@@ -1,5 +1,4 @@
-import { Engine, EngineOp, EngineReader } from '../storage/engine';
-import { IndexBuilder } from '../mvcc/index-builder';
+import { EngineOp, EngineReader } from '../storage/engine';
 import { EMPTY_AUTH } from './auth-store';
 import { asBuffer } from '../util/bytes';
 import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
@@ -84,64 +83,40 @@ class PieceWriter {
   }
 }
 
-/** A dump's records in order, as views into it; throws on a dump cut short. Its header is read by compactionOf. */
-function* dumpRecords(data: Buffer): Generator<[Buffer, Buffer]> {
-  for (let at = 8; at < data.length;) {
-    if (at + 8 > data.length) throw new Error(`state dump cut short at byte ${at}`);
+/** Bytes before a dump's first record: its compaction mark. */
+export const DUMP_HEADER_BYTES = 8;
+
+/**
+ * The records of `data` from byte `at` on, as views into it (the engine copies what it writes).
+ * Returns where the first incomplete record starts: `data.length` if none is; a caller with the
+ * whole dump takes anything less as the dump cut short.
+ */
+export function* recordsOf(data: Buffer, at: number): Generator<[Buffer, Buffer], number> {
+  while (at + 8 <= data.length) {
     const kl = data.readUInt32BE(at);
     const vl = data.readUInt32BE(at + 4);
-    if (at + 8 + kl + vl > data.length) throw new Error(`state dump cut short at byte ${at}`);
-    // Views into the dump, not copies: the engine copies what it writes.
+    if (at + 8 + kl + vl > data.length) break;
     yield [data.subarray(at + 8, at + 8 + kl), data.subarray(at + 8 + kl, at + 8 + kl + vl)];
     at += 8 + kl + vl;
   }
+  return at;
 }
 
-function compactionOf(data: Buffer): number {
-  if (data.length < 8) throw new Error('state dump is shorter than its header');
-  return decodeNumber(data.subarray(0, 8)) ?? 0;
+/** A whole dump's records in order; throws on a dump cut short. Its header is read by compactionOf. */
+export function* dumpRecords(data: Buffer): Generator<[Buffer, Buffer]> {
+  const end = yield* recordsOf(data, DUMP_HEADER_BYTES);
+  if (end < data.length) throw new Error(`state dump cut short at byte ${end}`);
+}
+
+export function compactionOf(data: Buffer): number {
+  if (data.length < DUMP_HEADER_BYTES) throw new Error('state dump is shorter than its header');
+  return decodeNumber(data.subarray(0, DUMP_HEADER_BYTES)) ?? 0;
 }
 
 /** A dump's compaction mark and its records in order; throws on a dump cut short. */
 export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
   const data = asBuffer(dump);
   return { compactRev: compactionOf(data), records: [...dumpRecords(data)] };
-}
-
-/**
- * Replaces the MVCC state with a dump, in ONE synced batch together with `finalOps` (the Raft
- * snapshot mark): a crash leaves the old state or the new one, never a mix. `index`, when given,
- * is built from the dump's revision records while the batch is built and written.
- *
- * The batch is built from the dump as it is read, the records staying views into it: holding a
- * million records and their operations as objects until the write cost an install most of its
- * time in garbage collection.
- */
-export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[], index?: IndexBuilder): Promise<void> {
-  const data = asBuffer(dump);
-  const compactRev = compactionOf(data);
-  const stale: Buffer[] = [];
-  for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
-    for await (const key of engine.keys(prefixRange(prefix))) stale.push(key);
-  }
-  function* ops(): Iterable<EngineOp> {
-    for (const key of stale) yield { type: 'del', key };
-    for (const [key, value] of dumpRecords(data)) yield { type: 'put', key, value };
-    yield* markOps(compactRev, appliedIndex);
-    yield* finalOps;
-  }
-  function* revisionRecords(): Iterable<[Buffer, Buffer]> {
-    for (const record of dumpRecords(data)) if (record[0][0] === PREFIX_REVISION) yield record;
-  }
-  // The index is built while the engine writes the batch off the event loop. Its failure is
-  // held until the write is over, so a failed write does not leave it unhandled.
-  let indexed: Promise<unknown> = Promise.resolve();
-  const buildIndex = () => {
-    indexed = index!.addYielding(revisionRecords()).then(() => undefined, (err: unknown) => ({ failed: err }));
-  };
-  await engine.writeLarge(ops(), { sync: true, onBuilt: index && buildIndex });
-  const outcome = await indexed;
-  if (outcome !== undefined) throw (outcome as { failed: unknown }).failed;
 }
 
 /** The writes that put a dump's records in place, with its compaction and the applied index. */
@@ -151,7 +126,7 @@ export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, a
   return ops;
 }
 
-function markOps(compactRev: number, appliedIndex: number): EngineOp[] {
+export function markOps(compactRev: number, appliedIndex: number): EngineOp[] {
   return [
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
     // The dump holds no records the compaction would remove: it is finished.

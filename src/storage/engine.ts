@@ -9,6 +9,15 @@ export interface KeyRange {
   lt: Buffer;
 }
 
+/** An atomic batch built beforehand: its puts, then what write() is given, land together or not at all. */
+export interface LargeBatch {
+  put(key: Buffer, value: Buffer): void;
+  /** Writes the batch with `more` after its puts, in order with the other writes. Once only. */
+  write(more: EngineOp[], options: { sync: boolean }): Promise<void>;
+  /** Gives the batch up unwritten; nothing once it was written. */
+  discard(): void;
+}
+
 /** Point reads and ordered scans. */
 export interface EngineReader {
   get(key: Buffer): Promise<Buffer | undefined>;
@@ -27,11 +36,10 @@ export interface Engine extends EngineReader {
   getMany(keys: Buffer[]): Promise<Array<Buffer | undefined>>;
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
   /**
-   * One atomic batch too large to hold as an array of operations (a snapshot of a million
-   * records): built as `ops` yields them, in order with the other writes. `onBuilt` is called once
-   * the batch is built and the engine writes it off the event loop, which is free from then on.
+   * A batch to build a record at a time while it arrives (a snapshot from the leader), apart from
+   * the other writes, then write in order with them. Write or discard it: it holds native memory.
    */
-  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean; onBuilt?: () => void }): Promise<void>;
+  largeBatch(): LargeBatch;
   /**
    * Fixes the state for reads that must all see the same instant: the state once every write
    * asked for before this call has landed. A member answers a request once the request is

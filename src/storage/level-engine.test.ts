@@ -95,31 +95,31 @@ describe('LevelEngine', () => {
     assert.equal((await engine.get(key(25_000)))?.toString(), '24999');
   });
 
-  it('writes a large batch as its operations are yielded, tells when it is built, and keeps it in order with later writes', async () => {
+  it('writes a batch prepared beforehand after the writes asked for before it and before those asked for after', async () => {
     const key = (i: number) => Buffer.from(`k${String(i).padStart(6, '0')}`);
-    let yielded = 0;
-    function* ops() {
-      for (let i = 0; i < 25_000; i++, yielded++) yield { type: 'put' as const, key: key(i), value: Buffer.from('large') };
-    }
-    let yieldedWhenBuilt = -1;
-    const large = engine.writeLarge(ops(), { sync: true, onBuilt: () => { yieldedWhenBuilt = yielded; } });
-    // Issued while the large batch is being built: it must land after it.
-    const later = engine.write([{ type: 'put', key: key(0), value: Buffer.from('later') }], { sync: false });
-    await Promise.all([large, later]);
-    assert.equal(yieldedWhenBuilt, 25_000);
-    assert.equal((await engine.get(key(0)))?.toString(), 'later');
-    assert.equal((await engine.get(key(24_999)))?.toString(), 'large');
+    const batch = engine.largeBatch();
+    for (let i = 0; i < 25_000; i++) batch.put(key(i), Buffer.from('prepared'));
+    const before = engine.write([{ type: 'put', key: key(0), value: Buffer.from('before') }, { type: 'put', key: key(30_000), value: Buffer.from('before') }], { sync: false });
+    const prepared = batch.write([{ type: 'del', key: key(30_000) }, { type: 'put', key: key(1), value: Buffer.from('more') }], { sync: true });
+    const after = engine.write([{ type: 'put', key: key(2), value: Buffer.from('after') }], { sync: false });
+    await Promise.all([before, prepared, after]);
+    assert.equal((await engine.get(key(0)))?.toString(), 'prepared');
+    assert.equal((await engine.get(key(1)))?.toString(), 'more');
+    assert.equal((await engine.get(key(2)))?.toString(), 'after');
+    assert.equal((await engine.get(key(24_999)))?.toString(), 'prepared');
+    assert.equal(await engine.get(key(30_000)), undefined);
+    assert.throws(() => batch.put(key(3), Buffer.from('late')), /already written or discarded/);
   });
 
-  it('writes nothing of a large batch whose operations fail part way', async () => {
-    function* ops() {
-      for (let i = 0; i < 25_000; i++) yield { type: 'put' as const, key: Buffer.from(`f${i}`), value: Buffer.from('x') };
-      throw new Error('the dump was cut short');
-    }
-    await assert.rejects(engine.writeLarge(ops(), { sync: true }), /the dump was cut short/);
+  it('writes nothing of a prepared batch given up', async () => {
+    const batch = engine.largeBatch();
+    for (let i = 0; i < 1000; i++) batch.put(Buffer.from(`f${i}`), Buffer.from('x'));
+    batch.discard();
+    assert.throws(() => batch.write([], { sync: true }), /already written or discarded/);
+    await engine.write([{ type: 'put', key: Buffer.from('other'), value: Buffer.from('y') }], { sync: true });
     let count = 0;
     for await (const chunk of engine.entryChunks(ALL)) count += chunk.length;
-    assert.equal(count, 0);
+    assert.equal(count, 1);
   });
 
   // The Raft log's saves and the applier's batches both write the hard state without waiting for

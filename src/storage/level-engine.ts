@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Engine, EngineOp, EngineSnapshot, KeyRange } from './engine';
+import { Engine, EngineOp, EngineSnapshot, KeyRange, LargeBatch } from './engine';
 
 /** How many entries one iterator step reads; large enough to amortise the native call. */
 const ITERATOR_CHUNK = 1000;
@@ -31,20 +31,23 @@ interface NativeChainedBatch {
 
 /** Writes that go to the native store together, as one atomic batch. */
 interface WriteGroup {
-  batches: Array<Iterable<EngineOp>>;
-  /** How many operations the batches hold; Infinity once one is too large to count beforehand. */
+  /** A batch built beforehand (largeBatch): the group's batches follow its operations. */
+  prepared?: NativeChainedBatch;
+  batches: EngineOp[][];
+  /** How many operations the batches hold. */
   ops: number;
   sync: boolean;
-  /** Called once a large group's batch is built and handed to the native write. */
-  onBuilt: Array<() => void>;
   /** Called once the batch landed or failed; also by those waiting only for it to be over. */
   done: Array<(err?: unknown) => void>;
 }
 
 /** The durable engine: LevelDB through classic-level, with binary keys and values. */
 export class LevelEngine implements Engine {
-  /** The writes that arrived while a group was in flight; they go next, together. */
-  private waiting: WriteGroup | undefined;
+  /**
+   * The writes that arrived while a group was in flight, in groups to go one after another: the
+   * next together, unless a prepared batch starts a group of its own (its operations come first).
+   */
+  private readonly waiting: WriteGroup[] = [];
   /** The group the native store is writing now. */
   private inFlight: WriteGroup | undefined;
 
@@ -77,36 +80,60 @@ export class LevelEngine implements Engine {
    */
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    return this.enqueue(ops, ops.length, options);
+    return this.enqueue(ops, options);
   }
 
-  writeLarge(ops: Iterable<EngineOp>, options: { sync: boolean; onBuilt?: () => void }): Promise<void> {
-    return this.enqueue(ops, Infinity, options);
+  largeBatch(): LargeBatch {
+    const batch = this.db.batch() as unknown as NativeChainedBatch;
+    let spent = false;
+    const unspent = () => {
+      if (spent) throw new Error('the large batch was already written or discarded');
+    };
+    return {
+      put: (key, value) => {
+        unspent();
+        batch._put(key, value);
+      },
+      write: (more, options) => {
+        unspent();
+        spent = true;
+        return this.enqueue(more, options, batch);
+      },
+      discard: () => {
+        if (spent) return;
+        spent = true;
+        void batch.close();
+      },
+    };
   }
 
-  private enqueue(ops: Iterable<EngineOp>, count: number, options: { sync: boolean; onBuilt?: () => void }): Promise<void> {
+  private enqueue(ops: EngineOp[], options: { sync: boolean }, prepared?: NativeChainedBatch): Promise<void> {
     const closed = this.closedError();
-    if (closed !== undefined) return Promise.reject(closed);
+    if (closed !== undefined) {
+      void prepared?.close();
+      return Promise.reject(closed);
+    }
     return new Promise((resolve, reject) => {
-      const group = this.waiting ??= { batches: [], ops: 0, sync: false, onBuilt: [], done: [] };
+      let group = this.waiting[this.waiting.length - 1];
+      if (group === undefined || prepared !== undefined) {
+        group = { ...(prepared && { prepared }), batches: [], ops: 0, sync: false, done: [] };
+        this.waiting.push(group);
+      }
       group.batches.push(ops);
-      group.ops += count;
+      group.ops += ops.length;
       group.sync ||= options.sync;
-      if (options.onBuilt) group.onBuilt.push(options.onBuilt);
       group.done.push((err) => (err === undefined ? resolve() : reject(err)));
       if (this.inFlight === undefined) this.writeWaiting();
     });
   }
 
   private writeWaiting(): void {
-    const group = this.waiting;
-    this.waiting = undefined;
+    const group = this.waiting.shift();
     this.inFlight = group;
     if (group === undefined) return;
-    const written = group.ops > LARGE_BATCH_OPS
-      ? this.writeInSlices(group.batches, { sync: group.sync }, group.onBuilt)
-      // Small groups hold arrays only (enqueued by write()).
-      : this.writeBatch((group.batches as EngineOp[][]).flat(), { sync: group.sync });
+    const written = group.ops > LARGE_BATCH_OPS || group.prepared !== undefined
+      ? this.writeInSlices(group.prepared ?? this.db.batch() as unknown as NativeChainedBatch, group.batches, { sync: group.sync })
+      : this.writeBatch(group.batches.flat(), { sync: group.sync });
     written.then(
       () => {
         for (const done of group.done) done();
@@ -138,12 +165,12 @@ export class LevelEngine implements Engine {
    * A batch too large to hand over in one native call (which reads every operation on the event
    * loop; with the DeleteRange building it, 120,000 tombstones held the loop for 457 ms, 393 ms
    * once the batch was sliced) is built a slice at a time, letting heartbeats through in between,
-   * and still written as one atomic batch. Built through the native batch's own methods, past
+   * and still written as one atomic batch (onto the one prepared beforehand, if the group starts
+   * with one: largeBatch). Built through the native batch's own methods, past
    * abstract-level's put(), whose checks and option objects were a quarter of installing a
    * million-record snapshot.
    */
-  private async writeInSlices(batches: Array<Iterable<EngineOp>>, options: { sync: boolean }, onBuilt: Array<() => void>): Promise<void> {
-    const batch = this.db.batch() as unknown as NativeChainedBatch;
+  private async writeInSlices(batch: NativeChainedBatch, batches: EngineOp[][], options: { sync: boolean }): Promise<void> {
     try {
       let built = 0;
       for (const ops of batches) {
@@ -155,9 +182,7 @@ export class LevelEngine implements Engine {
       }
       const closed = this.closedError();
       if (closed !== undefined) throw closed;
-      const written = batch._write({ sync: options.sync });
-      for (const built of onBuilt) built();
-      await written;
+      await batch._write({ sync: options.sync });
     } finally {
       await batch.close();
     }
@@ -169,8 +194,8 @@ export class LevelEngine implements Engine {
 
   /** Resolves once every write asked for so far is over, landed or failed. */
   private settled(): Promise<void> {
-    // The waiting group goes after the one in flight, so it is the last to be over.
-    const last = this.waiting ?? this.inFlight;
+    // The waiting groups go after the one in flight, so the newest is the last to be over.
+    const last = this.waiting[this.waiting.length - 1] ?? this.inFlight;
     if (last === undefined) return Promise.resolve();
     return new Promise((resolve) => last.done.push(() => resolve()));
   }

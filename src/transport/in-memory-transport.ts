@@ -15,9 +15,13 @@ export class InMemoryNetwork {
         for (const m of msgs) setImmediate(() => this.deliver(id, m));
       },
       sendSnapshot: async (m, state) => {
-        const pieces: Uint8Array[] = [];
-        for await (const piece of state) pieces.push(piece);
-        this.deliver(id, { ...m, snapshot: { ...m.snapshot!, data: Buffer.concat(pieces) } });
+        const intake = this.receivers.get(m.to)?.snapshotIntake(m);
+        const pieces: Buffer[] = [];
+        for await (const piece of state) {
+          pieces.push(Buffer.from(piece));
+          await intake?.add(pieces[pieces.length - 1]!);
+        }
+        if (!this.deliver(id, { ...m, snapshot: { ...m.snapshot!, data: Buffer.concat(pieces) } })) intake?.drop();
       },
       attach: (r) => {
         this.receivers.set(id, r);
@@ -62,13 +66,16 @@ export class InMemoryNetwork {
     this.cut.clear();
   }
 
-  private deliver(from: NodeId, m: Message): void {
+  /** Returns whether `m` reached its receiver's Raft. */
+  private deliver(from: NodeId, m: Message): boolean {
     const sender = this.receivers.get(from);
     const to = this.receivers.get(m.to);
     const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
-    if (reachable && to.isRemoved(from)) sender?.removed();
-    else if (reachable) to.receive(m);
+    const delivered = reachable && !to.isRemoved(from);
+    if (delivered) to.receive(m);
+    else if (reachable) sender?.removed();
     else sender?.unreachable(m.to);
     if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable);
+    return delivered;
   }
 }

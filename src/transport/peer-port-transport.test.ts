@@ -1,10 +1,13 @@
-import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { Message } from '../raft/types';
 import { eventually } from '../util/eventually';
 import { recordingLogger, silentLogger } from '../util/logger';
-import { PeerClientConstructor } from './peer-service';
 import { PeerPortTransport } from './peer-port-transport';
+import { frame, FrameReader, opening } from './raft-stream';
+import { encodeMessageBatch } from './raft-wire';
+import { SNAPSHOT_PREFACE } from './snapshot-stream';
 import type { TransportReceiver } from './transport';
 
 const CLUSTER = 0xc1n;
@@ -16,22 +19,37 @@ const snapshotMessage: Message = {
   snapshot: { metadata: { index: 10, term: 3, confState: { voters: [SENDER, SELF], learners: [] } }, data: new Uint8Array() },
 };
 
-/** Streams a snapshot by hand: the head, `sent` bytes, then a last chunk with `total` unless it is undefined. */
-function sendSnapshotByHand(port: number, sent: Buffer, total: number | undefined): Promise<grpc.ServiceError | null> {
-  const client = new PeerClientConstructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const metadata = new grpc.Metadata();
-  metadata.set('x-keel-cluster-id', CLUSTER.toString(16));
-  metadata.set('x-keel-member-id', SENDER.toString(16));
-  return new Promise((resolve) => {
-    const call = client.Snapshot(metadata, (err) => {
-      client.close();
-      resolve(err);
+/**
+ * Sends a snapshot stream by hand (snapshot-stream.ts): the opening, the head, `pieces`, and the end
+ * frame if `end`. Resolves with the receiver's answer, or undefined if it closed without one.
+ */
+async function sendSnapshotByHand(port: number, pieces: Buffer[], end: boolean, cluster = CLUSTER): Promise<string | undefined> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  const reader = new FrameReader();
+  const answered = new Promise<string | undefined>((resolve) => {
+    socket.on('data', (bytes: Buffer) => {
+      reader.push(bytes);
+      const answer = reader.next();
+      if (answer !== undefined) resolve(answer.toString());
     });
-    call.write({ message: snapshotMessage, data: new Uint8Array() });
-    call.write({ data: sent });
-    if (total !== undefined) call.write({ data: new Uint8Array(), totalBytes: total });
-    call.end();
+    socket.on('error', () => resolve(undefined));
+    socket.on('close', () => resolve(undefined));
   });
+  socket.write(opening(cluster, SENDER, SNAPSHOT_PREFACE));
+  socket.write(frame(encodeMessageBatch([snapshotMessage])));
+  for (const piece of pieces) socket.write(frame(piece));
+  if (end) socket.write(frame(Buffer.alloc(0)));
+  else socket.end();
+  const answer = await answered;
+  socket.destroy();
+  return answer;
+}
+
+/** An intake that records what it was given. */
+function recordingIntake() {
+  const intake = { pieces: [] as Buffer[], dropped: false, add: async (p: Buffer) => void intake.pieces.push(p), drop: () => { intake.dropped = true; } };
+  return intake;
 }
 
 const open: PeerPortTransport[] = [];
@@ -53,16 +71,21 @@ describe('PeerPortTransport snapshots', () => {
   /** A receiving member and a sending one; what reaches each side's Raft is recorded. */
   async function pair() {
     const received: Message[] = [];
-    const receiving = await member(SELF, CLUSTER, { receive: (m: Message) => received.push(m), isRemoved: () => false });
+    const intakes: Array<ReturnType<typeof recordingIntake>> = [];
+    const receiving = await member(SELF, CLUSTER, {
+      receive: (m: Message) => received.push(m),
+      snapshotIntake: () => intakes[intakes.push(recordingIntake()) - 1],
+      isRemoved: () => false,
+    });
     const reports: boolean[] = [];
     const log = recordingLogger();
     const sending = await member(SENDER, CLUSTER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, receiving.ports[0]!]], log);
-    return { receiving, sending, received, reports, log };
+    return { receiving, sending, received, intakes, reports, log };
   }
   afterEach(closeMembers);
 
-  it('streams the state as it is read, 24 MiB in pieces of 3 MiB, and hands Raft the whole of it once', async () => {
-    const { sending, received, reports, log } = await pair();
+  it('streams the state as it is read, 24 MiB in pieces of 3 MiB, to the intake as they come and to Raft whole once', async () => {
+    const { sending, received, intakes, reports, log } = await pair();
     const pieces = Array.from({ length: 8 }, (_, i) => Buffer.alloc(3 << 20, i));
     await sending.sendSnapshot(snapshotMessage, (async function* () { yield* pieces; })());
     await eventually('the sender told', () => reports.length === 1);
@@ -70,11 +93,14 @@ describe('PeerPortTransport snapshots', () => {
     assert.equal(received.length, 1);
     assert.equal(received[0]!.snapshot!.metadata.index, 10);
     assert.ok(Buffer.from(received[0]!.snapshot!.data).equals(Buffer.concat(pieces)));
+    assert.equal(intakes.length, 1);
+    assert.deepEqual(intakes[0]!.pieces, pieces);
+    assert.equal(intakes[0]!.dropped, false);
     assert.equal(log.fields[log.lines.indexOf('sent snapshot')]!.bytes, 24 << 20);
   });
 
   it('gives up a snapshot whose state cannot be read, and the receiver drops what came of it', async () => {
-    const { sending, received, reports, log } = await pair();
+    const { sending, received, intakes, reports, log } = await pair();
     await sending.sendSnapshot(snapshotMessage, (async function* () {
       yield Buffer.alloc(1 << 20);
       throw new Error('iterator closed under the dump');
@@ -82,6 +108,7 @@ describe('PeerPortTransport snapshots', () => {
     await eventually('the sender told', () => reports.length === 1);
     assert.deepEqual(reports, [true]);
     assert.equal(log.fields[log.lines.indexOf('cannot send snapshot')]!.error, 'Error: iterator closed under the dump');
+    await eventually('the intake dropped', () => intakes[0]?.dropped === true);
     assert.deepEqual(received, []);
   });
 
@@ -95,18 +122,34 @@ describe('PeerPortTransport snapshots', () => {
 
   // A stream that ends early (its connection broke) once reached Raft, and the member crashed
   // installing the partial state (chaos seed 200).
-  it('drops a snapshot that ends without its total, or whose total is not what came', async () => {
-    const { receiving, received } = await pair();
+  it('drops a snapshot whose connection ends before its end frame, and answers one that came whole', async () => {
+    const { receiving, received, intakes } = await pair();
     const port = receiving.ports[0]!;
-    const cut = await sendSnapshotByHand(port, Buffer.alloc(1000), undefined);
-    assert.equal(cut?.code, grpc.status.DATA_LOSS);
-    assert.equal(cut!.details, 'snapshot cut short: 1000 bytes came, and no total');
-    const short = await sendSnapshotByHand(port, Buffer.alloc(1000), 6_288_931);
-    assert.equal(short?.code, grpc.status.DATA_LOSS);
-    assert.equal(short!.details, 'snapshot cut short: 1000 bytes came of 6288931');
+    assert.equal(await sendSnapshotByHand(port, [Buffer.alloc(1000)], false), undefined);
+    await eventually('the intake dropped', () => intakes[0]?.dropped === true);
     assert.equal(received.length, 0);
-    assert.equal(await sendSnapshotByHand(port, Buffer.from('state'), 5), null);
+    assert.equal(await sendSnapshotByHand(port, [Buffer.from('sta'), Buffer.from('te')], true), '');
     assert.deepEqual(received.map((m) => Buffer.from(m.snapshot!.data).toString()), ['state']);
+    assert.deepEqual(intakes[1]!.pieces.map(String), ['sta', 'te']);
+  });
+
+  it('refuses a snapshot from another cluster before taking any of it', async () => {
+    const { receiving, received, intakes } = await pair();
+    assert.equal(await sendSnapshotByHand(receiving.ports[0]!, [Buffer.alloc(10)], true, 0xd2n), 'request cluster ID mismatch (got d2 want c1)');
+    assert.deepEqual(received, []);
+    assert.deepEqual(intakes, []);
+  });
+
+  it('tells the sender when the receiver refuses, and reports the snapshot failed', async () => {
+    const received: Message[] = [];
+    const receiving = await member(SELF, 0xd2n, { receive: (m: Message) => received.push(m), isRemoved: () => false });
+    const reports: boolean[] = [];
+    const log = recordingLogger();
+    const sending = await member(SENDER, CLUSTER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, receiving.ports[0]!]], log);
+    await sending.sendSnapshot(snapshotMessage, (async function* () { yield Buffer.alloc(1 << 20); })());
+    assert.deepEqual(reports, [true]);
+    assert.equal(log.fields[log.lines.indexOf('a peer refused a snapshot')]!.error, 'request cluster ID mismatch (got c1 want d2)');
+    assert.deepEqual(received, []);
   });
 });
 

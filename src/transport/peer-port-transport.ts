@@ -3,17 +3,18 @@ import type { Message, NodeId } from '../raft/types';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { EMPTY_BYTES } from '../util/bytes';
 import { NO_CHANNELZ } from '../util/grpc-options';
 import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
 import { dialPeer, type PeerDialTls } from './peer-dial';
-import { PEER_SERVICE, PeerClient, PeerClientConstructor } from './peer-service';
-import { decodeMessageBatch, type SnapshotChunkWire } from './raft-wire';
-import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, opening, parseHello, sniffPeerConnection } from './raft-stream';
+import { peerPackage } from '../wire/peer-package';
+import { decodeMessageBatch } from './raft-wire';
+import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, RAFT_PREFACE, sniffPeerConnection } from './raft-stream';
+import { receiveSnapshotStream, sendSnapshotStream, SNAPSHOT_PREFACE } from './snapshot-stream';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
 import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
+import type { PeerClient } from '../generated/keelpb/Peer';
 import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerReadyRequest';
 import type { LearnerReadyResponse } from '../generated/keelpb/LearnerReadyResponse';
 import type { LeaseForwardRequest__Output } from '../generated/keelpb/LeaseForwardRequest';
@@ -21,8 +22,6 @@ import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardRespo
 
 /** Messages waiting for one peer beyond which new ones are dropped: a dead peer costs bounded memory. */
 const MAX_QUEUED_MESSAGES = 4096;
-/** A snapshot's state goes out in pieces of this size. */
-const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Bounds of the wait before a lost peer stream is opened again, doubling while attempts fail. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 3000;
@@ -51,7 +50,8 @@ function grpcCredentials(tls: PeerDialTls | undefined): grpc.ChannelCredentials 
 /**
  * Everything between members on --listen-peer-urls. Raft messages go over one long-lived framed
  * TCP connection per peer (raft-stream.ts), each write carrying every message queued for that peer;
- * snapshots (chunked streams) and questions to the leader go over gRPC on the same port.
+ * each snapshot over a connection of its own (snapshot-stream.ts); questions to the leader go over
+ * gRPC on the same port.
  * Connections are opened again with exponential backoff. send() only queues.
  */
 export class PeerPortTransport implements PeerTransport {
@@ -60,8 +60,8 @@ export class PeerPortTransport implements PeerTransport {
   /** Set by setPeers; streams from another cluster are refused, as etcd refuses them. */
   private clusterId = 0n;
   private self = 0n;
-  /** Raft connections peers opened to this member, closed with it. */
-  private readonly raftConnections = new Set<Duplex>();
+  /** Raft and snapshot connections peers opened to this member, closed with it. */
+  private readonly peerConnections = new Set<Duplex>();
 
   /** The sockets peers connect to. */
   private readonly listeners: NetServer[] = [];
@@ -80,7 +80,7 @@ export class PeerPortTransport implements PeerTransport {
   static async listen(listen: PeerListen[], log: Logger, dialTls: () => PeerDialTls | undefined = () => undefined): Promise<PeerPortTransport> {
     const server = new grpc.Server(UNLIMITED);
     const t = new PeerPortTransport(server, dialTls, log);
-    server.addService(PEER_SERVICE, {
+    server.addService(peerPackage.Peer.service, {
       // Open to any caller: a joining member does not know the cluster ID yet.
       Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
@@ -105,35 +105,14 @@ export class PeerPortTransport implements PeerTransport {
           (err: Error) => cb({ code: grpc.status.UNAVAILABLE, details: err.message }),
         );
       },
-      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunkWire, object>, cb: grpc.sendUnaryData<object>) => {
-        if (!t.acceptFrom(call.metadata, cb)) return;
-        const chunks: Uint8Array[] = [];
-        let head: Message | undefined;
-        let totalBytes = -1;
-        call.on('data', (c: SnapshotChunkWire) => {
-          head ??= c.message;
-          // The last chunk says how much came before it.
-          if (c.totalBytes !== undefined) totalBytes = c.totalBytes;
-          chunks.push(c.data);
-        });
-        call.on('end', () => {
-          const data = Buffer.concat(chunks);
-          // A stream can end early when its connection breaks; Raft must never see part of a state.
-          if (head?.snapshot === undefined || data.length !== totalBytes) {
-            const details = `snapshot cut short: ${data.length} bytes came${totalBytes < 0 ? ', and no total' : ` of ${totalBytes}`}`;
-            log.warn('dropped an incomplete snapshot', { received: data.length, expected: totalBytes });
-            cb({ code: grpc.status.DATA_LOSS, details });
-            return;
-          }
-          t.receiver?.receive({ ...head, snapshot: { ...head.snapshot, data } });
-          cb(null, {});
-        });
-        call.on('error', () => { /* an incomplete snapshot is dropped; the leader sends another */ });
-      },
     });
     // The sockets (and TLS) are ours: a connection that opens as a Raft stream stays here, gRPC gets the rest.
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const accept = (socket: Socket) => sniffPeerConnection(socket, (raft, rest) => t.serveRaftStream(raft, rest), (other) => injector.injectConnection(other));
+    const kinds: PeerStreamKind[] = [
+      { preface: RAFT_PREFACE, serve: (raft, rest) => t.serveRaftStream(raft, rest) },
+      { preface: SNAPSHOT_PREFACE, serve: (snapshot, rest) => t.serveSnapshotStream(snapshot, rest) },
+    ];
+    const accept = (socket: Socket) => sniffPeerConnection(socket, kinds, (other) => injector.injectConnection(other));
     for (const { hostPort: addr, tls } of listen) {
       const { server: listener, port } = await listenOn(addr, tls && { ...tls, ALPNProtocols: ['h2'] }, accept);
       t.listeners.push(listener);
@@ -195,8 +174,7 @@ export class PeerPortTransport implements PeerTransport {
    * cluster, then batches of messages for Raft. A refused sender gets the reason and the end.
    */
   private serveRaftStream(socket: Duplex, rest: Buffer): void {
-    this.raftConnections.add(socket);
-    socket.once('close', () => this.raftConnections.delete(socket));
+    this.track(socket);
     socket.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
     const reader = new FrameReader(HELLO_BYTES);
     let sender: NodeId | undefined;
@@ -248,6 +226,17 @@ export class PeerPortTransport implements PeerTransport {
     if (rest.length > 0) onData(rest);
   }
 
+  /** A peer's snapshot (snapshot-stream.ts), past its preface. */
+  private serveSnapshotStream(socket: Duplex, rest: Buffer): void {
+    this.track(socket);
+    void receiveSnapshotStream(socket, rest, { refusal: (sender, cluster) => this.refusal(sender, cluster), receiver: () => this.receiver, log: this.log });
+  }
+
+  private track(socket: Duplex): void {
+    this.peerConnections.add(socket);
+    socket.once('close', () => this.peerConnections.delete(socket));
+  }
+
   attach(receiver: TransportReceiver): void {
     this.receiver = receiver;
   }
@@ -297,7 +286,7 @@ export class PeerPortTransport implements PeerTransport {
     // Peers keep their streams to us open for good, so waiting for them would never end; Raft
     // tolerates the messages this cuts off.
     for (const l of this.listeners) l.close();
-    for (const c of this.raftConnections) c.destroy();
+    for (const c of this.peerConnections) c.destroy();
     this.server.forceShutdown();
   }
 }
@@ -318,7 +307,7 @@ function senderOf(metadata: grpc.Metadata): NodeId | undefined {
 export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, tls?: PeerDialTls): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const url of peerURLs) {
-    const client = new PeerClientConstructor(hostPort(url), grpcCredentials(tls), PEER_CHANNEL);
+    const client = new peerPackage.Peer(hostPort(url), grpcCredentials(tls), PEER_CHANNEL);
     try {
       const res = await new Promise<MembersResponse__Output>((resolve, reject) => {
         client.Members({}, { deadline: Date.now() + timeoutMs }, (err, r) => (err || !r ? reject(err ?? new Error('no answer')) : resolve(r)));
@@ -345,6 +334,8 @@ const MAX_REFUSAL_BYTES = 4096;
 class PeerSender {
   private readonly client: PeerClient;
   private connection: Socket | undefined;
+  /** Snapshots on their way to the peer, each on a connection of its own. */
+  private readonly snapshotConnections = new Set<Socket>();
   private dialing = false;
   private queue: Message[] = [];
   private flushScheduled = false;
@@ -363,7 +354,7 @@ class PeerSender {
     private readonly transport: PeerPortTransport,
     private readonly log: Logger,
   ) {
-    this.client = new PeerClientConstructor(address, grpcCredentials(transport.dialTls()), PEER_CHANNEL);
+    this.client = new peerPackage.Peer(address, grpcCredentials(transport.dialTls()), PEER_CHANNEL);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId.toString(16));
     this.metadata.set(MEMBER_ID_HEADER, self.toString(16));
   }
@@ -399,55 +390,37 @@ class PeerSender {
     });
   }
 
-  /**
-   * Streams the state as it is read: the head chunk carries the message, the last one the total
-   * size, which the receiver checks. Waits for the stream to drain, so a slow peer slows the
-   * reading down instead of the state piling up in memory.
-   */
+  /** Sends a snapshot on a connection of its own (snapshot-stream.ts), and reports how it went. */
   async sendSnapshot(m: Message, state: AsyncIterable<Uint8Array>): Promise<void> {
     const startedAt = performance.now();
-    let bytes = 0;
-    let over = false;
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => { finish = resolve; });
-    const call = this.client.Snapshot(this.metadata, (err) => {
-      over = true;
-      finish();
-      if (err === null) {
-        this.log.info('sent snapshot', { to: this.id.toString(16), index: m.snapshot!.metadata.index, bytes, ms: Math.round(performance.now() - startedAt) });
-      }
-      this.transport.snapshotSent(this.id, err !== null);
-    });
-    // The call can end without a drain (the peer went away).
-    const drained = () => new Promise<void>((resolve) => {
-      const wake = () => {
-        call.off('drain', wake);
-        resolve();
-      };
-      call.on('drain', wake);
-      void finished.then(wake);
-    });
-    call.write({ message: m, data: EMPTY_BYTES } satisfies SnapshotChunkWire);
+    let failed = true;
     try {
-      for await (const piece of state) {
-        for (let at = 0; at < piece.length && !over; at += SNAPSHOT_CHUNK_BYTES) {
-          const chunk = piece.subarray(at, at + SNAPSHOT_CHUNK_BYTES);
-          bytes += chunk.length;
-          if (!call.write({ data: chunk } satisfies SnapshotChunkWire)) await drained();
+      const socket = await dialPeer(this.address, this.transport.dialTls());
+      this.snapshotConnections.add(socket);
+      try {
+        const { bytes, answer } = await sendSnapshotStream(socket, opening(this.clusterId, this.self, SNAPSHOT_PREFACE), m, state);
+        failed = answer !== '';
+        if (!failed) {
+          this.log.info('sent snapshot', { to: this.id.toString(16), index: m.snapshot!.metadata.index, bytes, ms: Math.round(performance.now() - startedAt) });
+        } else if (answer === REMOVED_DETAILS) {
+          this.transport.removed();
+        } else {
+          this.log.error('a peer refused a snapshot', { peer: this.id.toString(16), address: this.address, error: answer });
         }
-        if (over) return;
+      } finally {
+        this.snapshotConnections.delete(socket);
+        socket.destroy();
       }
-      call.write({ data: EMPTY_BYTES, totalBytes: bytes } satisfies SnapshotChunkWire);
-      call.end();
     } catch (err) {
       this.log.warn('cannot send snapshot', { to: this.id.toString(16), error: String(err) });
-      call.cancel();
     }
+    this.transport.snapshotSent(this.id, failed);
   }
 
   close(): void {
     this.closed = true;
     this.connection?.end();
+    for (const c of this.snapshotConnections) c.destroy();
     this.client.close();
   }
 

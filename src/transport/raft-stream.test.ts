@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { Message } from '../raft/types';
 import { frame, framedBatches, FRAME_TARGET_BYTES, FrameReader, HELLO_BYTES, opening, parseHello, RAFT_PREFACE, sniffPeerConnection } from './raft-stream';
 import { decodeMessageBatch } from './raft-wire';
+import { SNAPSHOT_PREFACE } from './snapshot-stream';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -57,10 +58,14 @@ describe('raft stream framing', () => {
 
 describe('sniffing a peer-port connection', () => {
   /** Feeds `chunks` to a fresh connection; resolves with where it went and the bytes that one reads. */
-  async function sniff(chunks: Buffer[]): Promise<{ to: 'raft' | 'other'; bytes: Buffer }> {
+  async function sniff(chunks: Buffer[]): Promise<{ to: 'raft' | 'snapshot' | 'other'; bytes: Buffer }> {
     const socket = new PassThrough();
-    const handed = new Promise<{ to: 'raft' | 'other'; bytes: Buffer }>((resolve) => {
-      sniffPeerConnection(socket, (_s, rest) => resolve({ to: 'raft', bytes: rest }), (s) => {
+    const handed = new Promise<{ to: 'raft' | 'snapshot' | 'other'; bytes: Buffer }>((resolve) => {
+      const kinds = [
+        { preface: RAFT_PREFACE, serve: (_s: unknown, rest: Buffer) => resolve({ to: 'raft', bytes: rest }) },
+        { preface: SNAPSHOT_PREFACE, serve: (_s: unknown, rest: Buffer) => resolve({ to: 'snapshot', bytes: rest }) },
+      ];
+      sniffPeerConnection(socket, kinds, (s) => {
         // gRPC reads the socket from its start: whatever was looked at must be there again.
         s.once('readable', () => resolve({ to: 'other', bytes: s.read() as Buffer }));
       });
@@ -73,6 +78,11 @@ describe('sniffing a peer-port connection', () => {
     const hello = opening(1n, 2n);
     assert.deepEqual(await sniff([hello.subarray(0, 3), hello.subarray(3, 14), hello.subarray(14)]),
       { to: 'raft', bytes: hello.subarray(RAFT_PREFACE.length, 14) });
+  });
+
+  it('tells a snapshot connection from a Raft one, though their prefaces start alike', async () => {
+    const hello = opening(1n, 2n, SNAPSHOT_PREFACE);
+    assert.deepEqual(await sniff([hello.subarray(0, 4), hello.subarray(4)]), { to: 'snapshot', bytes: hello.subarray(SNAPSHOT_PREFACE.length) });
   });
 
   it('hands anything else to gRPC with every byte it read put back', async () => {

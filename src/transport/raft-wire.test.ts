@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import type { Message } from '../raft/types';
 import { PROTO_DIR } from '../util/paths';
-import { peerPackage } from '../wire/peer-package';
-import { decodeMessageBatch, decodeSnapshotChunk, encodeMessageBatch, encodeSnapshotChunk } from './raft-wire';
+import { decodeMessageBatch, encodeMessageBatch } from './raft-wire';
 
 const BIG_ID = 0xfedc_ba98_7654_3210n; // above 2^63: every bit of a uint64 must survive
 const messages: Message[] = [
@@ -69,18 +68,6 @@ describe('raft messages on the peer wire', () => {
     const decoded = stream.requestDeserialize(encodeMessageBatch(messages)) as { messages: unknown[] };
     const expected = stream.requestDeserialize(stream.requestSerialize({ messages: messages.map(generic) })) as { messages: unknown[] };
     assert.deepEqual(decoded, expected);
-  });
-
-  it('carry a snapshot chunk: the head with its message and size, then bare data', () => {
-    const head = decodeSnapshotChunk(encodeSnapshotChunk({ message: messages[4]!, data: Buffer.from('abc'), totalBytes: 3 * 2 ** 33 }));
-    assert.deepEqual(head.message, messages[4]);
-    assert.deepEqual(Buffer.from(head.data), Buffer.from('abc'));
-    assert.equal(head.totalBytes, 3 * 2 ** 33);
-    const next = decodeSnapshotChunk(encodeSnapshotChunk({ data: Buffer.from('def') }));
-    assert.equal(next.message, undefined);
-    assert.equal(next.totalBytes, undefined);
-    const fromProtobuf = peerPackage.Peer.service.Snapshot.requestSerialize({ message: generic(messages[0]!), data: Buffer.from('x'), total_bytes: 1 } as never);
-    assert.deepEqual(plain([decodeSnapshotChunk(fromProtobuf).message!]), plain([messages[0]!]));
   });
 
   it('skip fields it does not know and refuse bytes cut short', () => {

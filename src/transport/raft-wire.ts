@@ -35,9 +35,6 @@ const S_INDEX = 2;
 const S_TERM = 3;
 const C_VOTERS = 1;
 const C_LEARNERS = 2;
-const CHUNK_MESSAGE = 1;
-const CHUNK_DATA = 2;
-const CHUNK_TOTAL_BYTES = 3;
 /** EntryType CONF_CHANGE; NORMAL is 0. */
 const CONF_CHANGE = 1;
 
@@ -45,13 +42,6 @@ const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
-
-/** A SnapshotChunk: the MsgSnap (first chunk only), a piece of the state, its total size (last chunk only). */
-export interface SnapshotChunkWire {
-  message?: Message;
-  data: Uint8Array;
-  totalBytes?: number;
-}
 
 export function encodeMessageBatch(messages: Message[]): Buffer {
   const w = Writer.create();
@@ -67,26 +57,6 @@ export function decodeMessageBatch(bytes: Uint8Array): Message[] {
     return true;
   });
   return messages;
-}
-
-export function encodeSnapshotChunk(chunk: SnapshotChunkWire): Buffer {
-  const w = Writer.create();
-  if (chunk.message) writeMessage(w.uint32(tag(CHUNK_MESSAGE, LENGTH_DELIMITED)).fork(), chunk.message).ldelim();
-  if (chunk.data.length > 0) w.uint32(tag(CHUNK_DATA, LENGTH_DELIMITED)).bytes(chunk.data);
-  if (chunk.totalBytes) w.uint32(tag(CHUNK_TOTAL_BYTES, VARINT)).uint64(chunk.totalBytes);
-  return Buffer.from(w.finish());
-}
-
-export function decodeSnapshotChunk(bytes: Uint8Array): SnapshotChunkWire {
-  const chunk: SnapshotChunkWire = { data: new Uint8Array() };
-  readFields(new Cursor(bytes), (field, c) => {
-    if (field === CHUNK_MESSAGE) chunk.message = readMessage(c.sub());
-    else if (field === CHUNK_DATA) chunk.data = c.bytes();
-    else if (field === CHUNK_TOTAL_BYTES) chunk.totalBytes = c.number();
-    else return false;
-    return true;
-  });
-  return chunk;
 }
 
 function tag(field: number, wireType: number): number {

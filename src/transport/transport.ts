@@ -28,6 +28,12 @@ export interface PeerTransport {
 
 export interface TransportReceiver {
   receive(m: Message): void;
+  /**
+   * A MsgSnap (`head`, without its state) whose state is arriving: what takes the pieces as they
+   * come. Then the whole message goes to receive(), or, if the state never came whole, the intake
+   * is dropped.
+   */
+  snapshotIntake(head: Message): SnapshotIntake;
   /** A message to `to` could not be sent; Raft slows down replication to it. */
   unreachable(to: NodeId): void;
   /** A snapshot reached `to` (or failed to). */
@@ -42,6 +48,14 @@ export interface TransportReceiver {
   removed(): void;
   /** The cluster as this member knows it, for a member that is joining. */
   clusterInfo(): ClusterInfo;
+}
+
+/** Where a snapshot's state goes while it arrives (a member prepares its install meanwhile). */
+export interface SnapshotIntake {
+  /** The next piece; the one after it is given once this has resolved. Never rejects. */
+  add(piece: Buffer): Promise<void>;
+  /** The state will not come whole. */
+  drop(): void;
 }
 
 export interface ClusterInfo {
