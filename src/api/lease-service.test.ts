@@ -130,4 +130,19 @@ describe('Leases across a three-member cluster', function () {
       return counts.every((r) => r.count === '0');
     });
   });
+
+  // A leader cut off (or paused) keeps believing it leads until its election timeout runs out,
+  // while the others elect a new one: renewing there would keep a lease alive that the new leader
+  // lets expire.
+  it('refuses a keep-alive on a leader cut off from the others rather than renewing it', async () => {
+    c = await startInProcessCluster(3);
+    const old = await c.leader();
+    await old.client.leaseGrant({ ID: 31, TTL: 10 });
+    c.network.isolate(old.server.memberId);
+    assert.equal(old.server.leader, old.server.memberId, 'it still believes it leads');
+    const refused = await failure(keepAliveOnce(old.client, '31'));
+    assert.equal(refused.code, status.UNAVAILABLE);
+    c.network.heal();
+    await eventually('renewed once healed', async () => (await keepAliveOnce(old.client, '31').catch(() => '')) === '10');
+  });
 });

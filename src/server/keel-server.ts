@@ -167,6 +167,7 @@ export class KeelServer {
       transport: () => node.transport,
       propose: (req) => this.propose(req),
       nextLeaseId: () => BigInt(this.ids.nextId()) & ((1n << 63n) - 1n),
+      confirmLeadership: () => this.reads.read(),
       log,
     });
     this.ids = new IdGenerator(memberId, Date.now());

@@ -20,6 +20,7 @@ function leader() {
   const proposed: Array<{ req: InternalRequest; apply(): void; fail(err: Error): void }> = [];
   const manager = new LeaseManager(lessor, {
     memberId: 1n, leader: () => 1n, transport: () => { throw new Error('no peers'); }, nextLeaseId: () => 8n, log: silentLogger,
+    confirmLeadership: () => Promise.resolve(),
     propose: <T>(req: InternalRequest) => new Promise<{ response: T }>((resolve, reject) => {
       proposed.push({
         req,

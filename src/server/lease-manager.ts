@@ -44,6 +44,8 @@ export class LeaseManager {
       transport(): PeerTransport;
       propose<T>(req: InternalRequest): Promise<{ response: T }>;
       nextLeaseId(): bigint;
+      /** Resolves once a quorum confirmed this member's leadership and it applied what was committed before (a ReadIndex round). */
+      confirmLeadership(): Promise<void>;
       log: Logger;
     },
   ) {
@@ -92,6 +94,7 @@ export class LeaseManager {
   /** Answers a lease question as leader (asked by this member or forwarded by a follower). */
   async answer(req: LeaseForward): Promise<LeaseForwardReply> {
     if (!this.lessor.isPrimary) throw new ServerError('no-leader');
+    if (req.renew) await this.ensureLeadership();
     if (req.renew && this.lessor.isExpired(req.id)) {
       // As etcd: a lease whose time is up may be on its way to revocation, and a renewal must not
       // answer for it (its keys would go right after). Wait for the revocation: then the lease is
@@ -107,6 +110,21 @@ export class LeaseManager {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * As etcd 3.5 before a renewal: a leader paused or cut off may not have learnt yet that another
+   * took over, and would renew a lease the new leader lets expire, its keys deleted while the
+   * client believes it holds them. A quorum confirms the leadership first; without one the client
+   * is told there is no leader and asks again, through another member if it must.
+   */
+  private async ensureLeadership(): Promise<void> {
+    try {
+      await this.deps.confirmLeadership();
+    } catch {
+      throw new ServerError('no-leader');
+    }
+    if (!this.lessor.isPrimary || this.deps.leader() !== this.deps.memberId) throw new ServerError('no-leader');
   }
 
   private async ask(req: LeaseForward): Promise<LeaseForwardReply> {
