@@ -145,4 +145,19 @@ describe('Leases across a three-member cluster', function () {
     c.network.heal();
     await eventually('renewed once healed', async () => (await keepAliveOnce(old.client, '31').catch(() => '')) === '10');
   });
+
+  // A keep-alive answered from a recent quorum confirmation must stop being answered once the
+  // others could have elected a new leader.
+  it('stops renewing on a cut-off leader once its last quorum confirmation is too old', async () => {
+    c = await startInProcessCluster(3);
+    const old = await c.leader();
+    await old.client.leaseGrant({ ID: 32, TTL: 10 });
+    assert.equal(await keepAliveOnce(old.client, '32'), '10', 'renewed after a read round');
+    c.network.isolate(old.server.memberId);
+    await eventually('the cut-off leader refuses to renew', async () => {
+      const f = await keepAliveOnce(old.client, '32').then(() => undefined, (err: Error & { code?: number }) => err);
+      return f?.code === status.UNAVAILABLE;
+    });
+    c.network.heal();
+  });
 });

@@ -167,7 +167,9 @@ export class KeelServer {
       transport: () => node.transport,
       propose: (req) => this.propose(req),
       nextLeaseId: () => BigInt(this.ids.nextId()) & ((1n << 63n) - 1n),
-      confirmLeadership: () => this.reads.read(),
+      // Two heartbeats short of an election timeout: a follower's first tick after a heartbeat
+      // may come at once, and clocks on two machines do not run at quite the same rate.
+      confirmLeadership: () => this.reads.confirmLeadership(cfg.electionTimeoutMs - 2 * cfg.heartbeatIntervalMs),
       log,
     });
     this.ids = new IdGenerator(memberId, Date.now());

@@ -1,8 +1,15 @@
+import { NONE } from '../raft/types';
 import { ServerError } from './errors';
 import { RaftNode } from './raft-node';
 
 /** How often a read-index request without an answer is asked again (etcd: 500 ms). */
 const READ_RETRY_MS = 500;
+
+/** When a read round began while this member led, and in which term. */
+interface Leading {
+  at: number;
+  term: number;
+}
 
 interface Waiter {
   resolve(): void;
@@ -16,8 +23,10 @@ interface Waiter {
  */
 export class LinearizableReads {
   private waiting: Waiter[] = [];
-  private round: { ctx: string; waiters: Waiter[]; retry: NodeJS.Timeout } | undefined;
+  private round: { ctx: string; waiters: Waiter[]; retry: NodeJS.Timeout; leading: Leading | undefined } | undefined;
   private seq = 0;
+  /** The newest round a quorum answered while this member led: when it began, in which term. */
+  private confirmed: Leading | undefined;
 
   constructor(
     private readonly node: RaftNode,
@@ -51,6 +60,21 @@ export class LinearizableReads {
     });
   }
 
+  /**
+   * Resolves once a quorum has confirmed that this member leads: at once if a round begun less
+   * than `withinMs` ago did, in this term. The followers that answered it heard from this leader
+   * after it began, and with check-quorum none of them votes for another until an election timeout
+   * has passed since (etcd raft's lease-based reads rest on the same bound). A leadership transfer
+   * lets a follower campaign at once, so none may be under way, nor have been when the round began.
+   */
+  confirmLeadership(withinMs: number): Promise<void> {
+    const raft = this.node.raw.raft;
+    const c = this.confirmed;
+    const recent = c !== undefined && raft.state === 'leader' && raft.term === c.term && raft.leadTransferee === NONE
+      && performance.now() - c.at < withinMs;
+    return recent ? Promise.resolve() : this.read();
+  }
+
   stop(): void {
     if (this.round) clearTimeout(this.round.retry);
     const all = [...this.waiting, ...(this.round?.waiters ?? [])];
@@ -67,7 +91,9 @@ export class LinearizableReads {
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64BE(BigInt(++this.seq));
     const retry = setTimeout(() => this.retry(), READ_RETRY_MS);
-    this.round = { ctx: ctx.toString('latin1'), waiters, retry };
+    const raft = this.node.raw.raft;
+    const leading = raft.state === 'leader' && raft.leadTransferee === NONE ? { at: performance.now(), term: raft.term } : undefined;
+    this.round = { ctx: ctx.toString('latin1'), waiters, retry, leading };
     this.node.readIndex(ctx);
   }
 
@@ -88,6 +114,8 @@ export class LinearizableReads {
     if (round === undefined || round.ctx !== ctx) return;
     clearTimeout(round.retry);
     this.round = undefined;
+    const raft = this.node.raw.raft;
+    if (round.leading !== undefined && raft.state === 'leader' && raft.term === round.leading.term) this.confirmed = round.leading;
     this.waitApplied(index).then(() => {
       for (const w of round.waiters) w.resolve();
     }, (err: Error) => {
