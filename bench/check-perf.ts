@@ -23,11 +23,11 @@ export interface CheckPerfResult {
  * all its members: 60 s of puts at the load's rate from its number of clients, then etcdctl judges
  * throughput (at least 90 % of the rate), the slowest request (under 500 ms) and the spread (stddev under 100 ms).
  */
-export async function runCheckPerf(systems: readonly System[], load: CheckPerfLoad, log: (line: string) => void): Promise<CheckPerfResult[]> {
+export async function runCheckPerf(systems: readonly System[], load: CheckPerfLoad, log: (line: string) => void, profileDir?: string): Promise<CheckPerfResult[]> {
   const results: CheckPerfResult[] = [];
   for (const system of systems) {
     log(`${system}: starting a fresh 3-member cluster`);
-    const target = await startTarget(system, 3);
+    const target = await startTarget(system, 3, profileDir);
     let ok = false;
     try {
       const termBefore = await target.raftTerm();

@@ -73,8 +73,9 @@ async function main(): Promise<void> {
     return;
   }
   if (o.checkPerf !== undefined) {
-    const perf = await runCheckPerf(systems, o.checkPerf, progress);
+    const perf = await runCheckPerf(systems, o.checkPerf, progress, profileDir);
     process.stdout.write(o.json ? `${JSON.stringify({ checkPerf: perf }, null, 2)}\n` : formatCheckPerfTable(perf));
+    printProfiles(profileDir);
     return;
   }
   if (o.big) {
