@@ -84,7 +84,7 @@ export class LevelEngine implements Engine {
   }
 
   largeBatch(): LargeBatch {
-    const batch = this.db.batch() as unknown as NativeChainedBatch;
+    const batch = this.nativeBatch();
     let spent = false;
     const unspent = () => {
       if (spent) throw new Error('the large batch was already written or discarded');
@@ -105,6 +105,10 @@ export class LevelEngine implements Engine {
         void batch.close();
       },
     };
+  }
+
+  private nativeBatch(): NativeChainedBatch {
+    return this.db.batch() as unknown as NativeChainedBatch;
   }
 
   private enqueue(ops: EngineOp[], options: { sync: boolean }, prepared?: NativeChainedBatch): Promise<void> {
@@ -132,7 +136,7 @@ export class LevelEngine implements Engine {
     this.inFlight = group;
     if (group === undefined) return;
     const written = group.ops > LARGE_BATCH_OPS || group.prepared !== undefined
-      ? this.writeInSlices(group.prepared ?? this.db.batch() as unknown as NativeChainedBatch, group.batches, { sync: group.sync })
+      ? this.writeInSlices(group.prepared ?? this.nativeBatch(), group.batches, { sync: group.sync })
       : this.writeBatch(group.batches.flat(), { sync: group.sync });
     written.then(
       () => {
