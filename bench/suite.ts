@@ -58,18 +58,22 @@ export interface RowResult {
 const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
 
 /**
- * One system at a time: start it fresh, run every row against it, stop it, then the next system.
- * If a row had failures, a member exited or anything threw, the cluster's dir (data and member
- * logs) is kept and named on the log; a member's exit also ends that system's rows.
+ * Every system started fresh side by side, then each row run on one system after the other, so
+ * that a machine slowing down over minutes (it happens here: 20-30 % within an hour) weighs on
+ * both sides of a row's ratio alike; the idle system's heartbeats show under "other CPU". If a row
+ * had failures, a member exited or anything threw, that cluster's dir (data and member logs) is
+ * kept and named on the log; a member's exit also ends that system's rows.
  */
 export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
   const workload = makeWorkload(opts.workload);
   const results: RowResult[] = [];
-  for (const system of opts.systems) {
-    opts.log(`${system}: starting a fresh ${opts.members === 1 ? 'one-member server' : `${opts.members}-member cluster`}`);
-    const target = await startTarget(system, opts.members, opts.profileDir);
-    let keepDir = true;
-    try {
+  const running: Array<{ target: Target; trouble: boolean; ended: boolean }> = [];
+  try {
+    for (const system of opts.systems) {
+      opts.log(`${system}: starting a fresh ${opts.members === 1 ? 'one-member server' : `${opts.members}-member cluster`}`);
+      const target = await startTarget(system, opts.members, opts.profileDir);
+      const one = { target, trouble: true, ended: false };
+      running.push(one);
       const pids = target.members.map((m) => m.process.pid).join(', ');
       opts.log(`${system}: serving on ${target.endpoints.join(', ')} (pid ${pids})`);
       const setupClient = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
@@ -78,21 +82,27 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
       } finally {
         setupClient.close();
       }
-      let trouble = false;
-      for (const row of opts.rows) {
-        const result = await runRow(target, row, workload, opts);
+      one.trouble = false;
+    }
+    for (const row of opts.rows) {
+      for (const one of running.filter((r) => !r.ended)) {
+        const result = await runRow(one.target, row, workload, opts);
         results.push(result);
-        if (result.failed > 0) trouble = true;
+        if (result.failed > 0) one.trouble = true;
         if (result.exitedMembers) {
-          opts.log(`${system}: ${result.exitedMembers.join(', ')} exited; skipping this system's remaining rows`);
-          trouble = true;
-          break;
+          opts.log(`${one.target.system}: ${result.exitedMembers.join(', ')} exited; skipping this system's remaining rows`);
+          one.trouble = true;
+          one.ended = true;
         }
       }
-      keepDir = trouble;
-    } finally {
-      await target.stop(keepDir);
-      if (keepDir) opts.log(`${system}: kept ${target.baseDir} (member logs ${target.members.map((m) => `${m.name}.log`).join(', ')})`);
+    }
+  } catch (err) {
+    for (const one of running) one.trouble = true;
+    throw err;
+  } finally {
+    for (const { target, trouble } of running) {
+      await target.stop(trouble);
+      if (trouble) opts.log(`${target.system}: kept ${target.baseDir} (member logs ${target.members.map((m) => `${m.name}.log`).join(', ')})`);
     }
   }
   return results;
