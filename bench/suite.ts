@@ -58,11 +58,12 @@ export interface RowResult {
 const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
 
 /**
- * Every system started fresh side by side, then each row run on one system after the other, so
- * that a machine slowing down over minutes (it happens here: 20-30 % within an hour) weighs on
- * both sides of a row's ratio alike; the idle system's heartbeats show under "other CPU". If a row
- * had failures, a member exited or anything threw, that cluster's dir (data and member logs) is
- * kept and named on the log; a member's exit also ends that system's rows.
+ * Every system started fresh side by side, then each row run on one system after the other (which
+ * first alternating from row to row), so that a machine slowing down over minutes (it happens
+ * here: 20-30 % within an hour) weighs on both sides of a row's ratio alike; the idle system's
+ * heartbeats show under "other CPU". If a row had failures, a member exited or anything threw,
+ * that cluster's dir (data and member logs) is kept and named on the log; a member's exit also
+ * ends that system's rows.
  */
 export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
   const workload = makeWorkload(opts.workload);
@@ -84,10 +85,13 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
       }
       one.trouble = false;
     }
-    for (const row of opts.rows) {
-      for (const one of running.filter((r) => !r.ended)) {
+    for (const [n, row] of opts.rows.entries()) {
+      // Neither system always runs right after the other's load.
+      const order = n % 2 === 0 ? running : [...running].reverse();
+      const rowResults = new Map<System, RowResult>();
+      for (const one of order.filter((r) => !r.ended)) {
         const result = await runRow(one.target, row, workload, opts);
-        results.push(result);
+        rowResults.set(one.target.system, result);
         if (result.failed > 0) one.trouble = true;
         if (result.exitedMembers) {
           opts.log(`${one.target.system}: ${result.exitedMembers.join(', ')} exited; skipping this system's remaining rows`);
@@ -95,6 +99,8 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
           one.ended = true;
         }
       }
+      // Reported in the systems' order, whichever ran first.
+      for (const system of opts.systems) if (rowResults.has(system)) results.push(rowResults.get(system)!);
     }
   } catch (err) {
     for (const one of running) one.trouble = true;
