@@ -10,7 +10,7 @@ import { Logger } from '../util/logger';
 import { dialPeer, type PeerDialTls } from './peer-dial';
 import { peerPackage } from '../wire/peer-package';
 import { decodeMessageBatch } from './raft-wire';
-import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, RAFT_PREFACE, sniffPeerConnection } from './raft-stream';
+import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, RAFT_PREFACE, sniffPeerConnection } from './raft-stream';
 import { receiveSnapshotStream, sendSnapshotStream, SNAPSHOT_PREFACE } from './snapshot-stream';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
 import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
@@ -327,8 +327,6 @@ export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, tl
   throw new Error(errors.join('; '));
 }
 
-/** What a refusal may take; a longer answer is not one. */
-const MAX_REFUSAL_BYTES = 4096;
 
 /** The sending side toward one peer: Raft messages on a connection of its own, the rest over gRPC. */
 class PeerSender {
@@ -467,7 +465,7 @@ class PeerSender {
   /** Reads the peer's refusal, if it refuses, and learns when the connection is gone. */
   private watch(connection: Socket, openedAt: number): void {
     // The peer says nothing on this connection but why it refuses it.
-    const reader = new FrameReader(MAX_REFUSAL_BYTES);
+    const reader = new FrameReader(MAX_ANSWER_BYTES);
     let refusal: string | undefined;
     let failure: string | undefined;
     connection.on('data', (bytes: Buffer) => {

@@ -30,6 +30,16 @@ const LENGTH_BYTES = 4;
 /** The hello: the only frame an unknown sender may send, so it cannot make a member buffer more. */
 export const HELLO_BYTES = 16;
 
+/** What a receiver may answer a sender with (why it refuses, or a snapshot's outcome); a longer answer is not one. */
+export const MAX_ANSWER_BYTES = 4096;
+
+/** A frame's head alone, for a payload written after it as it is (a snapshot's megabyte pieces). */
+export function frameHead(payloadLength: number): Buffer {
+  const head = Buffer.allocUnsafe(LENGTH_BYTES);
+  head.writeUInt32BE(payloadLength, 0);
+  return head;
+}
+
 /** A frame: the payload's length (4 bytes, big-endian), then the payload. */
 export function frame(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(LENGTH_BYTES + payload.length);

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Message, NodeId } from '../raft/types';
 import { EMPTY_BYTES } from '../util/bytes';
 import type { Logger } from '../util/logger';
-import { frame, FrameReader, HELLO_BYTES, MAX_FRAME_BYTES, parseHello } from './raft-stream';
+import { frame, frameHead, FrameReader, HELLO_BYTES, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, parseHello } from './raft-stream';
 import { decodeMessageBatch, encodeMessageBatch } from './raft-wire';
 import type { TransportReceiver } from './transport';
 
@@ -100,9 +100,6 @@ function framesOf(socket: Duplex, rest: Buffer) {
   };
 }
 
-/** Largest answer a sender reads; a longer one is not an answer. */
-const MAX_ANSWER_BYTES = 4096;
-
 /**
  * Sends `m` with the state in `pieces` on `socket` (dialled, paused), after `opening`. Writes wait
  * for the socket to drain, so a slow receiver slows the reading instead of the state piling up.
@@ -118,9 +115,7 @@ export async function sendSnapshotStream(socket: Duplex, opening: Buffer, m: Mes
   for await (const piece of pieces) {
     if (over) break;
     if (piece.length === 0) continue;
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(piece.length, 0);
-    socket.write(length);
+    socket.write(frameHead(piece.length));
     bytes += piece.length;
     // The piece goes as it is, not copied into a frame: it is a megabyte.
     if (!socket.write(piece)) await drainedOrOver(socket, answered);
