@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { EtcdClient } from '../client/etcd-client';
 import { KeelServer, ServerConfig } from '../server/keel-server';
 import { LevelEngine } from '../storage/level-engine';
+import { walDirOf } from '../storage/wal';
 import { InMemoryNetwork } from '../transport/in-memory-transport';
 import { recordingLogger } from '../util/logger';
 import { realClock } from '../util/clock';
@@ -109,7 +110,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const log = recordingLogger();
   const registry = new Registry();
   const server = await KeelServer.start(cfg, {
-    engine, transport: (id) => network.transport(id), discover: (urls) => network.discover(urls), rand: new SeededRand(seed), clock: realClock, log, registry,
+    engine, walDir: walDirOf(dir), transport: (id) => network.transport(id), discover: (urls) => network.discover(urls), rand: new SeededRand(seed), clock: realClock, log, registry,
   });
   const clientServer = await startClientServer(server, [{ hostPort: '127.0.0.1:0' }], cfg, log);
   const endpoint = `127.0.0.1:${clientServer.ports[0]}`;

@@ -9,6 +9,7 @@ import { ConfigError } from '../server/errors';
 import { KeelServer } from '../server/keel-server';
 import { ETCD_VERSION } from '../server/version';
 import { LevelEngine } from '../storage/level-engine';
+import { walDirOf } from '../storage/wal';
 import { fetchClusterInfo, PeerPortTransport } from '../transport/peer-port-transport';
 import { realClock } from '../util/clock';
 import { SeededRand } from '../util/rand';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   try {
     server = await KeelServer.start(flags, {
       engine,
+      walDir: walDirOf(flags.dataDir),
       transport: (self, clusterId, members) => {
         peers.setPeers(self, clusterId, members.filter((m) => m.id !== self));
         return peers;

@@ -53,16 +53,12 @@ export class Applier {
   }
 
   /**
-   * Applies `entries` in one batch, which also writes what `alsoWrite()` returns just before the
-   * batch goes to the engine (the Raft hard state as it is then). The
-   * results go to `applied` as soon as the store holds them in memory, before the batch reaches the
-   * engine: reads find unflushed records in memory, what needs the engine (hashes, watch replay)
-   * waits for the flush, and a crash before it only replays these entries from the durable log.
-   * Resolves once the batch is written.
+   * Applies `entries` in one batch. The results go to `applied` as soon as the store holds them
+   * in memory, before the batch reaches the engine: reads find unflushed records in memory, what
+   * needs the engine (hashes, watch replay) waits for the flush, and a crash before it only
+   * replays these entries from the durable log. Resolves once the batch is written.
    */
-  async applyEntries(
-    entries: LogEntry[], alsoWrite: () => EngineOp[], applied: (results: Array<{ id: string; result: ApplyResult }>) => void,
-  ): Promise<void> {
+  async applyEntries(entries: LogEntry[], applied: (results: Array<{ id: string; result: ApplyResult }>) => void): Promise<void> {
     const batch: EngineOp[] = [];
     const results: Array<{ id: string; result: ApplyResult }> = [];
     for (const entry of entries) {
@@ -83,7 +79,6 @@ export class Applier {
     const changesConfiguration = entries.some((e) => e.type === 'conf-change');
     if (!changesConfiguration) applied(results);
     // The log already holds these entries durably; losing this batch in a crash only means replaying them.
-    batch.push(...alsoWrite());
     const started = process.hrtime.bigint();
     await this.engine.write(batch, { sync: false });
     this.state.commitSeconds(secondsSince(started));

@@ -19,7 +19,7 @@ import { RawNode } from '../raft/raw-node';
 import { NodeId, NONE } from '../raft/types';
 import { Engine, EngineSnapshot } from '../storage/engine';
 import { decodeNumber, metaKey } from '../storage/keyspace';
-import { LogStore } from '../storage/log-store';
+import { LogEntry, LogStore, StoredHardState } from '../storage/log-store';
 import { PeerTransport } from '../transport/transport';
 import { Registry } from 'prom-client';
 import { Lessor } from '../lease/lessor';
@@ -104,6 +104,8 @@ export interface MemberStatus {
 /** What the composition root hands the server besides its config. */
 export interface ServerDeps {
   engine: Engine;
+  /** Where the Raft log's write-ahead log lives (wal.ts): a directory of its own. */
+  walDir: string;
   /** Builds the peer transport once the member knows its identity and its peers. */
   transport(memberId: NodeId, clusterId: bigint, peers: Member[]): PeerTransport;
   /** How a member joining a running cluster asks the others about it. */
@@ -239,10 +241,14 @@ export class KeelServer {
     }, {
       alarms, auth, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
     });
-    const logStore = new LogStore(engine);
+    const logStore = LogStore.open(engine, deps.walDir, log);
     const confState = identity.membership.confState();
-    if (identity.isNew) await writeBootstrapEntries(logStore, identity.membership.list());
-    const storage = await loadRaftStorage(logStore);
+    const storage = await loadRaftStorage(logStore, applied);
+    if (identity.isNew) {
+      const { entries, hardState } = writeBootstrapEntries(logStore, identity.membership.list());
+      storage.append(entries);
+      storage.setHardState(hardState);
+    }
     const raw = new RawNode({
       id: identity.memberId,
       electionTicks: Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs),
@@ -277,8 +283,8 @@ export class KeelServer {
       snapshotCount: cfg.snapshotCount,
       log,
       stateMachine: {
-        apply: async (entries, alsoWrite) => {
-          await applier.applyEntries(entries, alsoWrite, (results) => {
+        apply: async (entries) => {
+          await applier.applyEntries(entries, (results) => {
             for (const { id, result } of results) server?.wait.trigger(id, result);
             server?.appliedAdvanced();
           });
@@ -710,13 +716,15 @@ const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all
  * committed in term 1, so the first election is for term 2.
  */
-export async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<void> {
+export function writeBootstrapEntries(logStore: LogStore, members: Member[]): { entries: LogEntry[]; hardState: StoredHardState } {
   const entries = members.map((m, i) => ({
     index: i + 1, term: 1, type: 'conf-change' as const,
     // No one waits on these; every member applies them, a joining one included.
     data: Buffer.from(encodeConfChange(toConfChange('0', { type: 'add', member: m }))),
   }));
-  await logStore.save(entries, { term: 1, vote: NONE, commit: entries.length }, 0, true);
+  const hardState = { term: 1, vote: NONE, commit: entries.length };
+  logStore.save(entries, hardState, true);
+  return { entries, hardState };
 }
 
 function isTxnSerializable(req: TxnRequest__Output): boolean {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,12 +7,13 @@ import { RawNode } from '../raft/raw-node';
 import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, message } from '../raft/types';
 import { LevelEngine } from '../storage/level-engine';
-import { LogStore } from '../storage/log-store';
+import { LoadedLog, LogStore } from '../storage/log-store';
+import { SEGMENT_BYTES } from '../storage/wal';
 import type { PeerTransport, SnapshotIntake, TransportReceiver } from '../transport/transport';
 import { eventually } from '../util/eventually';
 import { silentLogger } from '../util/logger';
 import { SeededRand } from '../util/rand';
-import { LOG_BYTES_BEFORE_SNAPSHOT, RaftNode, SNAPSHOT_CATCH_UP_BYTES, StateMachine } from './raft-node';
+import { loadRaftStorage, LOG_BYTES_BEFORE_SNAPSHOT, RaftNode, SNAPSHOT_CATCH_UP_BYTES, StateMachine } from './raft-node';
 
 /**
  * The Ready loop runs one Ready at a time, even when handling a Ready calls back into it. Found by
@@ -46,7 +48,7 @@ describe('RaftNode', () => {
       send: () => {}, sendSnapshot: () => Promise.resolve(), forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
       learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
-    const logStore = new LogStore(engine);
+    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
     const node = new RaftNode({
       raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
@@ -60,8 +62,8 @@ describe('RaftNode', () => {
   function tracking(onApply: StateMachine['apply']): { machine: StateMachine; appliedIndex: () => number } {
     let appliedIndex = 0;
     const machine: StateMachine = {
-      apply: async (entries, alsoWrite) => {
-        await onApply(entries, alsoWrite);
+      apply: async (entries) => {
+        await onApply(entries);
         appliedIndex = entries[entries.length - 1]!.index;
       },
       dump: () => Promise.resolve({ pieces: (async function* () {})(), close: () => Promise.resolve() }),
@@ -70,6 +72,16 @@ describe('RaftNode', () => {
       appliedIndex: () => appliedIndex,
     };
     return { machine, appliedIndex: machine.appliedIndex };
+  }
+
+  /** The log as the next start reads it back; once the node has stopped. */
+  async function logOnDisk(): Promise<LoadedLog> {
+    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    try {
+      return await logStore.load();
+    } finally {
+      await logStore.close();
+    }
   }
 
   /** A single-member cluster of `machine`, once it leads and has applied its first entry. */
@@ -105,39 +117,40 @@ describe('RaftNode', () => {
   // Applies run behind the Ready loop. A batch queued while one is applying used to carry the hard
   // state of the Ready that queued it; a new term and vote saved before it was written were then
   // overwritten on disk by the older ones, and after a crash the member could vote twice in a term.
+  // The hard state is now the WAL's alone, written by the loop in order.
   it('never writes an older term and vote over a newer one when an apply lands after an election', async () => {
     let gate: Promise<void> | undefined;
     let openGate = () => {};
-    const { machine, appliedIndex } = tracking(async (_, alsoWrite) => {
+    const { machine, appliedIndex } = tracking(async () => {
       if (gate !== undefined) await gate;
-      await engine.write(alsoWrite(), { sync: false });
     });
-    const { node, storage, logStore, fromPeer } = member([1n, 2n], machine);
+    const { node, storage, fromPeer } = member([1n, 2n], machine);
     // Member 2 leads term 2 and replicates one entry, then tells this follower it is committed: a
-    // Ready that only moves the commit index, whose hard state the apply batch writes.
+    // Ready that only moves the commit index.
     const entry = { index: 1, term: 2, type: 'normal' as const, data: Buffer.from('held') };
     fromPeer(message({ type: 'MsgApp', from: 2n, to: 1n, term: 2, index: 0, logTerm: 0, entries: [entry], commit: 0 }));
-    await eventually('the entry is on disk', async () => (await logStore.entriesFrom(1)).length === 1);
+    await eventually('the entry is saved', () => storage.lastIndex() === 1);
     gate = new Promise((resolve) => { openGate = resolve; });
     fromPeer(message({ type: 'MsgApp', from: 2n, to: 1n, term: 2, index: 1, logTerm: 2, commit: 1 }));
     await eventually('the entry is committed and its apply is waiting', () => storage.initialState().hardState.commit === 1);
     // Member 2 campaigns in term 3: this member grants its vote and saves the new term and vote
     // while the apply still waits.
     fromPeer(message({ type: 'MsgVote', from: 2n, to: 1n, term: 3, index: 1, logTerm: 2 }));
-    await eventually('the new term is on disk', async () => (await logStore.hardState())?.term === 3);
+    await eventually('the new term is saved', () => storage.initialState().hardState.term === 3);
     openGate();
     await eventually('the held entry is applied', () => appliedIndex() === 1);
     await node.stop();
-    const onDisk = await logStore.hardState();
-    assert.deepEqual(onDisk, { term: 3, vote: 2n, commit: 1 }, 'the hard state on disk went back');
+    const onDisk = await logOnDisk();
+    assert.deepEqual(onDisk.hardState, { term: 3, vote: 2n, commit: 1 }, 'the hard state on disk went back');
+    assert.deepEqual(onDisk.entries.map((e) => [e.index, e.term, Buffer.from(e.data).toString()]), [[1, 2, 'held']]);
   });
 
   // --snapshot-count counts entries; with large ones the log held in memory (and read back at every
   // start) grew to hundreds of megabytes before it was trimmed.
   it('snapshots and trims a log of large entries once it holds LOG_BYTES_BEFORE_SNAPSHOT, keeping at most SNAPSHOT_CATCH_UP_BYTES', async function () {
     this.timeout(60_000);
-    const { machine, appliedIndex } = tracking((_, alsoWrite) => engine.write(alsoWrite(), { sync: false }));
-    const { node, storage, logStore } = await leadingAlone(machine);
+    const { machine, appliedIndex } = tracking(() => Promise.resolve());
+    const { node, storage } = await leadingAlone(machine);
     const entryBytes = 1 << 20;
     const proposals = LOG_BYTES_BEFORE_SNAPSHOT / entryBytes + 10;
     for (let i = 0; i < proposals; i++) {
@@ -150,14 +163,33 @@ describe('RaftNode', () => {
     assert.ok(storage.dataBytes < LOG_BYTES_BEFORE_SNAPSHOT, `${storage.dataBytes} bytes left in memory`);
     const behind = (snapshotAt - storage.firstIndex() + 1) * entryBytes;
     assert.ok(behind <= SNAPSHOT_CATCH_UP_BYTES && behind >= SNAPSHOT_CATCH_UP_BYTES - entryBytes, `${behind} bytes kept behind the snapshot`);
-    assert.equal((await logStore.entriesFrom(1))[0]!.index, storage.firstIndex() - 1, 'trimmed on disk too, up to the entry compacted to');
+    const segments = readdirSync(join(dir, 'wal')).filter((name) => name.endsWith('.wal'));
+    assert.ok(segments.length < Math.ceil((proposals * entryBytes) / SEGMENT_BYTES), `the WAL's oldest segments deleted: ${segments.join(', ')}`);
+    const onDisk = await logOnDisk();
+    assert.equal(onDisk.snapshot?.index, snapshotAt);
+    assert.equal(onDisk.entries[0]?.index, snapshotAt + 1, 'the log read back resumes after the snapshot');
+  });
+
+  // A hard state that only moves the commit index is written without an fsync, while the state's
+  // own batches record the applied index: a crash may keep the second and lose the first.
+  it('raises a commit index lost with its unsynced write to the applied index at start', async () => {
+    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    await logStore.load();
+    const entries = [1, 2, 3].map((index) => ({ index, term: 1, type: 'normal' as const, data: Buffer.from(`e${index}`) }));
+    logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, true);
+    await logStore.close();
+    const reopened = LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const storage = await loadRaftStorage(reopened, 3);
+    await reopened.close();
+    assert.equal(storage.initialState().hardState.commit, 3);
+    assert.equal(storage.lastIndex(), 3);
   });
 
   it('installs a snapshot with what was prepared as its state arrived, and drops the preparation of one Raft refuses', async () => {
     const made: Array<{ pieces: string[]; dropped: boolean }> = [];
     const installs: Array<{ index: number; prepared: unknown; data: string }> = [];
     const machine: StateMachine = {
-      apply: async (_entries, alsoWrite) => engine.write(alsoWrite(), { sync: false }),
+      apply: () => Promise.resolve(),
       dump: () => Promise.reject(new Error('a follower here')),
       prepare: () => {
         const p = { pieces: [] as string[], dropped: false, add: async (b: Buffer) => void p.pieces.push(b.toString()), drop: () => { p.dropped = true; } };

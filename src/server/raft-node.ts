@@ -2,7 +2,7 @@ import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { ConfChange } from '../raft/conf-change';
 import { MemoryStorage } from '../raft/storage';
-import { Entry, HardState, Message, NodeId, NONE, Ready, Snapshot, SnapshotMetadata } from '../raft/types';
+import { Entry, Message, NodeId, NONE, Ready, Snapshot, SnapshotMetadata } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, SnapshotIntake } from '../transport/transport';
@@ -12,6 +12,9 @@ import { secondsSince } from './metrics';
 
 /** How much of the leader's log a learner needs before promotion (etcd's readyPercent). */
 const LEARNER_READY_FRACTION = 0.9;
+
+/** A synced log write slower than this is logged, as etcd does (its warnSyncDuration). */
+const SLOW_FSYNC_SECONDS = 1;
 
 /** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
@@ -28,11 +31,8 @@ export const SNAPSHOT_CATCH_UP_BYTES = 32 << 20;
 
 /** What the member does with committed entries and snapshots; the Ready loop awaits each. */
 export interface StateMachine {
-  /**
-   * Applies committed entries in order (empty ones included, to advance the applied index), writing
-   * what `alsoWrite()` returns in the same batch; it is called just before the batch is written.
-   */
-  apply(entries: Entry[], alsoWrite: () => EngineOp[]): Promise<void>;
+  /** Applies committed entries in order (empty ones included, to advance the applied index). */
+  apply(entries: Entry[]): Promise<void>;
   /**
    * The applied state, for a follower behind the compacted log. Called between applies; the state
    * is fixed once the promise resolves, and read as the pieces are. Close the dump when done.
@@ -101,8 +101,6 @@ export class RaftNode {
   private arriving: { metadata: SnapshotMetadata; intake: SnapshotIntake } | undefined;
   /** A snapshot Raft took, prepared, until it is installed. */
   private prepared: { snapshot: Snapshot; intake: SnapshotIntake } | undefined;
-  /** The newest hard state handed to the disk, or to be handed over by the next apply (a commit only). */
-  private newestHardState: HardState | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     o.transport.attach({
@@ -244,6 +242,7 @@ export class RaftNode {
     while (this.running) await this.running;
     await this.applying;
     await this.o.transport.close();
+    await this.o.logStore.close();
   }
 
   private async loop(): Promise<void> {
@@ -260,10 +259,11 @@ export class RaftNode {
       const prepared = this.prepared?.snapshot === rd.snapshot ? this.prepared.intake : undefined;
       if (prepared === undefined) this.prepared?.intake.drop();
       this.prepared = undefined;
-      await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(snapshotMeta(rd.snapshot)), prepared);
+      const meta = snapshotMeta(rd.snapshot);
+      await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(meta), prepared);
       // The state is in the engine now; Raft keeps only where the snapshot stands.
       storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array() });
-      await logStore.clearLog();
+      logStore.reset(meta);
     }
     // A leader sends its appends before its own fsync, so followers write in parallel with it
     // (Raft thesis 10.2.1, as etcd does): an entry still commits only once it is durable on a
@@ -273,17 +273,20 @@ export class RaftNode {
     const saved = storage.initialState().hardState;
     const early = this.o.raw.raft.state === 'leader'
       && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
+    // The transport has written them to the sockets when send() returns, before the save below
+    // holds the event loop for its fsync.
     if (early) this.send(rd.messages);
-    const previousLast = storage.lastIndex();
-    // A hard state that only moved the commit index needs no fsync and no write of its own: every
-    // apply batch records the newest hard state (so the applied index is never ahead of the commit
-    // on disk), and the engine writes batches in the order they are handed over.
-    const commitOnly = rd.hardState !== undefined && rd.entries.length === 0 && !rd.mustSync && rd.committedEntries.length > 0;
-    if (rd.hardState) this.newestHardState = { ...rd.hardState };
-    if (rd.entries.length > 0 || (rd.hardState && !commitOnly)) {
+    // A hard state that only moved the commit index is written without an fsync (Raft says when
+    // one is due): at a start the commit is raised to the applied index if it was lost.
+    if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
-      await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, previousLast, rd.mustSync);
-      if (rd.mustSync) this.o.observe.fsync(secondsSince(started));
+      logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, rd.mustSync);
+      if (rd.mustSync) {
+        const seconds = secondsSince(started);
+        this.o.observe.fsync(seconds);
+        // etcd's warning: the loop (heartbeats included) waited this long on the disk.
+        if (seconds > SLOW_FSYNC_SECONDS) this.o.log.warn('slow fdatasync', { took: `${seconds.toFixed(3)}s`, 'expected-duration': `${SLOW_FSYNC_SECONDS}s` });
+      }
     }
     storage.append(rd.entries);
     if (rd.hardState) storage.setHardState(rd.hardState);
@@ -305,17 +308,12 @@ export class RaftNode {
     this.o.raw.advance(rd);
   }
 
-  /**
-   * Applies after those already queued; a snapshot of the log may follow once they are written.
-   * The batch records the hard state newest when it is written, not when it was queued: a save of a
-   * new term and vote may have gone to the disk in between, and must not be overwritten by an older one.
-   */
+  /** Applies after those already queued; a snapshot of the log may follow once they are written. */
   private queueApply(entries: Entry[]): void {
     this.applyQueued++;
-    const hardState = () => (this.newestHardState === undefined ? [] : [this.o.logStore.hardStateOp({ ...this.newestHardState })]);
     this.applying = this.applying.then(async () => {
       const started = process.hrtime.bigint();
-      await this.o.stateMachine.apply(entries, hardState);
+      await this.o.stateMachine.apply(entries);
       this.o.observe.apply(secondsSince(started));
       this.applyQueued--;
       await this.maybeSnapshot(entries[entries.length - 1]!.index);
@@ -387,18 +385,22 @@ function snapshotMeta(s: Snapshot) {
   return { index: s.metadata.index, term: s.metadata.term, voters: s.metadata.confState.voters, learners: s.metadata.confState.learners };
 }
 
-/** Loads the Raft log from disk into memory at start. */
-export async function loadRaftStorage(logStore: LogStore): Promise<MemoryStorage> {
+/**
+ * Loads the Raft log from disk into memory at start. `applied` is the state's applied index: the
+ * commit written without an fsync may have been lost while the state's batch was not, and entries
+ * applied were committed.
+ */
+export async function loadRaftStorage(logStore: LogStore, applied: number): Promise<MemoryStorage> {
   const storage = new MemoryStorage();
-  const meta = await logStore.snapshotMeta();
-  if (meta !== undefined) {
+  const { snapshot, entries, hardState } = await logStore.load();
+  if (snapshot !== undefined) {
     storage.applySnapshot({
-      metadata: { index: meta.index, term: meta.term, confState: { voters: meta.voters, learners: meta.learners } },
+      metadata: { index: snapshot.index, term: snapshot.term, confState: { voters: snapshot.voters, learners: snapshot.learners } },
       data: new Uint8Array(),
     });
   }
-  storage.append(await logStore.entriesFrom(storage.firstIndex()));
-  const hs = await logStore.hardState();
-  if (hs !== undefined) storage.setHardState(hs);
+  storage.append(entries);
+  invariant(applied <= storage.lastIndex(), () => `applied index ${applied} is beyond the log's last index ${storage.lastIndex()}`);
+  if (hardState !== undefined) storage.setHardState({ ...hardState, commit: Math.max(hardState.commit, applied) });
   return storage;
 }

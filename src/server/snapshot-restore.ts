@@ -1,6 +1,7 @@
 import { access, readFile, rename, rm } from 'node:fs/promises';
 import { LevelEngine } from '../storage/level-engine';
 import { LogStore } from '../storage/log-store';
+import { walDirOf } from '../storage/wal';
 import { metaKey, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import { Logger } from '../util/logger';
 import { bootstrapIdentity } from './bootstrap';
@@ -42,7 +43,12 @@ export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<v
     }, log, async () => {
       throw new Error('a restored data dir starts a new cluster; it never asks a running one');
     });
-    await writeBootstrapEntries(new LogStore(engine), identity.membership.list());
+    const logStore = LogStore.open(engine, walDirOf(building), log);
+    try {
+      writeBootstrapEntries(logStore, identity.membership.list());
+    } finally {
+      await logStore.close();
+    }
   } finally {
     await engine.close();
   }

@@ -3,30 +3,17 @@ import { readUint64BE, writeUint64BE } from '../util/bytes';
 /**
  * One LevelDB per member holds everything, separated by a one-byte prefix so each kind of record
  * is a contiguous key range:
- *   'l' + index(8, big-endian)   raft log entry
- *   'm' + name                   meta: applied index, compaction marks, IDs, raft hard state
+ *   'm' + name                   meta: applied index, compaction marks, IDs, the raft snapshot mark
  *   'r' + revision               MVCC: one record per (main, sub) revision, see mvcc/revision.ts
  *   'e' + lease ID (8)           a lease and its granted TTL (8 bytes)
  */
 export const PREFIX_LEASE = 0x65; // 'e'
-export const PREFIX_LOG = 0x6c; // 'l'
 export const PREFIX_META = 0x6d; // 'm'
 export const PREFIX_REVISION = 0x72; // 'r'
 
 /** The whole key range of one prefix. */
 export function prefixRange(prefix: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.from([prefix]), lt: Buffer.from([prefix + 1]) };
-}
-
-export function logKey(index: number): Buffer {
-  const key = Buffer.allocUnsafe(9);
-  key[0] = PREFIX_LOG;
-  writeUint64BE(key, 1, index);
-  return key;
-}
-
-export function logIndexOf(key: Buffer): number {
-  return readUint64BE(key, 1);
 }
 
 export function leaseKey(id: bigint): Buffer {
@@ -51,7 +38,6 @@ export type MetaName =
   | 'member-id'
   | 'members' // JSON: the cluster's members and removed member IDs (membership is rare; readability wins)
   | 'join-peers' // JSON: peer URLs of the cluster a joining member was told about, until it learns its own
-  | 'hard-state' // raft term, vote and commit
   | 'snapshot' // JSON: index, term and voters of the last raft snapshot
   | 'cluster-version' // the version string the leader recorded
   | 'index-checkpoint'; // JSON: the key index saved at a clean stop, in chunks keyed after it (mvcc/index-checkpoint.ts)

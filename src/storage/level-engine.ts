@@ -73,10 +73,9 @@ export class LevelEngine implements Engine {
   /**
    * Writes reach LevelDB one group at a time, in the order they were asked for: while a group is
    * in flight, the writes that arrive wait and then go together as one atomic batch, fsynced if
-   * any of them asked. The order matters: the Raft log's saves and the applier's batches both
-   * write the hard state, and two native writes in flight at once may land in either order, which
-   * could put an older term and vote on disk over a newer one. The grouping saves a thread-pool
-   * round trip per write that waits (the applier's batch behind a log save, say).
+   * any of them asked. The order matters: two native writes in flight at once may land in either
+   * order, and the applier's batches each write the applied index, which must never go back. The
+   * grouping saves a thread-pool round trip per write that waits (an apply behind another).
    */
   write(ops: EngineOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
@@ -286,7 +285,8 @@ export class LevelEngine implements Engine {
   /** A file LevelDB deleted (a compaction ended) between the listing and the stat holds nothing. */
   private async fileSize(name: string): Promise<number> {
     try {
-      return (await stat(join(this.location, name))).size;
+      const st = await stat(join(this.location, name));
+      return st.isFile() ? st.size : 0; // the WAL's directory beside the files is not the engine's
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;

@@ -1,6 +1,10 @@
-import { Engine, EngineOp } from './engine';
-import { logIndexOf, logKey, metaKey, prefixRange, PREFIX_LOG } from './keyspace';
+import { Engine } from './engine';
+import { EngineOp } from './engine';
+import { metaKey } from './keyspace';
+import { Wal } from './wal';
 import { readUint64BE, writeUint64BE } from '../util/bytes';
+import { invariant } from '../util/invariant';
+import { Logger } from '../util/logger';
 
 /** A log entry as stored: its position, term, kind and payload (the Raft core's Entry shape). */
 export interface LogEntry {
@@ -25,38 +29,93 @@ export interface StoredSnapshotMeta {
   learners: bigint[];
 }
 
-const TYPE_CODES = { normal: 0, 'conf-change': 1 } as const;
+/** The log as read back at start, from the snapshot mark on. */
+export interface LoadedLog {
+  snapshot: StoredSnapshotMeta | undefined;
+  /** The entries after the snapshot, in order, without gaps. */
+  entries: LogEntry[];
+  hardState: StoredHardState | undefined;
+}
+
+const ENTRY_TYPES = { normal: 0, 'conf-change': 1 } as const;
+/** What a WAL record holds, its first byte. */
+const RECORD = { entry: 1, hardState: 2, reset: 3 } as const;
 
 /**
- * The durable Raft log: entries under 'l' (term 8 bytes, type 1 byte, then data), the hard state
- * and the snapshot mark under 'm'. A save is one batch, fsynced when Raft says it must be:
- * this is where a write becomes durable.
+ * The durable Raft log. Entries and hard states go to the write-ahead log (wal.ts), one write per
+ * Ready, fsynced when Raft says so: this is where a write becomes durable. The snapshot mark,
+ * where the log begins, is in the engine with the state it describes (the state and the mark
+ * land in one batch when a snapshot from the leader is installed).
+ *
+ * A record that rewrites an index replaces it and everything after it, as Raft replaced them; a
+ * reset record (a snapshot from the leader was installed) replaces the whole log before it.
  */
 export class LogStore {
-  constructor(private readonly engine: Engine) {}
+  private hardStateNow: StoredHardState | undefined;
+  private lastIndex = 0;
+
+  private constructor(
+    private readonly engine: Engine,
+    private readonly wal: Wal,
+    private readonly replayed: Buffer[],
+  ) {}
+
+  /** Opens the log kept in `walDir`, its snapshot mark in `engine`. */
+  static open(engine: Engine, walDir: string, log: Logger): LogStore {
+    let store: LogStore | undefined;
+    // A new segment starts with the hard state, so that the oldest segment kept holds one.
+    const { wal, frames } = Wal.open(walDir, () => (store?.hardStateNow ? [hardStateFrame(store.hardStateNow)] : []), log);
+    store = new LogStore(engine, wal, frames);
+    return store;
+  }
 
   /**
-   * Entries and hard state of one Ready, in one batch. `previousLastIndex` is the log's last index
-   * before these entries: a shorter new log deletes the old tail beyond it.
+   * The log as it was left, for the start: the snapshot mark from the engine, the entries after it
+   * and the newest hard state from the WAL. Once only; it lets go of what was read.
    */
-  async save(entries: LogEntry[], hardState: StoredHardState | undefined, previousLastIndex: number, sync: boolean): Promise<void> {
-    const ops: EngineOp[] = entries.map((e) => ({ type: 'put', key: logKey(e.index), value: encodeEntry(e) }));
-    const last = entries[entries.length - 1];
-    if (last !== undefined) {
-      for (let i = last.index + 1; i <= previousLastIndex; i++) ops.push({ type: 'del', key: logKey(i) });
+  async load(): Promise<LoadedLog> {
+    const snapshot = await this.snapshotMeta();
+    const start = snapshot?.index ?? 0;
+    let entries: LogEntry[] = [];
+    for (const record of this.replayed.splice(0)) {
+      switch (record[0]) {
+        case RECORD.entry: {
+          const e = decodeEntry(record);
+          const first = entries[0]?.index ?? e.index;
+          invariant(e.index >= first && e.index <= first + entries.length, () => `wal: entry ${e.index} does not follow entries ${first}..${first + entries.length - 1}`);
+          entries.length = e.index - first;
+          entries.push(e);
+          break;
+        }
+        case RECORD.hardState: this.hardStateNow = decodeHardState(record); break;
+        case RECORD.reset: entries = []; break;
+        default: throw new Error(`wal: unknown record type ${record[0]}`);
+      }
     }
-    if (hardState !== undefined) ops.push(this.hardStateOp(hardState));
-    await this.engine.write(ops, { sync });
+    // A snapshot from the leader was installed, and the WAL never got the reset that followed (a
+    // crash in between): what the WAL holds after the mark is of a log the snapshot replaced.
+    const atMark = entries.find((e) => e.index === start);
+    if (snapshot !== undefined && atMark !== undefined && atMark.term !== snapshot.term) entries = [];
+    entries = entries.filter((e) => e.index > start);
+    invariant(entries.length === 0 || entries[0]!.index === start + 1, () => `wal: the log resumes at ${entries[0]!.index}, after a snapshot at ${start}`);
+    this.lastIndex = entries.length === 0 ? start : entries[entries.length - 1]!.index;
+    return { snapshot, entries, hardState: this.hardStateNow };
   }
 
-  /** The write of a hard state, for a batch of someone else's (a commit index that needs no fsync). */
-  hardStateOp(hardState: StoredHardState): EngineOp {
-    return { type: 'put', key: metaKey('hard-state'), value: encodeHardState(hardState) };
-  }
-
-  async hardState(): Promise<StoredHardState | undefined> {
-    const v = await this.engine.get(metaKey('hard-state'));
-    return v === undefined ? undefined : { term: readUint64BE(v, 0), vote: v.readBigUInt64BE(8), commit: readUint64BE(v, 16) };
+  /**
+   * Entries and hard state of one Ready, in one write, fsynced if `sync`. Entries at indexes the
+   * log already holds replace those and all after them.
+   */
+  save(entries: LogEntry[], hardState: StoredHardState | undefined, sync: boolean): void {
+    const frames = entries.map((e) => Wal.frame(encodeEntry(e)));
+    if (hardState !== undefined) {
+      this.hardStateNow = hardState;
+      frames.push(hardStateFrame(hardState));
+    }
+    if (frames.length === 0) return;
+    const first = entries[0]?.index ?? this.lastIndex + 1;
+    this.wal.append(frames, first, sync);
+    if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
   }
 
   async snapshotMeta(): Promise<StoredSnapshotMeta | undefined> {
@@ -66,59 +125,72 @@ export class LogStore {
     return { index: parsed.index, term: parsed.term, voters: parsed.voters.map(BigInt), learners: parsed.learners.map(BigInt) };
   }
 
-  /** Marks the state as a snapshot at `meta.index` and drops entries before `compactBefore`. */
+  /**
+   * Marks the state as a snapshot at `meta.index`, durably (the state's earlier batches were not
+   * synced), and then drops the WAL's segments that hold only entries before `compactBefore`.
+   */
   async saveSnapshotMeta(meta: StoredSnapshotMeta, compactBefore: number): Promise<void> {
     await this.engine.write([{ type: 'put', key: metaKey('snapshot'), value: encodeSnapshotMeta(meta) }], { sync: true });
-    await this.engine.clear({ gte: logKey(0), lt: logKey(compactBefore) });
+    await this.wal.release(compactBefore - 1);
   }
 
   /**
    * The write that marks a snapshot from the leader as installed. It must go in the same batch
-   * as the installed state, so a crash leaves either the old state and log or the new ones.
+   * as the installed state, so a crash leaves either the old state or the new one.
    */
   snapshotMetaOp(meta: StoredSnapshotMeta): EngineOp {
     return { type: 'put', key: metaKey('snapshot'), value: encodeSnapshotMeta(meta) };
   }
 
-  /** Drops the whole log once a snapshot replaced it (entries at or below it are ignored at load anyway). */
-  clearLog(): Promise<void> {
-    return this.engine.clear(prefixRange(PREFIX_LOG));
+  /** After a snapshot from the leader was installed: the log before it is gone, the next entry follows it. */
+  reset(meta: StoredSnapshotMeta): void {
+    const record = Buffer.allocUnsafe(17);
+    record[0] = RECORD.reset;
+    writeUint64BE(record, 1, meta.index);
+    writeUint64BE(record, 9, meta.term);
+    this.wal.append([Wal.frame(record)], meta.index + 1, true);
+    this.lastIndex = meta.index;
   }
 
-  /** Entries from `fromIndex` on, in order. */
-  async entriesFrom(fromIndex: number): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
-    const { lt } = prefixRange(PREFIX_LOG);
-    for await (const [key, value] of this.engine.entries({ gte: logKey(fromIndex), lt })) {
-      out.push({
-        index: logIndexOf(key),
-        term: readUint64BE(value, 0),
-        type: value[8] === TYPE_CODES['conf-change'] ? 'conf-change' : 'normal',
-        data: value.subarray(9),
-      });
-    }
-    return out;
+  close(): Promise<void> {
+    return this.wal.close();
   }
 }
 
 function encodeEntry(e: LogEntry): Buffer {
-  const out = Buffer.allocUnsafe(9 + e.data.length);
-  writeUint64BE(out, 0, e.term);
-  out[8] = TYPE_CODES[e.type];
-  out.set(e.data, 9);
+  const out = Buffer.allocUnsafe(18 + e.data.length);
+  out[0] = RECORD.entry;
+  writeUint64BE(out, 1, e.index);
+  writeUint64BE(out, 9, e.term);
+  out[17] = ENTRY_TYPES[e.type];
+  out.set(e.data, 18);
   return out;
+}
+
+function decodeEntry(record: Buffer): LogEntry {
+  return {
+    index: readUint64BE(record, 1),
+    term: readUint64BE(record, 9),
+    type: record[17] === ENTRY_TYPES['conf-change'] ? 'conf-change' : 'normal',
+    data: record.subarray(18),
+  };
+}
+
+function hardStateFrame(hs: StoredHardState): Buffer {
+  const out = Buffer.allocUnsafe(25);
+  out[0] = RECORD.hardState;
+  writeUint64BE(out, 1, hs.term);
+  out.writeBigUInt64BE(hs.vote, 9);
+  writeUint64BE(out, 17, hs.commit);
+  return Wal.frame(out);
+}
+
+function decodeHardState(record: Buffer): StoredHardState {
+  return { term: readUint64BE(record, 1), vote: record.readBigUInt64BE(9), commit: readUint64BE(record, 17) };
 }
 
 function encodeSnapshotMeta(meta: StoredSnapshotMeta): Buffer {
   return Buffer.from(JSON.stringify({
     index: meta.index, term: meta.term, voters: meta.voters.map(String), learners: meta.learners.map(String),
   }));
-}
-
-function encodeHardState(hs: StoredHardState): Buffer {
-  const out = Buffer.allocUnsafe(24);
-  writeUint64BE(out, 0, hs.term);
-  out.writeBigUInt64BE(hs.vote, 8);
-  writeUint64BE(out, 16, hs.commit);
-  return out;
 }

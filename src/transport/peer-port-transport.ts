@@ -254,11 +254,19 @@ export class PeerPortTransport implements PeerTransport {
   }
 
   send(msgs: Message[]): void {
+    const touched = new Set<PeerSender>();
     for (const m of msgs) {
       const sender = this.senders.get(m.to);
-      if (sender === undefined) this.receiver?.unreachable(m.to);
-      else sender.enqueue(m);
+      if (sender === undefined) {
+        this.receiver?.unreachable(m.to);
+      } else {
+        sender.enqueue(m);
+        touched.add(sender);
+      }
     }
+    // A Ready's messages to one peer share one write, made now: a leader's appends must be on
+    // the wire before its own fsync holds the event loop.
+    for (const sender of touched) sender.flush();
   }
 
   sendSnapshot(m: Message, state: AsyncIterable<Uint8Array>): Promise<void> {
@@ -336,7 +344,6 @@ class PeerSender {
   private readonly snapshotConnections = new Set<Socket>();
   private dialing = false;
   private queue: Message[] = [];
-  private flushScheduled = false;
   private waitingForDrain = false;
   private reconnectAt = 0;
   private backoffMs = RECONNECT_MIN_MS;
@@ -363,12 +370,6 @@ class PeerSender {
       return;
     }
     this.queue.push(m);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Once the Ready that sends it is handled, not a loop turn later: a leader's appends go
-      // out while its own fsync runs. A Ready's messages to one peer still share one write.
-      queueMicrotask(() => this.flush());
-    }
   }
 
   forwardLease(req: LeaseForward): Promise<LeaseForwardReply> {
@@ -422,8 +423,8 @@ class PeerSender {
     this.client.close();
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
+  /** Writes what is queued, unless the connection is not there yet or not drained. */
+  flush(): void {
     if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
     if (this.connection === undefined) {
       if (this.dialing) return; // flushed once connected

@@ -5,7 +5,10 @@ import type { Message, NodeId } from '../raft/types';
  * peer must not hold up the leader or the others. What cannot be delivered is reported back.
  */
 export interface PeerTransport {
-  /** Every message but MsgSnap, which goes with its state by sendSnapshot. */
+  /**
+   * Every message but MsgSnap, which goes with its state by sendSnapshot. Handed to the
+   * connections before it returns (the caller may then block the event loop on an fsync).
+   */
   send(msgs: Message[]): void;
   /**
    * Sends a MsgSnap whose state follows in `state`, read as the link takes it, so the first

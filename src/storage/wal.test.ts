@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { recordingLogger, silentLogger } from '../util/logger';
+import { Wal } from './wal';
+
+/** Small segments, so a few frames fill one. */
+const SEGMENT = 4096;
+
+describe('Wal', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keel-wal-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const record = (text: string) => Buffer.from(text);
+  const segments = () => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+
+  /** Opens the log, returning it and its frames as strings. */
+  function open(head: () => Buffer[] = () => [], log = silentLogger): { wal: Wal; frames: string[] } {
+    const { wal, frames } = Wal.open(dir, head, log, SEGMENT);
+    return { wal, frames: frames.map((f) => f.toString()) };
+  }
+
+  /** Appends one frame per record, the first for entry `index`, synced. */
+  function append(wal: Wal, index: number, ...texts: string[]): void {
+    wal.append(texts.map((t) => Wal.frame(record(t))), index, true);
+  }
+
+  it('reads back what was appended, in order, across segments each beginning with the head frames', async () => {
+    const first = open(() => [Wal.frame(record('head'))]);
+    const written: string[] = [];
+    for (let i = 1; i <= 40; i++) {
+      const text = `entry ${i} `.padEnd(300, '.');
+      append(first.wal, i, text);
+      written.push(text);
+    }
+    await first.wal.close();
+    assert.ok(segments().length >= 3, `segments: ${segments().join(', ')}`);
+    for (const name of segments()) assert.equal(statSync(join(dir, name)).size, SEGMENT, `${name} is preallocated`);
+    const { wal, frames } = open();
+    await wal.close();
+    assert.deepEqual(frames.filter((f) => f !== 'head'), written);
+    assert.equal(frames.filter((f) => f === 'head').length, segments().length - 1, 'every cut segment begins with the head frames');
+  });
+
+  it('names a segment by the first index it holds and releases those whose entries are all at or below an index', async () => {
+    const { wal } = open();
+    for (let i = 1; i <= 40; i++) append(wal, i, 'x'.repeat(500));
+    const starts = segments().map((n) => parseInt(n.slice(17, 33), 16));
+    assert.equal(starts[0], 1);
+    assert.ok(starts.every((s, i) => i === 0 || s > starts[i - 1]!), `starts: ${starts.join(', ')}`);
+    await wal.release(starts[2]! - 2); // the second segment still holds index starts[2] - 1
+    assert.equal(segments().length, starts.length - 1);
+    await wal.release(1_000);
+    assert.equal(segments().length, 1, 'the segment being written stays');
+    append(wal, 41, 'after');
+    await wal.close();
+    const reopened = open();
+    await reopened.wal.close();
+    assert.equal(reopened.frames[reopened.frames.length - 1], 'after');
+  });
+
+  it('gives a frame larger than a segment a segment of its own size', async () => {
+    const { wal } = open();
+    append(wal, 1, 'small');
+    const large = 'L'.repeat(3 * SEGMENT);
+    append(wal, 2, large);
+    append(wal, 3, 'next');
+    await wal.close();
+    const reopened = open();
+    await reopened.wal.close();
+    assert.deepEqual(reopened.frames, ['small', large, 'next']);
+  });
+
+  it('cuts off a write torn by a crash at the end of the last segment and goes on after the last whole frame', async () => {
+    const first = open();
+    append(first.wal, 1, 'kept');
+    append(first.wal, 2, 'T'.repeat(1500));
+    await first.wal.close();
+    // The crash wrote the torn frame's head and first sector only.
+    const path = join(dir, segments()[0]!);
+    const bytes = readFileSync(path);
+    const tornAt = 8 + 4;
+    bytes.fill(0, tornAt + 8 + 512, tornAt + 8 + 1500);
+    writeFileSync(path, bytes);
+    const log = recordingLogger();
+    const second = open(() => [], log);
+    assert.deepEqual(second.frames, ['kept']);
+    assert.ok(log.lines.some((l) => l.includes('torn write')), log.lines.join('\n'));
+    append(second.wal, 2, 'written again');
+    await second.wal.close();
+    const third = open();
+    await third.wal.close();
+    assert.deepEqual(third.frames, ['kept', 'written again']);
+  });
+
+  it('refuses to open a log with a damaged frame that is not a torn end', async () => {
+    const { wal } = open();
+    append(wal, 1, 'one');
+    append(wal, 2, 'two');
+    append(wal, 3, 'three');
+    await wal.close();
+    const path = join(dir, segments()[0]!);
+    const bytes = readFileSync(path);
+    bytes[19] = bytes[19]! ^ 0xff; // the second frame's first payload byte (after 'one' and a frame head)
+    writeFileSync(path, bytes);
+    assert.throws(() => open(), /wal: damaged record in .* at offset 11/);
+  });
+
+  it('refuses a damaged frame in a segment before the last, whatever it looks like', async () => {
+    const first = open();
+    for (let i = 1; i <= 20; i++) append(first.wal, i, 'y'.repeat(500));
+    await first.wal.close();
+    assert.ok(segments().length >= 2);
+    const path = join(dir, segments()[0]!);
+    const bytes = readFileSync(path);
+    bytes.fill(0, 8 + 100, 8 + 500); // the first frame loses its tail, as a torn write would leave it
+    writeFileSync(path, bytes);
+    assert.throws(() => open(), /wal: damaged record/);
+  });
+});

@@ -1,0 +1,259 @@
+import {
+  closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
+} from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Crc32c } from '../util/crc32c';
+import { Logger } from '../util/logger';
+
+/** etcd's segment size (wal.SegmentSizeBytes). */
+export const SEGMENT_BYTES = 64 << 20;
+
+/** A frame: payload length (4 bytes), CRC-32C of the payload (4 bytes), the payload. */
+const FRAME_HEAD = 8;
+/** Sector size a torn write is judged by (a sector is written whole or not at all). */
+const SECTOR = 512;
+const ZERO_FILL_CHUNK = 1 << 20;
+const SEGMENT_SUFFIX = '.wal';
+/** The next segment while it is being zero-filled, renamed into place when the current one is full. */
+const SPARE_NAME = 'spare.tmp';
+
+/** The WAL's directory in a member's data dir (beside LevelDB's files, which it leaves alone). */
+export function walDirOf(dataDir: string): string {
+  return join(dataDir, 'wal');
+}
+
+interface Segment {
+  name: string;
+  seq: number;
+  /** The log index the segment's entries start from (etcd names segments the same way). */
+  startIndex: number;
+}
+
+/**
+ * The write-ahead log's files: a directory of segments, each preallocated with zeros and filled
+ * with frames, so that a synced write changes no file size and fdatasync flushes data only
+ * (0.13–0.15 ms here against 0.19–0.20 ms for a growing file, and 0.25–0.35 ms for a synced
+ * LevelDB batch). Writes and syncs are synchronous calls on the caller's thread: a round trip
+ * through libuv's thread pool and back cost a single-client put 0.15 ms more than the fsync itself.
+ *
+ * The frames' meaning is the caller's; each segment begins with the frames `head()` gives when it
+ * is cut, so a reader needs no segment before the oldest one kept.
+ */
+export class Wal {
+  private fd: number;
+  private offset: number;
+  /**
+   * The next segment, zero-filled in the background once this one is half full (a member that
+   * writes little never makes one).
+   */
+  private spare: 'preparing' | 'ready' | 'none' = 'none';
+  private spareDone: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segments: Segment[],
+    private readonly segmentBytes: number,
+    private readonly head: () => Buffer[],
+    private readonly log: Logger,
+    tail: { fd: number; offset: number },
+  ) {
+    this.fd = tail.fd;
+    this.offset = tail.offset;
+  }
+
+  /**
+   * Opens (or creates) the log in `dir` and returns its frames in order. A write torn by a crash
+   * at the end of the last segment is cut off; a damaged frame anywhere else is an error.
+   */
+  static open(dir: string, head: () => Buffer[], log: Logger, segmentBytes = SEGMENT_BYTES): { wal: Wal; frames: Buffer[] } {
+    mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir)) if (name.startsWith(SPARE_NAME)) rmSync(join(dir, name));
+    const segments = readdirSync(dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).map(parseSegmentName).sort((a, b) => a.seq - b.seq);
+    if (segments.length === 0) {
+      const first = { name: segmentName(0, 1), seq: 0, startIndex: 1 };
+      zeroFillSync(join(dir, first.name), segmentBytes);
+      fsyncDir(dir);
+      segments.push(first);
+    }
+    const frames: Buffer[] = [];
+    let tail = { fd: -1, offset: 0 };
+    for (const [i, segment] of segments.entries()) {
+      const last = i === segments.length - 1;
+      const path = join(dir, segment.name);
+      const fd = openSync(path, last ? 'r+' : 'r');
+      const offset = readFrames(fd, path, last, frames, log);
+      if (last) tail = { fd, offset };
+      else closeSync(fd);
+    }
+    return { wal: new Wal(dir, segments, segmentBytes, head, log, tail), frames };
+  }
+
+  /** A record's frame: its length and checksum, then the record. */
+  static frame(record: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(FRAME_HEAD + record.length);
+    out.writeUInt32LE(record.length, 0);
+    out.writeUInt32LE(new Crc32c().update(record).digest(), 4);
+    record.copy(out, FRAME_HEAD);
+    return out;
+  }
+
+  /**
+   * Appends frames, then fdatasyncs if `sync`: only then are they durable. `firstIndex` is the
+   * index of their first entry (the next index if they hold none); a new segment is named by it.
+   */
+  append(frames: Buffer[], firstIndex: number, sync: boolean): void {
+    let bytes = 0;
+    for (const f of frames) bytes += f.length;
+    if (this.offset + bytes > this.segmentBytes && this.offset > 0) this.cut(firstIndex, bytes);
+    this.writeAt(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+    if (sync) fdatasyncSync(this.fd);
+    if (this.spare === 'none' && this.offset > this.segmentBytes / 2) this.prepareSpare();
+  }
+
+  /**
+   * Deletes the segments whose entries are all at or below `index`: those followed by a segment
+   * that starts at or below index + 1 (entries a later segment rewrote from a lower index were
+   * replaced). The segment being written stays.
+   */
+  async release(index: number): Promise<void> {
+    let keepFrom = 0;
+    while (keepFrom + 1 < this.segments.length && this.segments[keepFrom + 1]!.startIndex <= index + 1) keepFrom++;
+    for (const segment of this.segments.splice(0, keepFrom)) await unlink(join(this.dir, segment.name));
+  }
+
+  async close(): Promise<void> {
+    await this.spareDone;
+    closeSync(this.fd);
+  }
+
+  private writeAt(data: Buffer): void {
+    for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done, data.length - done, this.offset + done);
+    this.offset += data.length;
+  }
+
+  /** Closes the full segment, synced, and goes on in the spare, made here if it is not ready. */
+  private cut(firstIndex: number, bytes: number): void {
+    fdatasyncSync(this.fd);
+    closeSync(this.fd);
+    const seq = this.segments[this.segments.length - 1]!.seq + 1;
+    const next = { name: segmentName(seq, firstIndex), seq, startIndex: firstIndex };
+    const path = join(this.dir, next.name);
+    const headFrames = Buffer.concat(this.head());
+    const size = Math.max(this.segmentBytes, headFrames.length + bytes);
+    if (this.spare === 'ready' && size === this.segmentBytes) {
+      renameSync(join(this.dir, SPARE_NAME), path);
+      this.spare = 'none';
+    } else {
+      zeroFillSync(path, size);
+    }
+    fsyncDir(this.dir);
+    this.segments.push(next);
+    this.fd = openSync(path, 'r+');
+    this.offset = 0;
+    this.writeAt(headFrames);
+    this.log.info('cut wal segment', { segment: next.name });
+  }
+
+  private prepareSpare(): void {
+    this.spare = 'preparing';
+    this.spareDone = zeroFill(join(this.dir, SPARE_NAME), this.segmentBytes).then(() => {
+      this.spare = 'ready';
+    }, (err: unknown) => {
+      this.spare = 'none';
+      this.log.warn('cannot prepare the next wal segment', { error: String(err) });
+    });
+  }
+}
+
+/**
+ * Reads a segment's frames into `frames` and returns where the valid ones end. A zero length
+ * marks the end of what was written. In the last segment a frame with a zero sector or running
+ * past the file is a write torn by a crash: the rest is zeroed and the log goes on from there.
+ */
+function readFrames(fd: number, path: string, last: boolean, frames: Buffer[], log: Logger): number {
+  const data = readWhole(fd);
+  let offset = 0;
+  while (offset + FRAME_HEAD <= data.length) {
+    const length = data.readUInt32LE(offset);
+    if (length === 0) break;
+    const end = offset + FRAME_HEAD + length;
+    const payload = data.subarray(offset + FRAME_HEAD, Math.min(end, data.length));
+    const intact = end <= data.length && new Crc32c().update(payload).digest() === data.readUInt32LE(offset + 4);
+    if (!intact) {
+      if (!last || !isTorn(data, offset, end)) throw new Error(`wal: damaged record in ${path} at offset ${offset}`);
+      log.warn('cut off a torn write at the end of the wal', { segment: path, offset });
+      writeSync(fd, Buffer.alloc(data.length - offset), 0, data.length - offset, offset);
+      fdatasyncSync(fd);
+      return offset;
+    }
+    // Copied out: the segment's buffer is mostly zeros and should not stay in memory for a few entries.
+    frames.push(Buffer.from(payload));
+    offset = end;
+  }
+  return offset;
+}
+
+/** A torn write leaves a whole sector of zeros inside the frame, or ends the file within it. */
+function isTorn(data: Buffer, start: number, end: number): boolean {
+  if (end > data.length) return true;
+  for (let s = start - (start % SECTOR); s < end; s += SECTOR) {
+    const sector = data.subarray(Math.max(s, start), Math.min(s + SECTOR, end));
+    if (sector.every((b) => b === 0)) return true;
+  }
+  return false;
+}
+
+function readWhole(fd: number): Buffer {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(ZERO_FILL_CHUNK * 4);
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks);
+}
+
+function zeroFillSync(path: string, bytes: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    const zeros = Buffer.alloc(ZERO_FILL_CHUNK);
+    for (let size = 0; size < bytes; size += ZERO_FILL_CHUNK) writeSync(fd, zeros, 0, Math.min(ZERO_FILL_CHUNK, bytes - size), size);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function zeroFill(path: string, bytes: number): Promise<void> {
+  const partial = `${path}.part`;
+  const file = await open(partial, 'w');
+  try {
+    const zeros = Buffer.alloc(ZERO_FILL_CHUNK);
+    for (let size = 0; size < bytes; size += ZERO_FILL_CHUNK) await file.write(zeros, 0, Math.min(ZERO_FILL_CHUNK, bytes - size), size);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(partial, path);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function segmentName(seq: number, startIndex: number): string {
+  return `${seq.toString(16).padStart(16, '0')}-${startIndex.toString(16).padStart(16, '0')}${SEGMENT_SUFFIX}`;
+}
+
+function parseSegmentName(name: string): Segment {
+  const m = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/.exec(name);
+  if (m === null) throw new Error(`wal: unexpected file ${name}`);
+  return { name, seq: parseInt(m[1]!, 16), startIndex: parseInt(m[2]!, 16) };
+}
