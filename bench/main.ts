@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     .addOption(new Option('--cluster <members>', 'members per cluster: 1, 3, or both sizes one after the other').choices(['1', '3', 'both']).default('both'))
     .option('--duration <seconds>', 'measured time of each row on each system', positiveNumber, 5)
     .option('--warmup <seconds>', 'unmeasured load before each row', nonNegativeNumber, 1)
+    .option('--server-warmup <seconds>', 'unmeasured load of every row, this long each, on each fresh cluster before the first row (a member\'s JIT needs thousands of requests to settle)', nonNegativeNumber, 2)
     .option('--clients <n>', 'concurrent closed-loop clients in the -n rows (default: 64 on one member, 128 on three)', positiveInt)
     .option('--conns <n>', 'connections (one EtcdClient and TCP connection each) the -n rows spread their clients over; ' +
       'on three members connection i goes to member i % 3 (default: 8 on one member, 12 on three)', positiveInt)
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     .showHelpAfterError('(run with --help for usage)');
   program.parse();
   const o = program.opts<{
-    target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; clients?: number; conns?: number;
+    target: System | 'both'; cluster: '1' | '3' | 'both'; duration: number; warmup: number; serverWarmup: number; clients?: number; conns?: number;
     total?: number; valueSize: number; keySize: number; keySpace: number; sequentialKeys?: boolean; rows?: RowId[]; json?: boolean; apiserver?: boolean; scale?: boolean; scaleNodes: number; scalePods: number; watch?: boolean; watchers: number; watchPuts: number; big?: boolean; bigKeys: number; checkPerf?: CheckPerfLoad;
     profile?: string | true;
   }>();
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
       rows: planRows(o.rows ?? defaultRowIds(members), clients, conns, members),
       durationMs: o.duration * 1000,
       warmupMs: o.warmup * 1000,
+      serverWarmupMs: o.serverWarmup * 1000,
       ...(o.total === undefined ? {} : { requests: o.total }),
       workload,
       ...(profileDir === undefined ? {} : { profileDir }),

@@ -4,7 +4,7 @@ import { machineBusyCpuMs, ownConnectionsTo } from './proc';
 import type { Row } from './rows';
 import { LatencySummary, summarize } from './stats';
 import { startTarget, System, Target } from './targets';
-import { makeOp, makeWorkload, prepareTarget, Workload, WorkloadOptions } from './workload';
+import { LoadOp, makeOp, makeWorkload, prepareTarget, Workload, WorkloadOptions } from './workload';
 
 export interface SuiteOptions {
   systems: System[];
@@ -16,6 +16,12 @@ export interface SuiteOptions {
   requests?: number;
   /** Same load, not measured, before each row: connects channels and warms JITs and caches. */
   warmupMs: number;
+  /**
+   * Every row's load for this long, unmeasured, on each fresh cluster before the first row: a
+   * member's JIT takes thousands of requests to reach its steady state (a single-client put on a
+   * new member ran at 600/s in its first second and 1,000/s from the sixth), where etcd has none.
+   */
+  serverWarmupMs: number;
   workload: WorkloadOptions;
   /** Where progress lines go (stderr), so stdout holds only the result. */
   log: (line: string) => void;
@@ -85,6 +91,15 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
       }
       one.trouble = false;
     }
+    if (opts.serverWarmupMs > 0) {
+      for (const one of running) {
+        opts.log(`${one.target.system}: warming up with every row's load, ${opts.serverWarmupMs / 1000} s each, unmeasured`);
+        for (const row of opts.rows) {
+          await withRowLoad(one.target, row, workload, ({ conns, op }) =>
+            runClosedLoop({ conns, clients: row.clients, durationMs: opts.serverWarmupMs, op: op.run }));
+        }
+      }
+    }
     for (const [n, row] of opts.rows.entries()) {
       // Neither system always runs right after the other's load.
       const order = n % 2 === 0 ? running : [...running].reverse();
@@ -114,16 +129,36 @@ export async function runSuite(opts: SuiteOptions): Promise<RowResult[]> {
   return results;
 }
 
-async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteOptions): Promise<RowResult> {
+interface RowLoad {
+  conns: EtcdClient[];
+  op: LoadOp;
+  /** Index of the member that led when the load was set up. */
+  leader: number;
+  /** Which member connection i goes to. */
+  memberOfConn(i: number): number;
+}
+
+/** A row's connections and operation, for `use`; closed after. */
+async function withRowLoad<T>(target: Target, row: Row, workload: Workload, use: (load: RowLoad) => Promise<T>): Promise<T> {
   const size = target.endpoints.length;
   const leader = await target.leaderIndex();
-  const termBefore = await target.raftTerm();
   // Connection i goes to member i % size (or all to the leader), and client j uses connection j % conns.
   const memberOfConn = (i: number) => (row.spread === 'leader' ? leader : i % size);
   const conns = Array.from({ length: row.conns }, (_, i) =>
     new EtcdClient(target.endpoints[memberOfConn(i)]!, { channelOptions: OWN_CONNECTION }));
   const op = makeOp(row, workload);
   try {
+    return await use({ conns, op, leader, memberOfConn });
+  } finally {
+    op.close();
+    for (const c of conns) c.close();
+  }
+}
+
+async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteOptions): Promise<RowResult> {
+  const size = target.endpoints.length;
+  const termBefore = await target.raftTerm();
+  return withRowLoad(target, row, workload, async ({ conns, op, leader, memberOfConn }) => {
     const tag = `${target.system} ${row.id}`;
     const leaderName = target.members[leader]!.name;
     if (size > 1) {
@@ -180,8 +215,5 @@ async function runRow(target: Target, row: Row, workload: Workload, opts: SuiteO
       (elections > 0 ? `, ${elections} election(s)` : '') +
       (load.failed > 0 ? `, ${load.failed} failed (first: ${load.firstError})` : ''));
     return result;
-  } finally {
-    op.close();
-    for (const c of conns) c.close();
-  }
+  });
 }
