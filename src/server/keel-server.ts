@@ -245,7 +245,7 @@ export class KeelServer {
     const confState = identity.membership.confState();
     const storage = await loadRaftStorage(logStore, applied);
     if (identity.isNew) {
-      const { entries, hardState } = writeBootstrapEntries(logStore, identity.membership.list());
+      const { entries, hardState } = await writeBootstrapEntries(logStore, identity.membership.list());
       storage.append(entries);
       storage.setHardState(hardState);
     }
@@ -716,14 +716,14 @@ const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all
  * committed in term 1, so the first election is for term 2.
  */
-export function writeBootstrapEntries(logStore: LogStore, members: Member[]): { entries: LogEntry[]; hardState: StoredHardState } {
+export async function writeBootstrapEntries(logStore: LogStore, members: Member[]): Promise<{ entries: LogEntry[]; hardState: StoredHardState }> {
   const entries = members.map((m, i) => ({
     index: i + 1, term: 1, type: 'conf-change' as const,
     // No one waits on these; every member applies them, a joining one included.
     data: Buffer.from(encodeConfChange(toConfChange('0', { type: 'add', member: m }))),
   }));
   const hardState = { term: 1, vote: NONE, commit: entries.length };
-  logStore.save(entries, hardState, true);
+  await logStore.save(entries, hardState, true);
   return { entries, hardState };
 }
 

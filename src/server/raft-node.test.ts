@@ -176,7 +176,7 @@ describe('RaftNode', () => {
     const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
     await logStore.load();
     const entries = [1, 2, 3].map((index) => ({ index, term: 1, type: 'normal' as const, data: Buffer.from(`e${index}`) }));
-    logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, true);
+    await logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, true);
     await logStore.close();
     const reopened = LogStore.open(engine, join(dir, 'wal'), silentLogger);
     const storage = await loadRaftStorage(reopened, 3);

@@ -274,13 +274,13 @@ export class RaftNode {
     const early = this.o.raw.raft.state === 'leader'
       && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
     // The transport has written them to the sockets when send() returns, before the save below
-    // holds the event loop for its fsync.
+    // may hold the event loop for its fsync.
     if (early) this.send(rd.messages);
     // A hard state that only moved the commit index is written without an fsync (Raft says when
     // one is due): at a start the commit is raised to the applied index if it was lost.
     if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
-      logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, rd.mustSync);
+      await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, rd.mustSync);
       if (rd.mustSync) {
         const seconds = secondsSince(started);
         this.o.observe.fsync(seconds);

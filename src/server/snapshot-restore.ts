@@ -45,7 +45,7 @@ export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<v
     });
     const logStore = LogStore.open(engine, walDirOf(building), log);
     try {
-      writeBootstrapEntries(logStore, identity.membership.list());
+      await writeBootstrapEntries(logStore, identity.membership.list());
     } finally {
       await logStore.close();
     }

