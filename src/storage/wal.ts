@@ -1,5 +1,5 @@
 import {
-  closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
+  closeSync, fdatasync, fstatSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -216,14 +216,13 @@ function isTorn(data: Buffer, start: number, end: number): boolean {
 }
 
 function readWhole(fd: number): Buffer {
-  const chunks: Buffer[] = [];
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(ZERO_FILL_CHUNK * 4);
-    const n = readSync(fd, chunk, 0, chunk.length, null);
-    if (n === 0) break;
-    chunks.push(chunk.subarray(0, n));
+  const data = Buffer.allocUnsafe(fstatSync(fd).size);
+  for (let done = 0; done < data.length;) {
+    const n = readSync(fd, data, done, data.length - done, done);
+    if (n === 0) return data.subarray(0, done);
+    done += n;
   }
-  return Buffer.concat(chunks);
+  return data;
 }
 
 function zeroFillSync(path: string, bytes: number): void {
