@@ -241,9 +241,9 @@ export class KeelServer {
     }, {
       alarms, auth, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
     });
-    const logStore = LogStore.open(engine, deps.walDir, log);
+    const logStore = await LogStore.open(engine, deps.walDir, log);
     const confState = identity.membership.confState();
-    const storage = await loadRaftStorage(logStore, applied);
+    const storage = loadRaftStorage(logStore, applied);
     if (identity.isNew) {
       const { entries, hardState } = await writeBootstrapEntries(logStore, identity.membership.list());
       storage.append(entries);

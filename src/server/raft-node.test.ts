@@ -34,10 +34,10 @@ describe('RaftNode', () => {
   });
 
   /** Member 1 of `voters` over the real log store; the state machine is the test's. */
-  function member(voters: bigint[], stateMachine: StateMachine): {
+  async function member(voters: bigint[], stateMachine: StateMachine): Promise<{
     raw: RawNode; node: RaftNode; storage: MemoryStorage; logStore: LogStore; fromPeer: (m: Message) => void;
     intake: (head: Message) => SnapshotIntake;
-  } {
+  }> {
     const storage = new MemoryStorage();
     const raw = new RawNode({
       id: 1n, electionTicks: 10, heartbeatTicks: 1, storage, applied: 0, maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 512,
@@ -48,7 +48,7 @@ describe('RaftNode', () => {
       send: () => {}, sendSnapshot: () => Promise.resolve(), forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
       learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
-    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
     const node = new RaftNode({
       raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
@@ -76,17 +76,17 @@ describe('RaftNode', () => {
 
   /** The log as the next start reads it back; once the node has stopped. */
   async function logOnDisk(): Promise<LoadedLog> {
-    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
     try {
-      return await logStore.load();
+      return logStore.load();
     } finally {
       await logStore.close();
     }
   }
 
   /** A single-member cluster of `machine`, once it leads and has applied its first entry. */
-  async function leadingAlone(machine: StateMachine): Promise<ReturnType<typeof member>> {
-    const m = member([1n], machine);
+  async function leadingAlone(machine: StateMachine): Promise<Awaited<ReturnType<typeof member>>> {
+    const m = await member([1n], machine);
     m.raw.campaign();
     m.node.kick();
     await eventually('the node leads', () => m.raw.raft.state === 'leader' && machine.appliedIndex() >= 1);
@@ -124,7 +124,7 @@ describe('RaftNode', () => {
     const { machine, appliedIndex } = tracking(async () => {
       if (gate !== undefined) await gate;
     });
-    const { node, storage, fromPeer } = member([1n, 2n], machine);
+    const { node, storage, fromPeer } = await member([1n, 2n], machine);
     // Member 2 leads term 2 and replicates one entry, then tells this follower it is committed: a
     // Ready that only moves the commit index.
     const entry = { index: 1, term: 2, type: 'normal' as const, data: Buffer.from('held') };
@@ -173,13 +173,13 @@ describe('RaftNode', () => {
   // A hard state that only moves the commit index is written without an fsync, while the state's
   // own batches record the applied index: a crash may keep the second and lose the first.
   it('raises a commit index lost with its unsynced write to the applied index at start', async () => {
-    const logStore = LogStore.open(engine, join(dir, 'wal'), silentLogger);
-    await logStore.load();
+    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    logStore.load();
     const entries = [1, 2, 3].map((index) => ({ index, term: 1, type: 'normal' as const, data: Buffer.from(`e${index}`) }));
     await logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, true);
     await logStore.close();
-    const reopened = LogStore.open(engine, join(dir, 'wal'), silentLogger);
-    const storage = await loadRaftStorage(reopened, 3);
+    const reopened = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const storage = loadRaftStorage(reopened, 3);
     await reopened.close();
     assert.equal(storage.initialState().hardState.commit, 3);
     assert.equal(storage.lastIndex(), 3);
@@ -199,7 +199,7 @@ describe('RaftNode', () => {
       install: async (snap, _mark, prepared) => void installs.push({ index: snap.metadata.index, prepared, data: Buffer.from(snap.data).toString() }),
       appliedIndex: () => installs[installs.length - 1]?.index ?? 0,
     };
-    const { intake, fromPeer, storage } = member([1n, 2n], machine);
+    const { intake, fromPeer, storage } = await member([1n, 2n], machine);
     const snap = (index: number, data: string): Message => ({
       ...message({ type: 'MsgSnap', to: 1n, from: 2n, term: 2 }),
       snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: Buffer.from(data) },

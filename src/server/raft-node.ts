@@ -390,9 +390,9 @@ function snapshotMeta(s: Snapshot) {
  * commit written without an fsync may have been lost while the state's batch was not, and entries
  * applied were committed.
  */
-export async function loadRaftStorage(logStore: LogStore, applied: number): Promise<MemoryStorage> {
+export function loadRaftStorage(logStore: LogStore, applied: number): MemoryStorage {
   const storage = new MemoryStorage();
-  const { snapshot, entries, hardState } = await logStore.load();
+  const { snapshot, entries, hardState } = logStore.load();
   if (snapshot !== undefined) {
     storage.applySnapshot({
       metadata: { index: snapshot.index, term: snapshot.term, confState: { voters: snapshot.voters, learners: snapshot.learners } },

@@ -43,7 +43,7 @@ export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<v
     }, log, async () => {
       throw new Error('a restored data dir starts a new cluster; it never asks a running one');
     });
-    const logStore = LogStore.open(engine, walDirOf(building), log);
+    const logStore = await LogStore.open(engine, walDirOf(building), log);
     try {
       await writeBootstrapEntries(logStore, identity.membership.list());
     } finally {

@@ -25,17 +25,17 @@ describe('LogStore', () => {
 
   /** What the next start reads back. */
   async function reopened(): Promise<LoadedLog> {
-    const store = open();
+    const store = await open();
     try {
-      return await store.load();
+      return store.load();
     } finally {
       await store.close();
     }
   }
 
   it('reads back entries and the newest hard state, a rewritten index replacing the tail from it', async () => {
-    const store = open();
-    await store.load();
+    const store = await open();
+    store.load();
     await store.save([entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1)], { term: 1, vote: 1n, commit: 2 }, true);
     // A new leader's entries from index 3 replace 3 and 4, as Raft replaced them.
     await store.save([entry(3, 2, 'again')], { term: 2, vote: 2n, commit: 2 }, true);
@@ -48,8 +48,8 @@ describe('LogStore', () => {
   });
 
   it('resumes after the snapshot mark, and after a reset only with what followed it', async () => {
-    const store = open();
-    await store.load();
+    const store = await open();
+    store.load();
     await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 1 }, true);
     // A snapshot from the leader at 10 (term 3) replaced the state and, in the same batch, the mark.
     await engine.write([store.snapshotMetaOp(snapshotAt(10, 3))], { sync: true });
@@ -62,8 +62,8 @@ describe('LogStore', () => {
   });
 
   it('drops what followed a snapshot mark of another term, left by a crash between an install and its reset', async () => {
-    const store = open();
-    await store.load();
+    const store = await open();
+    store.load();
     // This member's log had 5 and 6 from term 2; the leader's snapshot at 5 is of term 3.
     await store.save([entry(4, 2), entry(5, 2), entry(6, 2)], { term: 2, vote: 1n, commit: 4 }, true);
     await engine.write([store.snapshotMetaOp(snapshotAt(5, 3))], { sync: true });
@@ -74,8 +74,8 @@ describe('LogStore', () => {
   });
 
   it('keeps what follows a snapshot mark of its own log', async () => {
-    const store = open();
-    await store.load();
+    const store = await open();
+    store.load();
     await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 3 }, true);
     await store.saveSnapshotMeta(snapshotAt(2, 1), 2);
     await store.close();

@@ -1,5 +1,4 @@
-import { Engine } from './engine';
-import { EngineOp } from './engine';
+import { Engine, EngineOp } from './engine';
 import { metaKey } from './keyspace';
 import { Wal } from './wal';
 import { readUint64BE, writeUint64BE } from '../util/bytes';
@@ -66,14 +65,20 @@ export class LogStore {
     private readonly engine: Engine,
     private readonly wal: Wal,
     private readonly replayed: Buffer[],
+    private readonly snapshotAtOpen: StoredSnapshotMeta | undefined,
   ) {}
 
-  /** Opens the log kept in `walDir`, its snapshot mark in `engine`. */
-  static open(engine: Engine, walDir: string, log: Logger): LogStore {
+  /**
+   * Opens the log kept in `walDir`, its snapshot mark in `engine`. The WAL's segments before the
+   * one holding the mark's entry are not read (nor kept): a start needs the log from there on.
+   */
+  static async open(engine: Engine, walDir: string, log: Logger): Promise<LogStore> {
+    const snapshot = await readSnapshotMeta(engine);
     let store: LogStore | undefined;
     // A new segment starts with the hard state, so that the oldest segment kept holds one.
-    const { wal, frames } = Wal.open(walDir, () => (store?.hardStateNow ? [hardStateFrame(store.hardStateNow)] : []), log);
-    store = new LogStore(engine, wal, frames);
+    const head = () => (store?.hardStateNow ? [hardStateFrame(store.hardStateNow)] : []);
+    const { wal, frames } = Wal.open(walDir, head, log, { neededFrom: snapshot?.index ?? 0 });
+    store = new LogStore(engine, wal, frames, snapshot);
     return store;
   }
 
@@ -81,8 +86,8 @@ export class LogStore {
    * The log as it was left, for the start: the snapshot mark from the engine, the entries after it
    * and the newest hard state from the WAL. Once only; it lets go of what was read.
    */
-  async load(): Promise<LoadedLog> {
-    const snapshot = await this.snapshotMeta();
+  load(): LoadedLog {
+    const snapshot = this.snapshotAtOpen;
     const start = snapshot?.index ?? 0;
     let entries: LogEntry[] = [];
     for (const record of this.replayed.splice(0)) {
@@ -126,13 +131,6 @@ export class LogStore {
     const synced = this.wal.append(frames, first, mode);
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
     await synced;
-  }
-
-  async snapshotMeta(): Promise<StoredSnapshotMeta | undefined> {
-    const v = await this.engine.get(metaKey('snapshot'));
-    if (v === undefined) return undefined;
-    const parsed = JSON.parse(v.toString()) as { index: number; term: number; voters: string[]; learners: string[] };
-    return { index: parsed.index, term: parsed.term, voters: parsed.voters.map(BigInt), learners: parsed.learners.map(BigInt) };
   }
 
   /**
@@ -197,6 +195,13 @@ function hardStateFrame(hs: StoredHardState): Buffer {
 
 function decodeHardState(record: Buffer): StoredHardState {
   return { term: readUint64BE(record, 1), vote: record.readBigUInt64BE(9), commit: readUint64BE(record, 17) };
+}
+
+async function readSnapshotMeta(engine: Engine): Promise<StoredSnapshotMeta | undefined> {
+  const v = await engine.get(metaKey('snapshot'));
+  if (v === undefined) return undefined;
+  const parsed = JSON.parse(v.toString()) as { index: number; term: number; voters: string[]; learners: string[] };
+  return { index: parsed.index, term: parsed.term, voters: parsed.voters.map(BigInt), learners: parsed.learners.map(BigInt) };
 }
 
 function encodeSnapshotMeta(meta: StoredSnapshotMeta): Buffer {

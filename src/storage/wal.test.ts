@@ -23,7 +23,7 @@ describe('Wal', () => {
 
   /** Opens the log, returning it and its frames as strings. */
   function open(head: () => Buffer[] = () => [], log = silentLogger): { wal: Wal; frames: string[] } {
-    const { wal, frames } = Wal.open(dir, head, log, SEGMENT);
+    const { wal, frames } = Wal.open(dir, head, log, { segmentBytes: SEGMENT });
     return { wal, frames: frames.map((f) => f.toString()) };
   }
 
@@ -76,6 +76,18 @@ describe('Wal', () => {
     const reopened = open();
     await reopened.wal.close();
     assert.equal(reopened.frames[reopened.frames.length - 1], 'after');
+  });
+
+  it('deletes unread, at open, the segments holding only entries below what is needed', async () => {
+    const first = open();
+    for (let i = 1; i <= 40; i++) append(first.wal, i, `entry ${i} `.padEnd(500, '.'));
+    await first.wal.close();
+    const starts = segments().map((n) => parseInt(n.slice(17, 33), 16));
+    assert.ok(starts.length >= 4, `segments: ${segments().join(', ')}`);
+    const { wal, frames } = Wal.open(dir, () => [], silentLogger, { segmentBytes: SEGMENT, neededFrom: starts[2]! });
+    await wal.close();
+    assert.equal(segments().length, starts.length - 2);
+    assert.ok(frames[0]!.toString().startsWith(`entry ${starts[2]!} `), 'the log read back begins where the needed entry is');
   });
 
   it('gives a frame larger than a segment a segment of its own size', async () => {

@@ -72,12 +72,16 @@ export class Wal {
 
   /**
    * Opens (or creates) the log in `dir` and returns its frames in order. A write torn by a crash
-   * at the end of the last segment is cut off; a damaged frame anywhere else is an error.
+   * at the end of the last segment is cut off; a damaged frame anywhere else is an error. The
+   * segments whose entries all lie below `neededFrom` are deleted unread (a start needs the log
+   * from its snapshot on only).
    */
-  static open(dir: string, head: () => Buffer[], log: Logger, segmentBytes = SEGMENT_BYTES): { wal: Wal; frames: Buffer[] } {
+  static open(dir: string, head: () => Buffer[], log: Logger, o: { segmentBytes?: number; neededFrom?: number } = {}): { wal: Wal; frames: Buffer[] } {
+    const segmentBytes = o.segmentBytes ?? SEGMENT_BYTES;
     mkdirSync(dir, { recursive: true });
     for (const name of readdirSync(dir)) if (name.startsWith(SPARE_NAME)) rmSync(join(dir, name));
     const segments = readdirSync(dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).map(parseSegmentName).sort((a, b) => a.seq - b.seq);
+    for (const segment of segments.splice(0, unneeded(segments, o.neededFrom ?? 0))) rmSync(join(dir, segment.name));
     if (segments.length === 0) {
       const first = { name: segmentName(0, 1), seq: 0, startIndex: 1 };
       zeroFillSync(join(dir, first.name), segmentBytes);
@@ -122,15 +126,9 @@ export class Wal {
     return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  /**
-   * Deletes the segments whose entries are all at or below `index`: those followed by a segment
-   * that starts at or below index + 1 (entries a later segment rewrote from a lower index were
-   * replaced). The segment being written stays.
-   */
+  /** Deletes the segments whose entries are all at or below `index` (see unneeded). */
   async release(index: number): Promise<void> {
-    let keepFrom = 0;
-    while (keepFrom + 1 < this.segments.length && this.segments[keepFrom + 1]!.startIndex <= index + 1) keepFrom++;
-    for (const segment of this.segments.splice(0, keepFrom)) await unlink(join(this.dir, segment.name));
+    for (const segment of this.segments.splice(0, unneeded(this.segments, index + 1))) await unlink(join(this.dir, segment.name));
   }
 
   async close(): Promise<void> {
@@ -175,6 +173,17 @@ export class Wal {
       this.log.warn('cannot prepare the next wal segment', { error: String(err) });
     });
   }
+}
+
+/**
+ * How many leading segments hold only entries below `neededFrom`: those followed by a segment
+ * that starts at or below it (entries a later segment rewrote from a lower index were replaced).
+ * The last segment, the one written to, always stays.
+ */
+function unneeded(segments: Segment[], neededFrom: number): number {
+  let n = 0;
+  while (n + 1 < segments.length && segments[n + 1]!.startIndex <= neededFrom) n++;
+  return n;
 }
 
 /**
