@@ -15,6 +15,15 @@ function index(): TreeIndex {
 }
 
 describe('TreeIndex', () => {
+  it('returns from a put the key as it stood just before it, earlier puts of the same revision included', () => {
+    const t = new TreeIndex();
+    assert.equal(t.put('k', { main: 5, sub: 0 }), undefined, 'a new key');
+    assert.deepEqual(t.put('k', { main: 5, sub: 1 }), { modified: { main: 5, sub: 0 }, created: { main: 5, sub: 0 }, version: 1 });
+    assert.deepEqual(t.put('k', { main: 6, sub: 0 }), { modified: { main: 5, sub: 1 }, created: { main: 5, sub: 0 }, version: 2 });
+    t.tombstone('k', { main: 7, sub: 0 });
+    assert.equal(t.put('k', { main: 8, sub: 0 }), undefined, 'deleted, then created again');
+  });
+
   const cases: Array<{ name: string; span: KeySpan; atRev: number; limit: number; keys: string[]; total: number }> = [
     { name: 'single key', span: { start: 'b', end: undefined }, atRev: 4, limit: 0, keys: ['b'], total: 1 },
     { name: 'missing key', span: { start: 'zz', end: undefined }, atRev: 4, limit: 0, keys: [], total: 0 },

@@ -47,13 +47,19 @@ export class TreeIndex {
     return this.tree.size;
   }
 
-  put(key: string, rev: Revision): void {
+  /**
+   * Records a put and returns the key as it stood at `rev.main` just before it (earlier puts of
+   * the same txn included): one tree lookup for what a write needs of the key and for the put.
+   */
+  put(key: string, rev: Revision): KeyAtRevision | undefined {
     let ki = this.tree.get(key);
     if (ki === undefined) {
       ki = new KeyIndex(key);
       this.tree.set(key, ki);
     }
+    const before = ki.get(rev.main);
     ki.put(rev);
+    return before;
   }
 
   tombstone(key: string, rev: Revision): void {

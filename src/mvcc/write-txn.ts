@@ -48,7 +48,7 @@ export class WriteTxn implements KvView {
   put(key: Buffer, value: Buffer, lease: string): void {
     const rev = { main: this.beginRev + 1, sub: this.changes.length };
     const keyStr = toKeyString(key);
-    const prev = this.host.index.get(keyStr, rev.main);
+    const prev = this.host.index.put(keyStr, rev);
     const kv: KeyValue = {
       key,
       create_revision: prev ? prev.created.main : rev.main,
@@ -59,7 +59,6 @@ export class WriteTxn implements KvView {
     };
     this.batch.push({ type: 'put', key: revisionKey(rev, false), value: encodeKeyValue(kv) });
     this.host.unflushed.set(revisionId(rev), kv);
-    this.host.index.put(keyStr, rev);
     this.changes.push(kv);
   }
 
