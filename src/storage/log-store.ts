@@ -138,7 +138,7 @@ export class LogStore {
    * synced), and then drops the WAL's segments that hold only entries before `compactBefore`.
    */
   async saveSnapshotMeta(meta: StoredSnapshotMeta, compactBefore: number): Promise<void> {
-    await this.engine.write([{ type: 'put', key: metaKey('snapshot'), value: encodeSnapshotMeta(meta) }], { sync: true });
+    await this.engine.write([this.snapshotMetaOp(meta)], { sync: true });
     await this.wal.release(compactBefore - 1);
   }
 
