@@ -66,8 +66,11 @@ export class Raft {
     this.becomeFollower(this.term, NONE);
   }
 
+  /** Asked on every acknowledgement a leader gets: one array, not three. */
   get voters(): NodeId[] {
-    return [...this.prs].filter(([, pr]) => !pr.isLearner).map(([id]) => id);
+    const ids: NodeId[] = [];
+    for (const [id, pr] of this.prs) if (!pr.isLearner) ids.push(id);
+    return ids;
   }
 
   confState(): ConfState {

@@ -126,7 +126,7 @@ export interface ServerDeps {
  */
 export class KeelServer {
   private headerIds: { cluster_id: Long; member_id: Long } | undefined;
-  private readonly wait = new Wait<ApplyResult>();
+  private readonly wait: Wait<ApplyResult>;
   /** Lease grants, revocations, keep-alives and time-to-live. */
   readonly leases: LeaseManager;
   /** Membership changes (the Cluster service). */
@@ -193,6 +193,7 @@ export class KeelServer {
       this.stopByItself = resolve;
     });
     // etcd's request timeout: 5 s plus two election timeouts.
+    this.wait = new Wait(this.requestTimeoutMs);
     this.reads = new LinearizableReads(node, (i) => this.waitApplied(i), this.requestTimeoutMs);
     let lastTick = performance.now();
     this.ticker = setInterval(() => {
@@ -203,6 +204,7 @@ export class KeelServer {
       lastTick = now;
       if (lateMs > cfg.heartbeatIntervalMs) log.warn('raft tick ran late: the event loop was blocked', { 'late-ms': Math.round(lateMs), 'heartbeat-ms': cfg.heartbeatIntervalMs });
       node.tick();
+      this.wait.expire(now, () => ({ ok: false, error: new ServerError('timeout') }));
     }, cfg.heartbeatIntervalMs);
     this.quota = new QuotaGuard({
       quotaBytes: effectiveQuota(cfg.quotaBackendBytes), memberId, alarms: alarmStore, log,
@@ -323,6 +325,7 @@ export class KeelServer {
       isRemoved: (id) => identity.membership.isRemoved(id),
       // A member removed while it was cut off or down learns it from the others, as in etcd.
       onRemoved: () => server?.removedFromCluster(),
+      proposalsWaiting: () => server?.wait.size ?? 0,
       observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
         server?.leases.leadershipChanged(lead === identity.memberId, cfg.electionTimeoutMs);
@@ -670,11 +673,7 @@ export class KeelServer {
       if (!(err instanceof ProposalDroppedError)) throw err;
       this.wait.trigger(id, { ok: false, error: new ServerError('no-leader') });
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<ApplyResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: new ServerError('timeout') }), this.requestTimeoutMs);
-    });
-    const result = await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+    const result = await done;
     if (!result.ok) {
       // Proposals that never made it (not apply results such as a missing key) count as failed.
       if (result.error instanceof ServerError && FAILED_PROPOSAL.has(result.error.reason)) this.metrics.proposalsFailed.inc();
@@ -723,7 +722,7 @@ export async function writeBootstrapEntries(logStore: LogStore, members: Member[
     data: Buffer.from(encodeConfChange(toConfChange('0', { type: 'add', member: m }))),
   }));
   const hardState = { term: 1, vote: NONE, commit: entries.length };
-  await logStore.save(entries, hardState, true);
+  await logStore.save(entries, hardState, 'here');
   return { entries, hardState };
 }
 

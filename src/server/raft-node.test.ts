@@ -53,6 +53,7 @@ describe('RaftNode', () => {
       raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
       clusterInfo: () => ({ clusterId: 1n, members: [] }), isRemoved: () => false, onRemoved: () => {},
+      proposalsWaiting: () => 0,
       observe: { fsync: () => {}, apply: () => {} },
     });
     return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m), intake: (m) => receiver!.snapshotIntake(m) };
@@ -176,7 +177,7 @@ describe('RaftNode', () => {
     const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
     logStore.load();
     const entries = [1, 2, 3].map((index) => ({ index, term: 1, type: 'normal' as const, data: Buffer.from(`e${index}`) }));
-    await logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, true);
+    await logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, 'here');
     await logStore.close();
     const reopened = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
     const storage = loadRaftStorage(reopened, 3);

@@ -5,6 +5,7 @@ import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, NodeId, NONE, Ready, Snapshot, SnapshotMetadata } from '../raft/types';
 import { EngineOp } from '../storage/engine';
 import { LogStore } from '../storage/log-store';
+import { WalSync } from '../storage/wal';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, SnapshotIntake } from '../transport/transport';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
@@ -15,6 +16,8 @@ const LEARNER_READY_FRACTION = 0.9;
 
 /** A synced log write slower than this is logged, as etcd does (its warnSyncDuration). */
 const SLOW_FSYNC_SECONDS = 1;
+/** A Ready with this many entries has company: see syncMode. */
+const COMPANY_ENTRIES = 4;
 
 /** Entries kept behind a snapshot so a slightly slow follower catches up from the log (etcd's value). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
@@ -74,6 +77,8 @@ export interface RaftNodeOptions {
   isRemoved(id: NodeId): boolean;
   /** A peer said this member was removed. */
   onRemoved(): void;
+  /** How many clients wait for proposals made on this member. */
+  proposalsWaiting(): number;
   /** Told how long each synced log write and each apply took, in seconds. */
   observe: { fsync(seconds: number): void; apply(seconds: number): void };
 }
@@ -252,6 +257,20 @@ export class RaftNode {
     } while (this.again && !this.stopped);
   }
 
+  /**
+   * Where a Ready's fdatasync runs. With nothing else for the event loop to do (a few entries, and
+   * at most one client waiting here) the loop waits in the call: a wake-up sooner, a single-client
+   * put 0.12 ms faster. Otherwise the thread pool syncs while the loop takes the next requests
+   * and, on a leader, the followers' answers. Under 64 clients a member that synced a Ready itself
+   * whenever it carried every waiting proposal still did so for a fifth of its Readies (the loop,
+   * held in the call, let the waiting clients pile into the next Ready), spent 15 % of its loop
+   * there and put 6-12 % less than with the pool.
+   */
+  private syncMode(rd: Ready): WalSync {
+    if (!rd.mustSync) return 'none';
+    return rd.entries.length < COMPANY_ENTRIES && this.o.proposalsWaiting() <= 1 ? 'here' : 'in-background';
+  }
+
   private async handle(rd: Ready): Promise<void> {
     const { storage, logStore, stateMachine } = this.o;
     if (rd.snapshot) {
@@ -280,7 +299,7 @@ export class RaftNode {
     // one is due): at a start the commit is raised to the applied index if it was lost.
     if (rd.entries.length > 0 || rd.hardState) {
       const started = process.hrtime.bigint();
-      await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, rd.mustSync);
+      await logStore.save(rd.entries, rd.hardState && { ...rd.hardState }, this.syncMode(rd));
       if (rd.mustSync) {
         const seconds = secondsSince(started);
         this.o.observe.fsync(seconds);

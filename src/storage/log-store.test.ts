@@ -36,10 +36,10 @@ describe('LogStore', () => {
   it('reads back entries and the newest hard state, a rewritten index replacing the tail from it', async () => {
     const store = await open();
     store.load();
-    await store.save([entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1)], { term: 1, vote: 1n, commit: 2 }, true);
+    await store.save([entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1)], { term: 1, vote: 1n, commit: 2 }, 'here');
     // A new leader's entries from index 3 replace 3 and 4, as Raft replaced them.
-    await store.save([entry(3, 2, 'again')], { term: 2, vote: 2n, commit: 2 }, true);
-    await store.save([], { term: 2, vote: 2n, commit: 3 }, false);
+    await store.save([entry(3, 2, 'again')], { term: 2, vote: 2n, commit: 2 }, 'here');
+    await store.save([], { term: 2, vote: 2n, commit: 3 }, 'none');
     await store.close();
     const log = await reopened();
     assert.deepEqual(summary(log), ['1/1:e1', '2/1:e2', '3/2:again']);
@@ -50,11 +50,11 @@ describe('LogStore', () => {
   it('resumes after the snapshot mark, and after a reset only with what followed it', async () => {
     const store = await open();
     store.load();
-    await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 1 }, true);
+    await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 1 }, 'here');
     // A snapshot from the leader at 10 (term 3) replaced the state and, in the same batch, the mark.
     await engine.write([store.snapshotMetaOp(snapshotAt(10, 3))], { sync: true });
     store.reset(snapshotAt(10, 3));
-    await store.save([entry(11, 3), entry(12, 3)], { term: 3, vote: 2n, commit: 12 }, true);
+    await store.save([entry(11, 3), entry(12, 3)], { term: 3, vote: 2n, commit: 12 }, 'here');
     await store.close();
     const log = await reopened();
     assert.equal(log.snapshot?.index, 10);
@@ -65,7 +65,7 @@ describe('LogStore', () => {
     const store = await open();
     store.load();
     // This member's log had 5 and 6 from term 2; the leader's snapshot at 5 is of term 3.
-    await store.save([entry(4, 2), entry(5, 2), entry(6, 2)], { term: 2, vote: 1n, commit: 4 }, true);
+    await store.save([entry(4, 2), entry(5, 2), entry(6, 2)], { term: 2, vote: 1n, commit: 4 }, 'here');
     await engine.write([store.snapshotMetaOp(snapshotAt(5, 3))], { sync: true });
     await store.close();
     const log = await reopened();
@@ -76,7 +76,7 @@ describe('LogStore', () => {
   it('keeps what follows a snapshot mark of its own log', async () => {
     const store = await open();
     store.load();
-    await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 3 }, true);
+    await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 3 }, 'here');
     await store.saveSnapshotMeta(snapshotAt(2, 1), 2);
     await store.close();
     assert.deepEqual(summary(await reopened()), ['3/1:e3']);
