@@ -47,6 +47,21 @@ describe('LogStore', () => {
     assert.equal(log.snapshot, undefined);
   });
 
+  it('keeps a hard state that only moved the commit in memory until the next write, or a clean close', async () => {
+    const store = await open();
+    store.load();
+    await store.save([entry(1, 1), entry(2, 1)], { term: 1, vote: 1n, commit: 0 }, 'here');
+    await store.save([], { term: 1, vote: 1n, commit: 2 }, 'none');
+    // What a crash now would leave: the commit of the last write.
+    assert.deepEqual((await reopened()).hardState, { term: 1, vote: 1n, commit: 0 });
+    await store.save([entry(3, 1)], undefined, 'in-background');
+    assert.deepEqual((await reopened()).hardState, { term: 1, vote: 1n, commit: 2 }, 'the next write carries it');
+    await store.save([], { term: 1, vote: 1n, commit: 3 }, 'none');
+    await store.close();
+    assert.deepEqual((await reopened()).hardState, { term: 1, vote: 1n, commit: 3 }, 'close writes it');
+    assert.deepEqual(summary(await reopened()), ['1/1:e1', '2/1:e2', '3/1:e3']);
+  });
+
   it('resumes after the snapshot mark, and after a reset only with what followed it', async () => {
     const store = await open();
     store.load();

@@ -1,6 +1,6 @@
 import { Engine, EngineOp } from './engine';
 import { metaKey } from './keyspace';
-import { Wal, WalSync } from './wal';
+import { Wal, WalWrite } from './wal';
 import { readUint64BE, writeUint64BE } from '../util/bytes';
 import { invariant } from '../util/invariant';
 import { Logger } from '../util/logger';
@@ -51,6 +51,8 @@ const RECORD = { entry: 1, hardState: 2, reset: 3 } as const;
  */
 export class LogStore {
   private hardStateNow: StoredHardState | undefined;
+  /** The hard state the WAL holds last (the same object as hardStateNow when it is up to date). */
+  private hardStateWritten: StoredHardState | undefined;
   private lastIndex = 0;
 
   private constructor(
@@ -92,7 +94,7 @@ export class LogStore {
           entries.push(e);
           break;
         }
-        case RECORD.hardState: this.hardStateNow = decodeHardState(record); break;
+        case RECORD.hardState: this.hardStateNow = this.hardStateWritten = decodeHardState(record); break;
         case RECORD.reset: entries = []; break;
         default: throw new Error(`wal: unknown record type ${record[0]}`);
       }
@@ -108,20 +110,31 @@ export class LogStore {
   }
 
   /**
-   * Entries and hard state of one Ready, in one write, fsynced as `sync` says (see WalSync):
-   * durable once this resolves unless 'none'. Entries at indexes the log already holds replace those and all after them.
+   * Entries and hard state of one Ready in one write, durable once this resolves. With 'none'
+   * (Raft asks no sync: only the commit index moved) the hard state waits in memory for the next
+   * write or close(): a commit lost in a crash is raised to the applied index at the next start.
+   * Entries at indexes the log already holds replace those and all after them.
    */
-  async save(entries: LogEntry[], hardState: StoredHardState | undefined, sync: WalSync): Promise<void> {
-    const frames = entries.map((e) => Wal.frame(encodeEntry(e)));
-    if (hardState !== undefined) {
-      this.hardStateNow = hardState;
-      frames.push(hardStateFrame(hardState));
+  async save(entries: LogEntry[], hardState: StoredHardState | undefined, where: WalWrite | 'none'): Promise<void> {
+    if (hardState !== undefined) this.hardStateNow = hardState;
+    if (where === 'none') {
+      invariant(entries.length === 0, 'raft: entries to save without a sync');
+      return;
     }
+    const frames = entries.map((e) => Wal.frame(encodeEntry(e)));
+    frames.push(...this.unwrittenHardState());
     if (frames.length === 0) return;
     const first = entries[0]?.index ?? this.lastIndex + 1;
-    const synced = this.wal.append(frames, first, sync);
+    const written = this.wal.append(frames, first, where);
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
-    await synced;
+    await written;
+  }
+
+  /** The hard state's frame if the WAL does not hold the newest one yet, and from now on it does. */
+  private unwrittenHardState(): Buffer[] {
+    if (this.hardStateNow === this.hardStateWritten || this.hardStateNow === undefined) return [];
+    this.hardStateWritten = this.hardStateNow;
+    return [hardStateFrame(this.hardStateNow)];
   }
 
   /**
@@ -151,8 +164,12 @@ export class LogStore {
     this.lastIndex = meta.index;
   }
 
-  close(): Promise<void> {
-    return this.wal.close();
+  /** Writes a hard state still in memory, so a clean stop keeps its commit index. */
+  async close(): Promise<void> {
+    await this.wal.idle();
+    const last = this.unwrittenHardState();
+    if (last.length > 0) this.wal.append(last, this.lastIndex + 1, 'here');
+    await this.wal.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { constants, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,17 +49,34 @@ describe('Wal', () => {
     assert.equal(frames.filter((f) => f === 'head').length, segments().length - 1, 'every cut segment begins with the head frames');
   });
 
-  it('syncs in the thread pool when asked, resolving once the frames are durable', async () => {
+  it('writes each append synced (O_DSYNC), in the thread pool when asked, one append at a time', async () => {
     const { wal } = open();
     const synced = wal.append([Wal.frame(record('pooled'))], 1, 'in-background');
     assert.ok(synced instanceof Promise);
+    assert.throws(() => wal.append([Wal.frame(record('too soon'))], 2, 'here'), /previous one is being written/);
     await synced;
+    assert.ok(openSegmentFlags().some((flags) => (flags & constants.O_DSYNC) !== 0), 'the segment written to is opened O_DSYNC');
     assert.equal(wal.append([Wal.frame(record('here'))], 2, 'here'), undefined);
     await wal.close();
     const reopened = open();
     await reopened.wal.close();
     assert.deepEqual(reopened.frames, ['pooled', 'here']);
   });
+
+  /** The open flags of this process's descriptors on a segment of the log (Linux's /proc). */
+  function openSegmentFlags(): number[] {
+    return readdirSync('/proc/self/fd').flatMap((fd) => {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return []; // the descriptor readdir itself used
+      }
+      if (!target.startsWith(dir) || !target.endsWith('.wal')) return [];
+      const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+      return [parseInt(flags, 8)];
+    });
+  }
 
   it('names a segment by the first index it holds and releases those whose entries are all at or below an index', async () => {
     const { wal } = open();
