@@ -121,7 +121,7 @@ export class LogStore {
       invariant(entries.length === 0, 'raft: entries to save without a sync');
       return;
     }
-    const frames = entries.map((e) => Wal.frame(encodeEntry(e)));
+    const frames = entries.map(entryFrame);
     frames.push(...this.unwrittenHardState());
     if (frames.length === 0) return;
     const first = entries[0]?.index ?? this.lastIndex + 1;
@@ -156,11 +156,12 @@ export class LogStore {
 
   /** After a snapshot from the leader was installed: the log before it is gone, the next entry follows it. */
   reset(meta: StoredSnapshotMeta): void {
-    const record = Buffer.allocUnsafe(17);
-    record[0] = RECORD.reset;
-    writeUint64BE(record, 1, meta.index);
-    writeUint64BE(record, 9, meta.term);
-    this.wal.append([Wal.frame(record)], meta.index + 1, 'here');
+    const frame = Wal.frame(17, (record) => {
+      record[0] = RECORD.reset;
+      writeUint64BE(record, 1, meta.index);
+      writeUint64BE(record, 9, meta.term);
+    });
+    this.wal.append([frame], meta.index + 1, 'here');
     this.lastIndex = meta.index;
   }
 
@@ -173,14 +174,14 @@ export class LogStore {
   }
 }
 
-function encodeEntry(e: LogEntry): Buffer {
-  const out = Buffer.allocUnsafe(18 + e.data.length);
-  out[0] = RECORD.entry;
-  writeUint64BE(out, 1, e.index);
-  writeUint64BE(out, 9, e.term);
-  out[17] = ENTRY_TYPES[e.type];
-  out.set(e.data, 18);
-  return out;
+function entryFrame(e: LogEntry): Buffer {
+  return Wal.frame(18 + e.data.length, (out) => {
+    out[0] = RECORD.entry;
+    writeUint64BE(out, 1, e.index);
+    writeUint64BE(out, 9, e.term);
+    out[17] = ENTRY_TYPES[e.type];
+    out.set(e.data, 18);
+  });
 }
 
 function decodeEntry(record: Buffer): LogEntry {
@@ -193,12 +194,12 @@ function decodeEntry(record: Buffer): LogEntry {
 }
 
 function hardStateFrame(hs: StoredHardState): Buffer {
-  const out = Buffer.allocUnsafe(25);
-  out[0] = RECORD.hardState;
-  writeUint64BE(out, 1, hs.term);
-  out.writeBigUInt64BE(hs.vote, 9);
-  writeUint64BE(out, 17, hs.commit);
-  return Wal.frame(out);
+  return Wal.frame(25, (out) => {
+    out[0] = RECORD.hardState;
+    writeUint64BE(out, 1, hs.term);
+    out.writeBigUInt64BE(hs.vote, 9);
+    writeUint64BE(out, 17, hs.commit);
+  });
 }
 
 function decodeHardState(record: Buffer): StoredHardState {

@@ -18,7 +18,7 @@ describe('Wal', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const record = (text: string) => Buffer.from(text);
+  const frameOf = (text: string) => Wal.frame(Buffer.byteLength(text), (record) => void record.write(text));
   const segments = () => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
 
   /** Opens the log, returning it and its frames as strings. */
@@ -29,11 +29,11 @@ describe('Wal', () => {
 
   /** Appends one frame per record, the first for entry `index`, synced. */
   function append(wal: Wal, index: number, ...texts: string[]): void {
-    wal.append(texts.map((t) => Wal.frame(record(t))), index, 'here');
+    wal.append(texts.map(frameOf), index, 'here');
   }
 
   it('reads back what was appended, in order, across segments each beginning with the head frames', async () => {
-    const first = open(() => [Wal.frame(record('head'))]);
+    const first = open(() => [frameOf('head')]);
     const written: string[] = [];
     for (let i = 1; i <= 40; i++) {
       const text = `entry ${i} `.padEnd(300, '.');
@@ -51,12 +51,12 @@ describe('Wal', () => {
 
   it('writes each append synced (O_DSYNC), in the thread pool when asked, one append at a time', async () => {
     const { wal } = open();
-    const synced = wal.append([Wal.frame(record('pooled'))], 1, 'in-background');
+    const synced = wal.append([frameOf('pooled')], 1, 'in-background');
     assert.ok(synced instanceof Promise);
-    assert.throws(() => wal.append([Wal.frame(record('too soon'))], 2, 'here'), /previous one is being written/);
+    assert.throws(() => wal.append([frameOf('too soon')], 2, 'here'), /previous one is being written/);
     await synced;
     assert.ok(openSegmentFlags().some((flags) => (flags & constants.O_DSYNC) !== 0), 'the segment written to is opened O_DSYNC');
-    assert.equal(wal.append([Wal.frame(record('here'))], 2, 'here'), undefined);
+    assert.equal(wal.append([frameOf('here')], 2, 'here'), undefined);
     await wal.close();
     const reopened = open();
     await reopened.wal.close();
