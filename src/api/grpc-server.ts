@@ -33,6 +33,8 @@ export interface ClientServer {
   tlsListeners: TlsServer[];
   /** The ports bound, in the order of the addresses (port 0 asks the kernel for one). */
   ports: number[];
+  /** Every client connection open now. */
+  connections: Set<Socket>;
 }
 
 /**
@@ -72,7 +74,12 @@ export async function startClientServer(
   const listeners: NetServer[] = [];
   const tlsListeners: TlsServer[] = [];
   const ports: number[] = [];
-  const accept = (socket: Socket) => acceptConnection(socket, (connection) => injector.injectConnection(connection), limits.maxConcurrentStreams);
+  const connections = new Set<Socket>();
+  const accept = (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    acceptConnection(socket, (connection) => injector.injectConnection(connection), limits.maxConcurrentStreams);
+  };
   try {
     for (const { hostPort, tls } of listen) {
       // gRPC clients insist on HTTP/2 by ALPN.
@@ -96,17 +103,24 @@ export async function startClientServer(
     injector.destroy();
     throw err;
   }
-  return { grpcServer, listeners, tlsListeners, ports };
+  return { grpcServer, listeners, tlsListeners, ports, connections };
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-/** Stops taking connections and calls, lets unary calls finish for a moment, then closes what is left. */
-export function stopClientServer({ grpcServer, listeners }: ClientServer): Promise<void> {
+/**
+ * Stops taking connections and calls, lets unary calls finish for a moment, then closes what is
+ * left. The connections are cut here: grpc-js's forceShutdown closes only the sessions it tracks
+ * for channelz, which is off (a member with a watch open never stopped).
+ */
+export function stopClientServer({ grpcServer, listeners, connections }: ClientServer): Promise<void> {
   listeners.forEach((l) => l.close());
   return new Promise((resolve) => {
-    const force = setTimeout(() => grpcServer.forceShutdown(), SHUTDOWN_GRACE_MS);
+    const force = setTimeout(() => {
+      grpcServer.forceShutdown();
+      for (const socket of connections) socket.destroy();
+    }, SHUTDOWN_GRACE_MS);
     grpcServer.tryShutdown(() => {
       clearTimeout(force);
       resolve();
