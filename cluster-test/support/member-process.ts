@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -159,7 +159,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Ports picked here can be taken before the member binds them (an etcd dialing its own client
+ * port takes an ephemeral one, say): a new member whose ports were not given tries again with new
+ * ones, in a directory of its own, as startCluster does for a cluster.
+ */
 async function startMember(command: string, prefixArgs: string[], opts: MemberOptions): Promise<MemberProcess> {
+  const fresh = opts.clientPort === undefined && opts.peerPort === undefined && !existsSync(join(opts.baseDir, `${opts.name ?? 'm1'}.data`));
+  for (let attempt = 1; ; attempt++) {
+    const baseDir = attempt === 1 ? opts.baseDir : join(opts.baseDir, `attempt-${attempt}`);
+    try {
+      return await startMemberOnce(command, prefixArgs, { ...opts, baseDir });
+    } catch (err) {
+      if (!fresh || attempt >= 3 || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+async function startMemberOnce(command: string, prefixArgs: string[], opts: MemberOptions): Promise<MemberProcess> {
   const name = opts.name ?? 'm1';
   const clientPort = opts.clientPort ?? (await freePort());
   const peerPort = opts.peerPort ?? (await freePort());
