@@ -266,12 +266,14 @@ export class KeelServer {
       logger: log,
     });
     let server: KeelServer | undefined;
+    // Proposals made on this member still waiting for their apply: a metric, and a hint to the Ready loop.
+    const proposalsWaiting = () => server?.wait.size ?? 0;
     const metrics = new ServerMetrics(deps.registry, {
       leader: () => raw.raft.lead,
       memberId: identity.memberId,
       committedIndex: () => raw.raft.log.committed,
       appliedIndex: () => applier.appliedIndex,
-      pendingProposals: () => server?.wait.size ?? 0,
+      pendingProposals: proposalsWaiting,
       currentRevision: () => store.currentRevision,
       dbSize: () => engine.sizeOnDisk(),
       dbSizeInUse: () => engine.sizeInUse(),
@@ -325,7 +327,7 @@ export class KeelServer {
       isRemoved: (id) => identity.membership.isRemoved(id),
       // A member removed while it was cut off or down learns it from the others, as in etcd.
       onRemoved: () => server?.removedFromCluster(),
-      proposalsWaiting: () => server?.wait.size ?? 0,
+      proposalsWaiting,
       observe: { fsync: (s) => metrics.walFsyncSeconds.observe(s), apply: (s) => metrics.applySeconds.observe(s) },
       onLeaderChange: (lead, term) => {
         server?.leases.leadershipChanged(lead === identity.memberId, cfg.electionTimeoutMs);

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawNode } from '../raft/raw-node';
 import { MemoryStorage } from '../raft/storage';
 import { Entry, Message, message } from '../raft/types';
-import { LevelEngine } from '../storage/level-engine';
 import { LoadedLog, LogStore } from '../storage/log-store';
+import { tempEngineEachTest } from '../storage/testing/temp-engine';
 import { SEGMENT_BYTES } from '../storage/wal';
 import type { PeerTransport, SnapshotIntake, TransportReceiver } from '../transport/transport';
 import { eventually } from '../util/eventually';
@@ -22,16 +20,7 @@ import { loadRaftStorage, LOG_BYTES_BEFORE_SNAPSHOT, RaftNode, SNAPSHOT_CATCH_UP
  * both applied the same committed entries ("applying entry 50 after 50", and the member exited).
  */
 describe('RaftNode', () => {
-  let dir: string;
-  let engine: LevelEngine;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-raft-node-'));
-    engine = await LevelEngine.open(join(dir, 'db'));
-  });
-  afterEach(async () => {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const t = tempEngineEachTest('keel-raft-node-');
 
   /** Member 1 of `voters` over the real log store; the state machine is the test's. */
   async function member(voters: bigint[], stateMachine: StateMachine): Promise<{
@@ -48,7 +37,7 @@ describe('RaftNode', () => {
       send: () => {}, sendSnapshot: () => Promise.resolve(), forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
       learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
-    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const logStore = await LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
     const node = new RaftNode({
       raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
@@ -77,7 +66,7 @@ describe('RaftNode', () => {
 
   /** The log as the next start reads it back; once the node has stopped. */
   async function logOnDisk(): Promise<LoadedLog> {
-    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const logStore = await LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
     try {
       return logStore.load();
     } finally {
@@ -164,7 +153,7 @@ describe('RaftNode', () => {
     assert.ok(storage.dataBytes < LOG_BYTES_BEFORE_SNAPSHOT, `${storage.dataBytes} bytes left in memory`);
     const behind = (snapshotAt - storage.firstIndex() + 1) * entryBytes;
     assert.ok(behind <= SNAPSHOT_CATCH_UP_BYTES && behind >= SNAPSHOT_CATCH_UP_BYTES - entryBytes, `${behind} bytes kept behind the snapshot`);
-    const segments = readdirSync(join(dir, 'wal')).filter((name) => name.endsWith('.wal'));
+    const segments = readdirSync(join(t.dir, 'wal')).filter((name) => name.endsWith('.wal'));
     assert.ok(segments.length < Math.ceil((proposals * entryBytes) / SEGMENT_BYTES), `the WAL's oldest segments deleted: ${segments.join(', ')}`);
     const onDisk = await logOnDisk();
     assert.equal(onDisk.snapshot?.index, snapshotAt);
@@ -174,12 +163,12 @@ describe('RaftNode', () => {
   // A hard state that only moves the commit index is written without an fsync, while the state's
   // own batches record the applied index: a crash may keep the second and lose the first.
   it('raises a commit index lost with its unsynced write to the applied index at start', async () => {
-    const logStore = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const logStore = await LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
     logStore.load();
     const entries = [1, 2, 3].map((index) => ({ index, term: 1, type: 'normal' as const, data: Buffer.from(`e${index}`) }));
     await logStore.save(entries, { term: 1, vote: 1n, commit: 1 }, 'here');
     await logStore.close();
-    const reopened = await LogStore.open(engine, join(dir, 'wal'), silentLogger);
+    const reopened = await LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
     const storage = loadRaftStorage(reopened, 3);
     await reopened.close();
     assert.equal(storage.initialState().hardState.commit, 3);

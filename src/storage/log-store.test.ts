@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../util/logger';
-import { LevelEngine } from './level-engine';
 import { LoadedLog, LogEntry, LogStore, StoredSnapshotMeta } from './log-store';
+import { tempEngineEachTest } from './testing/temp-engine';
 
 describe('LogStore', () => {
-  let dir: string;
-  let engine: LevelEngine;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-log-store-'));
-    engine = await LevelEngine.open(join(dir, 'db'));
-  });
-  afterEach(async () => {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const t = tempEngineEachTest('keel-log-store-');
 
   const entry = (index: number, term: number, text = `e${index}`): LogEntry => ({ index, term, type: 'normal', data: Buffer.from(text) });
-  const open = () => LogStore.open(engine, join(dir, 'wal'), silentLogger);
+  const open = () => LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
   const snapshotAt = (index: number, term: number): StoredSnapshotMeta => ({ index, term, voters: [1n], learners: [] });
   const summary = (log: LoadedLog) => log.entries.map((e) => `${e.index}/${e.term}:${Buffer.from(e.data).toString()}`);
 
@@ -67,7 +56,7 @@ describe('LogStore', () => {
     store.load();
     await store.save([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: 1n, commit: 1 }, 'here');
     // A snapshot from the leader at 10 (term 3) replaced the state and, in the same batch, the mark.
-    await engine.write([store.snapshotMetaOp(snapshotAt(10, 3))], { sync: true });
+    await t.engine.write([store.snapshotMetaOp(snapshotAt(10, 3))], { sync: true });
     store.reset(snapshotAt(10, 3));
     await store.save([entry(11, 3), entry(12, 3)], { term: 3, vote: 2n, commit: 12 }, 'here');
     await store.close();
@@ -81,7 +70,7 @@ describe('LogStore', () => {
     store.load();
     // This member's log had 5 and 6 from term 2; the leader's snapshot at 5 is of term 3.
     await store.save([entry(4, 2), entry(5, 2), entry(6, 2)], { term: 2, vote: 1n, commit: 4 }, 'here');
-    await engine.write([store.snapshotMetaOp(snapshotAt(5, 3))], { sync: true });
+    await t.engine.write([store.snapshotMetaOp(snapshotAt(5, 3))], { sync: true });
     await store.close();
     const log = await reopened();
     assert.equal(log.snapshot?.index, 5);

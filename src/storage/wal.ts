@@ -127,8 +127,7 @@ export class Wal {
    */
   append(frames: Buffer[], firstIndex: number, where: WalWrite): Promise<void> | undefined {
     invariant(this.writing === undefined, 'wal: an append while the previous one is being written');
-    let bytes = 0;
-    for (const f of frames) bytes += f.length;
+    const bytes = byteLength(frames);
     if (this.offset + bytes > this.segmentBytes && this.offset > 0) this.cut(firstIndex, bytes);
     const at = this.offset;
     this.offset += bytes;
@@ -166,7 +165,7 @@ export class Wal {
     const next = { name: segmentName(seq, firstIndex), seq, startIndex: firstIndex };
     const path = join(this.dir, next.name);
     const headFrames = this.head();
-    const headBytes = headFrames.reduce((n, f) => n + f.length, 0);
+    const headBytes = byteLength(headFrames);
     const size = Math.max(this.segmentBytes, headBytes + bytes);
     if (this.spare === 'ready' && size === this.segmentBytes) {
       renameSync(join(this.dir, SPARE_NAME), path);
@@ -262,6 +261,12 @@ function writeWhole(fd: number, frames: Buffer[], at: number): Promise<void> {
     };
     from(0);
   });
+}
+
+function byteLength(frames: Buffer[]): number {
+  let bytes = 0;
+  for (const f of frames) bytes += f.length;
+  return bytes;
 }
 
 /** What of `frames` lies past their first `bytes` bytes. */
