@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { Revision } from './revision';
 import { KeySpan, TreeIndex } from './tree-index';
+
+/** Deletes `key` as a DeleteRange does. */
+function tombstone(t: TreeIndex, key: string, rev: Revision): void {
+  t.aliveFrom({ start: key, end: undefined }, 1)[0]!.tombstone(rev);
+}
 
 function index(): TreeIndex {
   const t = new TreeIndex();
@@ -8,7 +14,7 @@ function index(): TreeIndex {
   t.put('b', { main: 1, sub: 1 });
   t.put('c', { main: 1, sub: 2 });
   t.put('b', { main: 2, sub: 0 });
-  t.tombstone('c', { main: 3, sub: 0 });
+  tombstone(t, 'c', { main: 3, sub: 0 });
   t.put('d', { main: 4, sub: 0 });
   t.put('\xff', { main: 4, sub: 1 });
   return t;
@@ -20,7 +26,7 @@ describe('TreeIndex', () => {
     assert.equal(t.put('k', { main: 5, sub: 0 }), undefined, 'a new key');
     assert.deepEqual(t.put('k', { main: 5, sub: 1 }), { modified: { main: 5, sub: 0 }, created: { main: 5, sub: 0 }, version: 1 });
     assert.deepEqual(t.put('k', { main: 6, sub: 0 }), { modified: { main: 5, sub: 1 }, created: { main: 5, sub: 0 }, version: 2 });
-    t.tombstone('k', { main: 7, sub: 0 });
+    tombstone(t, 'k', { main: 7, sub: 0 });
     assert.equal(t.put('k', { main: 8, sub: 0 }), undefined, 'deleted, then created again');
   });
 
@@ -47,8 +53,13 @@ describe('TreeIndex', () => {
     assert.equal(index().range({ start: 'b', end: undefined }, 2, 0).keys[0]?.version, 2);
   });
 
-  it('lists keys alive at the head for deletes', () => {
-    assert.deepEqual(index().aliveKeys({ start: 'a', end: 'e' }), ['a', 'b', 'd']);
+  it('finds keys alive at the head for deletes, at most as many as asked', () => {
+    const alive = (span: KeySpan, limit: number) => index().aliveFrom(span, limit).map((ki) => ki.key);
+    assert.deepEqual(alive({ start: 'a', end: 'e' }, 10), ['a', 'b', 'd']);
+    assert.deepEqual(alive({ start: 'a', end: 'e' }, 2), ['a', 'b']);
+    assert.deepEqual(alive({ start: 'b\0', end: '' }, 10), ['d', '\xff'], 'from the key after b');
+    assert.deepEqual(alive({ start: 'c', end: undefined }, 10), [], 'a deleted key');
+    assert.deepEqual(alive({ start: 'd', end: undefined }, 10), ['d']);
   });
 
   it('forgets keys whose whole history is compacted away', () => {

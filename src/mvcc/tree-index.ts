@@ -62,10 +62,6 @@ export class TreeIndex {
     return before;
   }
 
-  tombstone(key: string, rev: Revision): void {
-    this.tree.get(key)?.tombstone(rev);
-  }
-
   /** Replays one revision record at start; see KeyIndex.restorePut. */
   restore(key: string, rev: Revision, record: { tombstone: boolean; createdMain: number; version: number }): void {
     let ki = this.tree.get(key);
@@ -86,11 +82,17 @@ export class TreeIndex {
   }
 
   /** Keys alive at the head of history within the span, in key order (deletes act on these). */
-  aliveKeys(span: KeySpan): string[] {
-    const out: string[] = [];
-    this.visit(span, (ki) => {
-      if (ki.isAlive()) out.push(ki.key);
-    });
+  aliveFrom(span: KeySpan, limit: number): KeyIndex[] {
+    const out: KeyIndex[] = [];
+    if (span.end === undefined) {
+      const ki = this.tree.get(span.start);
+      if (ki?.isAlive()) out.push(ki);
+      return out;
+    }
+    for (const [key, ki] of this.tree.entries(span.start)) {
+      if ((span.end !== '' && key >= span.end) || out.length === limit) break;
+      if (ki.isAlive()) out.push(ki);
+    }
     return out;
   }
 

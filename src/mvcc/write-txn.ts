@@ -15,8 +15,12 @@ export interface WriteTxnHost {
   commit(rev: number, changes: KeyValue[]): void;
 }
 
-/** Keys a DeleteRange tombstones between two turns of the event loop. */
-const DELETE_SLICE_KEYS = 10_000;
+/**
+ * Keys a DeleteRange finds and tombstones between two turns of the event loop: 10,000 held a
+ * member of three on this machine for 100-370 ms at a time (garbage collection included) while
+ * deleting 200,000 keys.
+ */
+const DELETE_SLICE_KEYS = 2_000;
 
 /**
  * One write request's changes: all at main revision beginRev + 1, numbered by sub revision.
@@ -25,6 +29,8 @@ const DELETE_SLICE_KEYS = 10_000;
 export class WriteTxn implements KvView {
   /** The changes in order: puts as stored, deletes as a tombstone record holding only the key. */
   readonly changes: KeyValue[] = [];
+  /** The key of each change, as the index names it. */
+  readonly changedKeys: string[] = [];
 
   constructor(
     readonly beginRev: number,
@@ -60,28 +66,35 @@ export class WriteTxn implements KvView {
     this.batch.push({ type: 'put', key: revisionKey(rev, false), value: encodeKeyValue(kv) });
     this.host.unflushed.set(revisionId(rev), kv);
     this.changes.push(kv);
+    this.changedKeys.push(keyStr);
   }
 
   /**
-   * Deletes every key alive in the span and returns how many. A large range yields to the event loop every
-   * DELETE_SLICE_KEYS keys so heartbeats keep flowing (120,000 keys held it for 400 ms); reads
+   * Deletes every key alive in the span and returns how many. A large range is found and deleted a
+   * slice at a time, yielding to the event loop in between so heartbeats keep flowing; reads
    * meanwhile are at the revision before this one, which the tombstones at beginRev + 1 leave alone.
    */
   async deleteRange(span: KeySpan): Promise<number> {
-    const keys = this.host.index.aliveKeys(span);
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0 && i % DELETE_SLICE_KEYS === 0) await setImmediate();
-      const keyStr = keys[i]!;
-      const rev = { main: this.beginRev + 1, sub: this.changes.length };
-      const tomb: KeyValue = {
-        key: Buffer.from(keyStr, 'latin1'), create_revision: 0, mod_revision: rev.main, version: 0,
-        value: EMPTY_BYTES, lease: '0',
-      };
-      this.batch.push({ type: 'put', key: revisionKey(rev, true), value: encodeKeyValue({ ...tomb, mod_revision: 0 }) });
-      this.host.index.tombstone(keyStr, rev);
-      this.changes.push(tomb);
+    let deleted = 0;
+    for (let start = span.start; ;) {
+      const alive = this.host.index.aliveFrom({ start, end: span.end }, DELETE_SLICE_KEYS);
+      for (const ki of alive) {
+        const rev = { main: this.beginRev + 1, sub: this.changes.length };
+        const tomb: KeyValue = {
+          key: Buffer.from(ki.key, 'latin1'), create_revision: 0, mod_revision: rev.main, version: 0,
+          value: EMPTY_BYTES, lease: '0',
+        };
+        this.batch.push({ type: 'put', key: revisionKey(rev, true), value: encodeKeyValue({ ...tomb, mod_revision: 0 }) });
+        ki.tombstone(rev);
+        this.changes.push(tomb);
+        this.changedKeys.push(ki.key);
+      }
+      deleted += alive.length;
+      if (alive.length < DELETE_SLICE_KEYS) return deleted;
+      // The least key after the last one deleted.
+      start = `${alive[alive.length - 1]!.key}\0`;
+      await setImmediate();
     }
-    return keys.length;
   }
 
   /** Makes the changes visible to other readers; returns the store's revision after it. */

@@ -6,7 +6,6 @@ import { Engine, EngineOp } from '../storage/engine';
 import { encodeNumber, leaseKey, metaKey } from '../storage/keyspace';
 import { LeaseExistsError, LeaseNotFoundError, LeaseTtlTooLargeError } from '../lease/errors';
 import { Lessor } from '../lease/lessor';
-import { toKeyString } from '../util/bytes';
 import { LogEntry } from '../storage/log-store';
 import { invariant } from '../util/invariant';
 import { applyDeleteRange, applyPut } from './apply/put-delete';
@@ -145,9 +144,7 @@ export class Applier {
     try {
       const response = await this.applyWrite(txn, req, batch);
       // Keys follow their leases: a put moves a key to the lease it names, a delete frees it.
-      for (const kv of txn.changes) {
-        this.lessor.setKeyLease(toKeyString(kv.key), kv.create_revision === 0 ? 0n : BigInt(kv.lease));
-      }
+      txn.changes.forEach((kv, i) => this.lessor.setKeyLease(txn.changedKeys[i]!, kv.create_revision === 0 ? 0n : BigInt(kv.lease)));
       return { ok: true, response };
     } catch (err) {
       invariant(txn.changes.length === 0, `request failed after writing: ${String(err)}`);
