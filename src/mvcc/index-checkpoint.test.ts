@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineOp } from '../storage/engine';
 import { LevelEngine } from '../storage/level-engine';
+import { tempEngineEachTest } from '../storage/testing/temp-engine';
 import { metaKey, prefixRange, PREFIX_META } from '../storage/keyspace';
 import { recordingLogger } from '../util/logger';
 import { MvccStore } from './kv-store';
@@ -16,21 +15,15 @@ import { KeySpan } from './tree-index';
 const ALL: KeySpan = { start: '\x00', end: '' };
 
 describe('the key index saved at a clean stop', () => {
-  let dir: string;
+  const temp = tempEngineEachTest('keel-checkpoint-');
   let engine: LevelEngine;
   let store: MvccStore;
   let log: ReturnType<typeof recordingLogger>;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-checkpoint-'));
-    engine = await LevelEngine.open(dir);
+    engine = temp.engine;
     log = recordingLogger();
     store = await MvccStore.open(engine, log);
-  });
-
-  afterEach(async () => {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const write = (body: (txn: WriteTxn) => unknown) => applyWrite(store, engine, body);
@@ -58,7 +51,7 @@ describe('the key index saved at a clean stop', () => {
   async function restart(): Promise<void> {
     await store.idle();
     await engine.close();
-    engine = await LevelEngine.open(dir);
+    engine = temp.engine = await LevelEngine.open(join(temp.dir, 'db'));
     log = recordingLogger();
     store = await MvccStore.open(engine, log);
   }

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LevelEngine } from '../storage/level-engine';
+import { tempEngineEachTest } from '../storage/testing/temp-engine';
 import { prefixRange, PREFIX_REVISION } from '../storage/keyspace';
 import { silentLogger } from '../util/logger';
 import { CompactedError, FutureRevisionError } from './errors';
@@ -16,19 +15,13 @@ const one = (key: string): KeySpan => ({ start: key, end: undefined });
 const at = (rev: number) => ({ rev, limit: 0, countOnly: false });
 
 describe('MvccStore', () => {
-  let dir: string;
+  const temp = tempEngineEachTest('keel-mvcc-');
   let engine: LevelEngine;
   let store: MvccStore;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-mvcc-'));
-    engine = await LevelEngine.open(dir);
+    engine = temp.engine;
     store = await MvccStore.open(engine, silentLogger);
-  });
-
-  afterEach(async () => {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const write = (body: (txn: WriteTxn) => unknown) => applyWrite(store, engine, body);
@@ -38,7 +31,7 @@ describe('MvccStore', () => {
   async function reopen(): Promise<void> {
     await store.idle();
     await engine.close();
-    engine = await LevelEngine.open(dir);
+    engine = temp.engine = await LevelEngine.open(join(temp.dir, 'db'));
     store = await MvccStore.open(engine, silentLogger);
   }
 
