@@ -84,15 +84,11 @@ export class TreeIndex {
   /** Keys alive at the head of history within the span, in key order (deletes act on these). */
   aliveFrom(span: KeySpan, limit: number): KeyIndex[] {
     const out: KeyIndex[] = [];
-    if (span.end === undefined) {
-      const ki = this.tree.get(span.start);
-      if (ki?.isAlive()) out.push(ki);
-      return out;
-    }
-    for (const [key, ki] of this.tree.entries(span.start)) {
-      if ((span.end !== '' && key >= span.end) || out.length === limit) break;
+    this.visit(span, (ki) => {
+      if (out.length === limit) return false;
       if (ki.isAlive()) out.push(ki);
-    }
+      return true;
+    });
     return out;
   }
 
@@ -137,15 +133,15 @@ export class TreeIndex {
     return keep;
   }
 
-  private visit(span: KeySpan, onKey: (ki: KeyIndex) => void): void {
+  /** Calls `onKey` for each key of the span in key order, until it returns false. */
+  private visit(span: KeySpan, onKey: (ki: KeyIndex) => boolean | void): void {
     if (span.end === undefined) {
       const ki = this.tree.get(span.start);
       if (ki !== undefined) onKey(ki);
       return;
     }
     for (const [key, ki] of this.tree.entries(span.start)) {
-      if (span.end !== '' && key >= span.end) return;
-      onKey(ki);
+      if ((span.end !== '' && key >= span.end) || onKey(ki) === false) return;
     }
   }
 }
