@@ -13,15 +13,10 @@ const ITERATOR_CHUNK = 1000;
  */
 const ITERATOR_CHUNK_BYTES = 1 << 20;
 
-/** Operations beyond which a batch is built in slices of this size (see writeInSlices). */
-const LARGE_BATCH_OPS = 10_000;
+/** Operations a batch takes between two turns of the event loop while it is built (see writeGroup). */
+const BATCH_SLICE_OPS = 10_000;
 
-/** classic-level's native batch: takes plain {type, key, value} operations whose keys and values are Buffers. */
-interface NativeBatch {
-  _batch(ops: EngineOp[], options: { sync: boolean }): Promise<void>;
-}
-
-/** classic-level's chained batch: its implementer methods take Buffers as they are (see writeInSlices). */
+/** classic-level's chained batch: its implementer methods take Buffers as they are (see writeGroup). */
 interface NativeChainedBatch {
   _put(key: Buffer, value: Buffer): void;
   _del(key: Buffer): void;
@@ -34,8 +29,6 @@ interface WriteGroup {
   /** A batch built beforehand (largeBatch): the group's batches follow its operations. */
   prepared?: NativeChainedBatch;
   batches: EngineOp[][];
-  /** How many operations the batches hold. */
-  ops: number;
   sync: boolean;
   /** Called once the batch landed or failed; also by those waiting only for it to be over. */
   done: Array<(err?: unknown) => void>;
@@ -119,11 +112,10 @@ export class LevelEngine implements Engine {
     return new Promise((resolve, reject) => {
       let group = this.waiting[this.waiting.length - 1];
       if (group === undefined || prepared !== undefined) {
-        group = { ...(prepared && { prepared }), batches: [], ops: 0, sync: false, done: [] };
+        group = { ...(prepared && { prepared }), batches: [], sync: false, done: [] };
         this.waiting.push(group);
       }
       group.batches.push(ops);
-      group.ops += ops.length;
       group.sync ||= options.sync;
       group.done.push((err) => (err === undefined ? resolve() : reject(err)));
       if (this.inFlight === undefined) this.writeWaiting();
@@ -134,10 +126,7 @@ export class LevelEngine implements Engine {
     const group = this.waiting.shift();
     this.inFlight = group;
     if (group === undefined) return;
-    const written = group.ops > LARGE_BATCH_OPS || group.prepared !== undefined
-      ? this.writeInSlices(group.prepared ?? this.nativeBatch(), group.batches, { sync: group.sync })
-      : this.writeBatch(group.batches.flat(), { sync: group.sync });
-    written.then(
+    this.writeGroup(group).then(
       () => {
         for (const done of group.done) done();
       },
@@ -147,45 +136,41 @@ export class LevelEngine implements Engine {
     ).finally(() => this.writeWaiting());
   }
 
-  /**
-   * Straight to classic-level's native batch (`_batch`, abstract-level's implementer method), past
-   * abstract-level's `batch()`: that clones and re-encodes every operation for hooks, events and
-   * sublevels we do not use, and it cost a member catching up 35 % of its CPU against 10 % for the
-   * native call. Our operations are already in the native shape: type, key and value as Buffers.
-   */
-  private writeBatch(ops: EngineOp[], options: { sync: boolean }): Promise<void> {
-    const closed = this.closedError();
-    if (closed !== undefined) return Promise.reject(closed);
-    return (this.db as unknown as NativeBatch)._batch(ops, { sync: options.sync });
-  }
-
-  /** abstract-level's own check, which the native call does not make. */
+  /** abstract-level's own check, which the native calls do not make. */
   private closedError(): Error | undefined {
     return this.db.status === 'open' ? undefined : new Error(`LevelDB at ${this.location} is not open (${this.db.status})`);
   }
 
   /**
-   * A batch too large to hand over in one native call (which reads every operation on the event
-   * loop; with the DeleteRange building it, 120,000 tombstones held the loop for 457 ms, 393 ms
-   * once the batch was sliced) is built a slice at a time, letting heartbeats through in between,
-   * and still written as one atomic batch (onto the one prepared beforehand, if the group starts
-   * with one: largeBatch). Built through the native batch's own methods, past
-   * abstract-level's put(), whose checks and option objects were a quarter of installing a
-   * million-record snapshot.
+   * Writes a group as one atomic batch, onto the one prepared beforehand if it starts with one
+   * (largeBatch). The batch is built through the native chained batch's own methods, past
+   * abstract-level's `batch()` and `put()`, which clone, check and re-encode every operation for
+   * hooks, events and sublevels we do not use (35 % of a member's CPU while it caught up; a quarter
+   * of installing a million-record snapshot). classic-level's array batch (`_batch`) reads each
+   * operation's three properties through N-API: 1.1 µs of the event loop an operation against 0.5
+   * for `_put` (100-operation batches: 110 against 50 µs; level at 2). A large group is built a
+   * slice at a time, letting heartbeats through in between: with the DeleteRange building it,
+   * 120,000 tombstones in one native call held the loop for 457 ms.
    */
-  private async writeInSlices(batch: NativeChainedBatch, batches: EngineOp[][], options: { sync: boolean }): Promise<void> {
+  private async writeGroup(group: WriteGroup): Promise<void> {
+    const closed = this.closedError();
+    if (closed !== undefined) {
+      void group.prepared?.close();
+      throw closed;
+    }
+    const batch = group.prepared ?? this.nativeBatch();
     try {
       let built = 0;
-      for (const ops of batches) {
+      for (const ops of group.batches) {
         for (const op of ops) {
           if (op.type === 'put') batch._put(op.key, op.value);
           else batch._del(op.key);
-          if (++built % LARGE_BATCH_OPS === 0) await setImmediate();
+          if (++built % BATCH_SLICE_OPS === 0) await setImmediate();
         }
       }
-      const closed = this.closedError();
-      if (closed !== undefined) throw closed;
-      await batch._write({ sync: options.sync });
+      const closedMeanwhile = this.closedError();
+      if (closedMeanwhile !== undefined) throw closedMeanwhile;
+      await batch._write({ sync: group.sync });
     } finally {
       await batch.close();
     }
