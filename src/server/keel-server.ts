@@ -45,7 +45,7 @@ import { ETCD_CLUSTER_VERSION } from './version';
 import { loadRaftStorage, RaftNode } from './raft-node';
 import { LinearizableReads } from './read-index';
 import { dumpPieces, dumpState } from './state-snapshot';
-import { loadState, StatePreparation } from './state-install';
+import { prepareWhole, StatePreparation } from './state-install';
 import { Wait } from './wait';
 import { EMPTY_BYTES, fromKeyString } from '../util/bytes';
 import type { AlarmMember } from '../generated/etcdserverpb/AlarmMember';
@@ -299,11 +299,12 @@ export class KeelServer {
         },
         prepare: () => new StatePreparation(engine),
         install: async (snap, markInstalled, prepared) => {
-          log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: snap.data.length, prepared: prepared !== undefined });
           const startedAt = performance.now();
+          // `prepared` is what prepare() above made; without it the state came whole in the message.
+          const state = (prepared as StatePreparation | undefined) ?? await prepareWhole(engine, snap.data);
+          log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: state.bytes, prepared: prepared !== undefined });
           await store.idle(); // a physical compaction must not delete what the snapshot brings
-          // `prepared` is what prepare() above made.
-          const index = await loadState(engine, snap.data, snap.metadata.index, [markInstalled], prepared as StatePreparation | undefined);
+          const index = await state.write(engine, snap.metadata.index, [markInstalled]);
           const writtenAt = performance.now();
           await store.reload(index);
           await LeaseManager.load(engine, store, lessor);

@@ -25,7 +25,7 @@ describe('RaftNode', () => {
   /** Member 1 of `voters` over the real log store; the state machine is the test's. */
   async function member(voters: bigint[], stateMachine: StateMachine): Promise<{
     raw: RawNode; node: RaftNode; storage: MemoryStorage; logStore: LogStore; fromPeer: (m: Message) => void;
-    intake: (head: Message) => SnapshotIntake;
+    intake: (head: Message) => SnapshotIntake; arrived: (head: Message, intake: SnapshotIntake) => string | undefined;
   }> {
     const storage = new MemoryStorage();
     const raw = new RawNode({
@@ -45,7 +45,10 @@ describe('RaftNode', () => {
       proposalsWaiting: () => 0,
       observe: { fsync: () => {}, apply: () => {} },
     });
-    return { raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m), intake: (m) => receiver!.snapshotIntake(m) };
+    return {
+      raw, node, storage, logStore, fromPeer: (m) => receiver!.receive(m),
+      intake: (m) => receiver!.snapshotIntake(m), arrived: (m, intake) => receiver!.snapshotArrived(m, intake),
+    };
   }
 
   /** A state machine that runs `onApply` for each batch and tracks the applied index. */
@@ -57,7 +60,7 @@ describe('RaftNode', () => {
         appliedIndex = entries[entries.length - 1]!.index;
       },
       dump: () => Promise.resolve({ pieces: (async function* () {})(), close: () => Promise.resolve() }),
-      prepare: () => ({ add: () => Promise.resolve(), drop: () => {} }),
+      prepare: () => ({ add: () => Promise.resolve(), drop: () => {}, unfit: () => undefined }),
       install: () => Promise.resolve(),
       appliedIndex: () => appliedIndex,
     };
@@ -176,37 +179,70 @@ describe('RaftNode', () => {
   });
 
   it('installs a snapshot with what was prepared as its state arrived, and drops the preparation of one Raft refuses', async () => {
-    const made: Array<{ pieces: string[]; dropped: boolean }> = [];
-    const installs: Array<{ index: number; prepared: unknown; data: string }> = [];
+    const made: Array<{ pieces: string[]; dropped: boolean; unfitAs?: string }> = [];
+    const installs: Array<{ index: number; prepared: unknown; data: number }> = [];
     const machine: StateMachine = {
       apply: () => Promise.resolve(),
       dump: () => Promise.reject(new Error('a follower here')),
       prepare: () => {
-        const p = { pieces: [] as string[], dropped: false, add: async (b: Buffer) => void p.pieces.push(b.toString()), drop: () => { p.dropped = true; } };
+        const p = {
+          pieces: [] as string[], dropped: false, unfitAs: undefined as string | undefined,
+          add: async (b: Buffer) => void p.pieces.push(b.toString()), drop: () => { p.dropped = true; }, unfit: () => p.unfitAs,
+        };
         made.push(p);
         return p;
       },
-      install: async (snap, _mark, prepared) => void installs.push({ index: snap.metadata.index, prepared, data: Buffer.from(snap.data).toString() }),
+      install: async (snap, _mark, prepared) => void installs.push({ index: snap.metadata.index, prepared, data: snap.data.length }),
       appliedIndex: () => installs[installs.length - 1]?.index ?? 0,
     };
-    const { intake, fromPeer, storage } = await member([1n, 2n], machine);
-    const snap = (index: number, data: string): Message => ({
+    const { intake, arrived, storage } = await member([1n, 2n], machine);
+    const head = (index: number): Message => ({
       ...message({ type: 'MsgSnap', to: 1n, from: 2n, term: 2 }),
-      snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: Buffer.from(data) },
+      snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: new Uint8Array() },
     });
-    const arrive = async (m: Message) => {
-      const taking = intake({ ...m, snapshot: { ...m.snapshot!, data: new Uint8Array() } });
-      await taking.add(Buffer.from(m.snapshot!.data));
-      fromPeer(m);
+    const arrive = async (index: number) => {
+      const taking = intake(head(index));
+      await taking.add(Buffer.from(`state at ${index}`));
+      return arrived(head(index), taking);
     };
-    await arrive(snap(10, 'state at 10'));
+    assert.equal(await arrive(10), undefined);
     await eventually('installed', () => installs.length === 1);
-    assert.deepEqual(installs[0], { index: 10, prepared: made[0], data: 'state at 10' });
+    assert.deepEqual(installs[0], { index: 10, prepared: made[0], data: 0 });
     assert.deepEqual(made[0]!.pieces, ['state at 10']);
     assert.equal(storage.snapshot().data.length, 0, 'Raft keeps where the snapshot stands, not its state');
     // Index 5 is behind what was installed: Raft refuses it, and its preparation goes.
-    await arrive(snap(5, 'state at 5'));
+    assert.equal(await arrive(5), undefined);
     assert.equal(made[1]!.dropped, true);
     assert.equal(installs.length, 1);
+  });
+
+  it('turns down a snapshot whose state did not come whole, or whose preparation a newer snapshot replaced, before Raft sees it', async () => {
+    const made: Array<{ dropped: boolean; unfitAs?: string }> = [];
+    const installs: number[] = [];
+    const machine: StateMachine = {
+      apply: () => Promise.resolve(),
+      dump: () => Promise.reject(new Error('a follower here')),
+      prepare: () => {
+        const p = { dropped: false, unfitAs: undefined as string | undefined, add: async () => {}, drop: () => { p.dropped = true; }, unfit: () => p.unfitAs };
+        made.push(p);
+        return p;
+      },
+      install: async (snap) => void installs.push(snap.metadata.index),
+      appliedIndex: () => installs[installs.length - 1] ?? 0,
+    };
+    const { raw, intake, arrived } = await member([1n, 2n], machine);
+    const head = (index: number): Message => ({
+      ...message({ type: 'MsgSnap', to: 1n, from: 2n, term: 2 }),
+      snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: new Uint8Array() },
+    });
+    const older = intake(head(10));
+    const newer = intake(head(20));
+    assert.equal(made[0]!.dropped, true, 'one preparation at a time');
+    assert.equal(arrived(head(10), older), 'superseded by a newer snapshot');
+    made[1]!.unfitAs = 'state dump cut short at byte 7';
+    assert.equal(arrived(head(20), newer), 'state dump cut short at byte 7');
+    assert.equal(made[1]!.dropped, true);
+    assert.equal(raw.raft.log.unstable.snapshot, undefined, 'Raft took neither');
+    assert.deepEqual(installs, []);
   });
 });

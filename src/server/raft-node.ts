@@ -43,13 +43,14 @@ export interface StateMachine {
   dump(): Promise<StateDump>;
   /**
    * Starts preparing to install a snapshot whose state is arriving, given its pieces as they come:
-   * the install then has less left to do. Raft may still refuse the snapshot; the preparation is
-   * then dropped.
+   * the install then has less left to do, and the state need not also be gathered in the message.
+   * Raft may still refuse the snapshot; the preparation is then dropped.
    */
   prepare(metadata: SnapshotMetadata): SnapshotIntake;
   /**
    * Replaces the state with a snapshot's; `markInstalled` goes in the batch that completes it.
-   * `prepared` is what prepare() returned for it, when its state arrived whole through it.
+   * `prepared` is what prepare() returned for it, whole, when its state arrived through it;
+   * otherwise the snapshot's data holds the state.
    */
   install(snapshot: Snapshot, markInstalled: EngineOp, prepared: SnapshotIntake | undefined): Promise<void>;
   appliedIndex(): number;
@@ -102,8 +103,8 @@ export class RaftNode {
   private stopped = false;
   private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
   private lastLeader: NodeId = NONE;
-  /** The snapshot whose state is arriving, and what prepares its install. */
-  private arriving: { metadata: SnapshotMetadata; intake: SnapshotIntake } | undefined;
+  /** The intake of the snapshot whose state is arriving (as the transport holds it), and the preparation behind it. */
+  private arriving: { intake: SnapshotIntake; preparation: SnapshotIntake } | undefined;
   /** A snapshot Raft took, prepared, until it is installed. */
   private prepared: { snapshot: Snapshot; intake: SnapshotIntake } | undefined;
 
@@ -111,6 +112,7 @@ export class RaftNode {
     o.transport.attach({
       receive: (m) => this.step(m),
       snapshotIntake: (head) => this.snapshotIntake(head.snapshot!.metadata),
+      snapshotArrived: (head, intake) => this.snapshotArrived(head, intake),
       unreachable: (to) => {
         o.raw.reportUnreachable(to);
         this.kick();
@@ -192,7 +194,6 @@ export class RaftNode {
       // A forwarded proposal meeting a leaderless node, or a reply from a removed member.
       if (!(err instanceof ProposalDroppedError) && !(err instanceof StepPeerNotFoundError)) throw err;
     }
-    if (m.type === 'MsgSnap') this.keepPreparation(m.snapshot!);
     this.kick();
   }
 
@@ -201,27 +202,41 @@ export class RaftNode {
    * new one arriving (from a new leader, say) replaces the one still arriving.
    */
   private snapshotIntake(metadata: SnapshotMetadata): SnapshotIntake {
-    this.arriving?.intake.drop();
-    const intake = this.o.stateMachine.prepare(metadata);
-    const arriving = { metadata, intake };
-    this.arriving = arriving;
-    return {
-      add: (piece) => intake.add(piece),
+    this.arriving?.preparation.drop();
+    const preparation = this.o.stateMachine.prepare(metadata);
+    const intake: SnapshotIntake = {
+      add: (piece) => preparation.add(piece),
       drop: () => {
-        intake.drop();
-        if (this.arriving === arriving) this.arriving = undefined;
+        preparation.drop();
+        if (this.arriving?.intake === intake) this.arriving = undefined;
       },
+      unfit: () => (this.arriving?.intake === intake ? preparation.unfit() : 'superseded by a newer snapshot'),
     };
+    this.arriving = { intake, preparation };
+    return intake;
   }
 
-  /** Once a snapshot's state came whole: its preparation is kept if Raft took the snapshot to install, dropped if not. */
-  private keepPreparation(snapshot: Snapshot): void {
-    const arriving = this.arriving;
-    if (arriving === undefined || !sameSnapshot(arriving.metadata, snapshot.metadata)) return;
+  /**
+   * A snapshot's state came whole through `intake`: Raft gets the message, and the preparation is
+   * kept if Raft took the snapshot to install, dropped if not. A state that did not come whole, or
+   * whose preparation a newer snapshot replaced, is refused before Raft sees it.
+   */
+  private snapshotArrived(head: Message, intake: SnapshotIntake): string | undefined {
+    const refused = intake.unfit();
+    if (refused !== undefined) {
+      intake.drop();
+      return refused;
+    }
+    const { preparation } = this.arriving!;
     this.arriving = undefined;
-    if (this.o.raw.raft.log.unstable.snapshot !== snapshot) return arriving.intake.drop();
+    this.step(head);
+    if (this.o.raw.raft.log.unstable.snapshot !== head.snapshot) {
+      preparation.drop();
+      return undefined;
+    }
     this.prepared?.intake.drop();
-    this.prepared = { snapshot, intake: arriving.intake };
+    this.prepared = { snapshot: head.snapshot!, intake: preparation };
+    return undefined;
   }
 
   /** Runs the Ready loop until Raft has nothing more, unless it is running already. */
@@ -395,10 +410,6 @@ export class RaftNode {
     storage.compact(compactTo);
     this.o.log.info('saved snapshot and compacted the raft log', { index: applied, 'compacted-to': compactTo });
   }
-}
-
-function sameSnapshot(a: SnapshotMetadata, b: SnapshotMetadata): boolean {
-  return a.index === b.index && a.term === b.term;
 }
 
 function snapshotMeta(s: Snapshot) {

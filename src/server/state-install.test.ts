@@ -7,7 +7,7 @@ import { revisionKey } from '../mvcc/revision';
 import { EngineOp } from '../storage/engine';
 import { decodeNumber, leaseKey, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
 import { LevelEngine } from '../storage/level-engine';
-import { loadState, StatePreparation } from './state-install';
+import { prepareWhole, StatePreparation } from './state-install';
 import { dumpState } from './state-snapshot';
 
 describe('installing a state snapshot (what a lagging follower gets)', function () {
@@ -70,7 +70,7 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
   // arguments of one push, and 130,000 arguments already overflow the stack.
   it('installs a state of 200,000 records given whole in place of the old one, with the applied index and the caller\'s ops', async () => {
     const dump = await states();
-    await assertInstalled(await loadState(to, dump, 42, [mark]));
+    await assertInstalled(await (await prepareWhole(to, dump)).write(to, 42, [mark]));
   });
 
   it('installs what was prepared from pieces as they came, records cut anywhere by their ends', async () => {
@@ -78,25 +78,28 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
     const prepared = new StatePreparation(to);
     // Pieces of 7,777 bytes end anywhere in a record, the first past the header.
     for (let at = 0; at < dump.length; at += 7777) await prepared.add(dump.subarray(at, at + 7777));
-    assert.equal(prepared.unfitFor(dump), undefined);
-    await assertInstalled(await loadState(to, dump, 42, [mark], prepared));
-    assert.equal(prepared.unfitFor(dump), 'written', 'the preparation used');
+    assert.equal(prepared.unfit(), undefined);
+    assert.equal(prepared.bytes, dump.length);
+    await assertInstalled(await prepared.write(to, 42, [mark]));
+    assert.equal(prepared.unfit(), 'written', 'the preparation used');
   });
 
-  it('prepares anew when the preparation did not get the whole state', async () => {
+  it('refuses to write a preparation that did not get the whole state, and writes nothing of it', async () => {
     const dump = await states();
+    const before = await revisionRecords(to);
     const prepared = new StatePreparation(to);
-    await prepared.add(dump.subarray(0, dump.length - 100));
-    assert.match(prepared.unfitFor(dump)!, /prepared \d+ bytes of a dump of \d+/);
-    await assertInstalled(await loadState(to, dump, 42, [mark], prepared));
-    assert.equal(prepared.unfitFor(dump), 'dropped');
+    await prepared.add(dump.subarray(0, dump.length - 3)); // inside the last record
+    assert.match(prepared.unfit()!, /state dump cut short at byte \d+/);
+    await assert.rejects(prepared.write(to, 42, [mark]), /state dump cut short at byte \d+/);
+    assert.equal(prepared.unfit(), 'dropped');
+    assert.deepEqual(await revisionRecords(to), before);
   });
 
   it('refuses a dump cut short, and writes nothing of it', async () => {
     const dump = await states();
     const before = await revisionRecords(to);
-    await assert.rejects(loadState(to, dump.subarray(0, dump.length - 1), 42, [mark]), /state dump cut short at byte \d+/);
-    await assert.rejects(loadState(to, dump.subarray(0, 5), 42, [mark]), /state dump is shorter than its header/);
+    await assert.rejects(prepareWhole(to, dump.subarray(0, dump.length - 1)), /state dump cut short at byte \d+/);
+    await assert.rejects(prepareWhole(to, dump.subarray(0, 5)), /state dump is shorter than its header/);
     assert.deepEqual(await revisionRecords(to), before);
   });
 });

@@ -4,7 +4,7 @@ import { Engine, EngineOp, LargeBatch } from '../storage/engine';
 import { prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import type { SnapshotIntake } from '../transport/transport';
 import { asBuffer } from '../util/bytes';
-import { compactionOf, DUMP_HEADER_BYTES, dumpRecords, markOps, recordsOf } from './state-snapshot';
+import { compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf } from './state-snapshot';
 
 /** Records taken between two yields to the event loop, when a piece holds many. */
 const RECORDS_PER_SLICE = 10_000;
@@ -12,8 +12,10 @@ const RECORDS_PER_SLICE = 10_000;
 /**
  * The install of a snapshot (state-snapshot.ts's dump) prepared as its state arrives: each record
  * goes into one engine batch as its piece comes, so that once Raft takes the snapshot the batch is
- * ready to write. The key index is built while LevelDB writes it: building it as the pieces came
- * too made the receiver, not the leader's reading, set the pace of the transfer.
+ * ready to write. The pieces themselves are kept, as runs of whole records, for what the install
+ * still reads (which old records are stale, the key index): the state is not also gathered into
+ * one buffer. The key index is built while LevelDB writes it: building it as the pieces came too
+ * made the receiver, not the leader's reading, set the pace of the transfer.
  *
  * A record may be cut by the end of a piece; its start waits for the next one. Failing (a
  * malformed piece) or dropped, the preparation lets its batch go and is not used.
@@ -21,9 +23,12 @@ const RECORDS_PER_SLICE = 10_000;
 export class StatePreparation implements SnapshotIntake {
   private readonly batch: LargeBatch;
   private compactRev: number | undefined;
+  /** The records taken so far, in runs of whole records (views into the pieces). */
+  private readonly runs: Buffer[] = [];
   /** The start of a record the last piece cut off. */
   private carry: Buffer = Buffer.alloc(0);
-  private bytes = 0;
+  /** Bytes of state taken. */
+  bytes = 0;
   /** Why the preparation cannot be used, once it cannot. */
   private unusable: string | undefined;
 
@@ -55,6 +60,7 @@ export class StatePreparation implements SnapshotIntake {
     let taken = 0;
     for (let r = records.next(); ; r = records.next()) {
       if (r.done === true) {
+        if (r.value > 0) this.runs.push(data.subarray(0, r.value));
         this.carry = data.subarray(r.value);
         return;
       }
@@ -72,76 +78,77 @@ export class StatePreparation implements SnapshotIntake {
   private giveUp(why: string): void {
     this.unusable ??= why;
     this.batch.discard();
+    this.runs.length = 0;
   }
 
-  /** Why the preparation is not `dump` made ready to write, if it is not: every byte of it, whole records only. */
-  unfitFor(dump: Buffer): string | undefined {
+  /** Why what was taken is not a whole state, ready to write, if it is not. */
+  unfit(): string | undefined {
     if (this.unusable !== undefined) return this.unusable;
-    if (this.bytes !== dump.length) return `prepared ${this.bytes} bytes of a dump of ${dump.length}`;
     if (this.compactRev === undefined) return 'state dump is shorter than its header';
-    if (this.carry.length > 0) return `state dump cut short at byte ${dump.length - this.carry.length}`;
+    if (this.carry.length > 0) return `state dump cut short at byte ${this.bytes - this.carry.length}`;
     return undefined;
   }
 
   /**
    * Writes the prepared state in place of the engine's, in ONE synced batch together with
    * `finalOps` (the Raft snapshot mark): a crash leaves the old state or the new one, never a mix.
-   * Old records the dump does not hold are deleted in the same batch. Returns the new key index,
-   * built from the dump while the engine writes.
+   * Old records the state does not hold are deleted in the same batch. Returns the new key index,
+   * built from the state while the engine writes.
    */
-  async write(engine: Engine, dump: Buffer, appliedIndex: number, finalOps: EngineOp[]): Promise<IndexBuilder> {
+  async write(engine: Engine, appliedIndex: number, finalOps: EngineOp[]): Promise<IndexBuilder> {
+    const unfit = this.unfit();
+    if (unfit !== undefined) {
+      this.drop();
+      throw new Error(unfit);
+    }
     this.unusable = 'written';
-    const stale = await staleKeys(engine, dump);
+    const stale = await staleKeys(engine, this.records());
     const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...markOps(this.compactRev!, appliedIndex), ...finalOps], { sync: true });
     // A failed index build is held until the write is over, so a failed write does not leave it unhandled.
-    const indexed = new IndexBuilder().addYielding(revisionRecords(dump)).then((index) => ({ index }), (failed: unknown) => ({ failed }));
+    const indexed = new IndexBuilder().addYielding(revisionRecords(this.records())).then((index) => ({ index }), (failed: unknown) => ({ failed }));
     await written;
     const outcome = await indexed;
+    this.runs.length = 0;
     if ('failed' in outcome) throw outcome.failed;
     return outcome.index;
   }
-}
 
-function* revisionRecords(dump: Buffer): Iterable<[Buffer, Buffer]> {
-  for (const record of dumpRecords(dump)) if (record[0][0] === PREFIX_REVISION) yield record;
-}
-
-/**
- * Replaces the MVCC state with a dump, using `prepared` if the dump came whole through it and
- * preparing it now if not. Returns the key index of the new state.
- */
-export async function loadState(engine: Engine, dump: Uint8Array, appliedIndex: number, finalOps: EngineOp[], prepared?: StatePreparation): Promise<IndexBuilder> {
-  const data = asBuffer(dump);
-  let state = prepared;
-  if (state === undefined || state.unfitFor(data) !== undefined) {
-    state?.drop();
-    state = new StatePreparation(engine);
-    await state.add(data);
-    const unfit = state.unfitFor(data);
-    if (unfit !== undefined) {
-      state.drop();
-      throw new Error(unfit);
-    }
+  private *records(): Generator<[Buffer, Buffer]> {
+    for (const run of this.runs) yield* recordsOf(run, 0);
   }
-  return state.write(engine, data, appliedIndex, finalOps);
+}
+
+function* revisionRecords(records: Iterable<[Buffer, Buffer]>): Iterable<[Buffer, Buffer]> {
+  for (const record of records) if (record[0][0] === PREFIX_REVISION) yield record;
+}
+
+/** The preparation of a state given whole (not as it arrived); throws if the dump is not a whole state. */
+export async function prepareWhole(engine: Engine, dump: Uint8Array): Promise<StatePreparation> {
+  const state = new StatePreparation(engine);
+  await state.add(asBuffer(dump));
+  const unfit = state.unfit();
+  if (unfit !== undefined) {
+    state.drop();
+    throw new Error(unfit);
+  }
+  return state;
 }
 
 /**
- * The engine's lease and revision records that `dump` does not hold. The batch deletes them after
- * putting the dump's records, so those the dump holds must not be among them: both lists are in
- * key order, and are walked side by side.
+ * The engine's lease and revision records that the state's `records` do not hold. The batch
+ * deletes them after putting the state's records, so those the state holds must not be among them:
+ * both lists are in key order, and are walked side by side.
  */
-async function staleKeys(engine: Engine, dump: Buffer): Promise<Buffer[]> {
+async function staleKeys(engine: Engine, records: Iterator<[Buffer, Buffer]>): Promise<Buffer[]> {
   const present: Buffer[] = [];
   for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
     for await (const key of engine.keys(prefixRange(prefix))) present.push(key);
   }
   if (present.length === 0) return present;
   const stale: Buffer[] = [];
-  const kept = dumpRecords(dump);
-  let next = kept.next();
+  let next = records.next();
   for (const key of present) {
-    while (next.done !== true && Buffer.compare(next.value[0], key) < 0) next = kept.next();
+    while (next.done !== true && Buffer.compare(next.value[0], key) < 0) next = records.next();
     if (next.done === true || !next.value[0].equals(key)) stale.push(key);
   }
   return stale;

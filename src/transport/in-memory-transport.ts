@@ -1,5 +1,5 @@
 import type { Message, NodeId } from '../raft/types';
-import { ClusterInfo, PeerTransport, TransportReceiver } from './transport';
+import { ClusterInfo, PeerTransport, SnapshotIntake, TransportReceiver } from './transport';
 
 /**
  * Members in one process, for tests: messages are delivered asynchronously (as over a socket),
@@ -16,12 +16,8 @@ export class InMemoryNetwork {
       },
       sendSnapshot: async (m, state) => {
         const intake = this.receivers.get(m.to)?.snapshotIntake(m);
-        const pieces: Buffer[] = [];
-        for await (const piece of state) {
-          pieces.push(Buffer.from(piece));
-          await intake?.add(pieces[pieces.length - 1]!);
-        }
-        if (!this.deliver(id, { ...m, snapshot: { ...m.snapshot!, data: Buffer.concat(pieces) } })) intake?.drop();
+        for await (const piece of state) await intake?.add(Buffer.from(piece));
+        this.deliver(id, m, intake);
       },
       attach: (r) => {
         this.receivers.set(id, r);
@@ -66,16 +62,18 @@ export class InMemoryNetwork {
     this.cut.clear();
   }
 
-  /** Returns whether `m` reached its receiver's Raft. */
-  private deliver(from: NodeId, m: Message): boolean {
+  /** Hands `m` to its receiver, a snapshot's state in the `intake` it went to. */
+  private deliver(from: NodeId, m: Message, intake?: SnapshotIntake): void {
     const sender = this.receivers.get(from);
     const to = this.receivers.get(m.to);
     const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
     const delivered = reachable && !to.isRemoved(from);
-    if (delivered) to.receive(m);
-    else if (reachable) sender?.removed();
-    else sender?.unreachable(m.to);
-    if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable);
-    return delivered;
+    let refused: string | undefined;
+    if (!delivered) intake?.drop();
+    else if (intake !== undefined) refused = to.snapshotArrived(m, intake);
+    else to.receive(m);
+    if (!delivered && reachable) sender?.removed();
+    else if (!delivered) sender?.unreachable(m.to);
+    if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable || refused !== undefined);
   }
 }

@@ -48,7 +48,12 @@ async function sendSnapshotByHand(port: number, pieces: Buffer[], end: boolean, 
 
 /** An intake that records what it was given. */
 function recordingIntake() {
-  const intake = { pieces: [] as Buffer[], dropped: false, add: async (p: Buffer) => void intake.pieces.push(p), drop: () => { intake.dropped = true; } };
+  const intake = {
+    pieces: [] as Buffer[], dropped: false,
+    add: async (p: Buffer) => void intake.pieces.push(p),
+    drop: () => { intake.dropped = true; },
+    unfit: () => undefined,
+  };
   return intake;
 }
 
@@ -69,12 +74,16 @@ async function closeMembers(): Promise<void> {
 
 describe('PeerPortTransport snapshots', () => {
   /** A receiving member and a sending one; what reaches each side's Raft is recorded. */
-  async function pair() {
+  async function pair(refusal?: string) {
     const received: Message[] = [];
     const intakes: Array<ReturnType<typeof recordingIntake>> = [];
     const receiving = await member(SELF, CLUSTER, {
-      receive: (m: Message) => received.push(m),
       snapshotIntake: () => intakes[intakes.push(recordingIntake()) - 1],
+      snapshotArrived: (m: Message, intake: ReturnType<typeof recordingIntake>) => {
+        assert.equal(intake, intakes[intakes.length - 1], 'the intake its state went to');
+        if (refusal === undefined) received.push(m);
+        return refusal;
+      },
       isRemoved: () => false,
     });
     const reports: boolean[] = [];
@@ -84,7 +93,7 @@ describe('PeerPortTransport snapshots', () => {
   }
   afterEach(closeMembers);
 
-  it('streams the state as it is read, 24 MiB in pieces of 3 MiB, to the intake as they come and to Raft whole once', async () => {
+  it('streams the state as it is read, 24 MiB in pieces of 3 MiB, to the intake as they come, then the message to Raft', async () => {
     const { sending, received, intakes, reports, log } = await pair();
     const pieces = Array.from({ length: 8 }, (_, i) => Buffer.alloc(3 << 20, i));
     await sending.sendSnapshot(snapshotMessage, (async function* () { yield* pieces; })());
@@ -92,7 +101,7 @@ describe('PeerPortTransport snapshots', () => {
     assert.deepEqual(reports, [false]);
     assert.equal(received.length, 1);
     assert.equal(received[0]!.snapshot!.metadata.index, 10);
-    assert.ok(Buffer.from(received[0]!.snapshot!.data).equals(Buffer.concat(pieces)));
+    assert.equal(received[0]!.snapshot!.data.length, 0, 'the state stays with the intake');
     assert.equal(intakes.length, 1);
     assert.deepEqual(intakes[0]!.pieces, pieces);
     assert.equal(intakes[0]!.dropped, false);
@@ -129,8 +138,17 @@ describe('PeerPortTransport snapshots', () => {
     await eventually('the intake dropped', () => intakes[0]?.dropped === true);
     assert.equal(received.length, 0);
     assert.equal(await sendSnapshotByHand(port, [Buffer.from('sta'), Buffer.from('te')], true), '');
-    assert.deepEqual(received.map((m) => Buffer.from(m.snapshot!.data).toString()), ['state']);
+    assert.equal(received.length, 1);
     assert.deepEqual(intakes[1]!.pieces.map(String), ['sta', 'te']);
+  });
+
+  it('tells the sender when the receiving member turns the whole snapshot down, and reports it failed', async () => {
+    const { sending, received, reports, log } = await pair('superseded by a newer snapshot');
+    await sending.sendSnapshot(snapshotMessage, (async function* () { yield Buffer.alloc(1 << 20); })());
+    await eventually('the sender told', () => reports.length === 1);
+    assert.deepEqual(reports, [true]);
+    assert.equal(log.fields[log.lines.indexOf('a peer refused a snapshot')]!.error, 'superseded by a newer snapshot');
+    assert.deepEqual(received, []);
   });
 
   it('refuses a snapshot from another cluster before taking any of it', async () => {

@@ -28,8 +28,9 @@ export interface SnapshotStreamHost {
 
 /**
  * Receives one snapshot, past the preface: its pieces go to the receiver's intake as they come
- * (the socket read no faster than the intake takes them), and the whole message to Raft once the
- * end came. A stream that breaks off, or is malformed, is dropped with its intake.
+ * (the socket read no faster than the intake takes them), and the message to Raft once the end
+ * came, its state staying with the intake. A stream that breaks off, or is malformed, is dropped
+ * with its intake.
  */
 export async function receiveSnapshotStream(socket: Duplex, rest: Buffer, host: SnapshotStreamHost): Promise<void> {
   socket.on('error', () => { /* seen as the stream ending early */ });
@@ -50,14 +51,12 @@ export async function receiveSnapshotStream(socket: Duplex, rest: Buffer, host: 
     const receiver = host.receiver();
     if (receiver === undefined) return void socket.end(frame(Buffer.from('member is starting')));
     intake = receiver.snapshotIntake(head);
-    const pieces: Buffer[] = [];
     for (let piece = await frames.next(); piece.length > 0; piece = await frames.next()) {
-      pieces.push(piece);
       received += piece.length;
       await intake.add(piece);
     }
-    receiver.receive({ ...head, snapshot: { ...head.snapshot, data: Buffer.concat(pieces, received) } });
-    socket.end(frame(EMPTY_BYTES));
+    const turnedDown = receiver.snapshotArrived(head, intake);
+    socket.end(frame(turnedDown === undefined ? EMPTY_BYTES : Buffer.from(turnedDown)));
   } catch (err) {
     intake?.drop();
     host.log.warn('dropped an incomplete snapshot', { peer: sender?.toString(16), received, error: (err as Error).message });

@@ -33,10 +33,15 @@ export interface TransportReceiver {
   receive(m: Message): void;
   /**
    * A MsgSnap (`head`, without its state) whose state is arriving: what takes the pieces as they
-   * come. Then the whole message goes to receive(), or, if the state never came whole, the intake
-   * is dropped.
+   * come. Once the state came whole, snapshotArrived() follows; if it never does, the intake is
+   * dropped.
    */
   snapshotIntake(head: Message): SnapshotIntake;
+  /**
+   * Every piece of `head`'s state went into `intake` (from snapshotIntake): the message goes to
+   * Raft, the state staying with the intake. Returns why it was refused, if it was.
+   */
+  snapshotArrived(head: Message, intake: SnapshotIntake): string | undefined;
   /** A message to `to` could not be sent; Raft slows down replication to it. */
   unreachable(to: NodeId): void;
   /** A snapshot reached `to` (or failed to). */
@@ -59,6 +64,8 @@ export interface SnapshotIntake {
   add(piece: Buffer): Promise<void>;
   /** The state will not come whole. */
   drop(): void;
+  /** Why what it took is not a whole state, if it is not. */
+  unfit(): string | undefined;
 }
 
 export interface ClusterInfo {
