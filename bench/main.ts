@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     .option('--profile [dir]', 'write CPU profiles of the keel members to dir (default bench-profiles/<time>) and print where their time went')
     .option('--watch', 'run only the watch fan-out row: --watchers watchers of one key, one writer')
     .option('--watchers <n>', 'watchers of the --watch row', positiveInt, 1000)
-    .option('--watch-puts <n>', 'puts the writer of the --watch row makes (etcd benchmark watch-latency --put-total)', positiveInt, 1000)
+    .option('--watch-puts <n>', 'puts the writer of the --watch row makes (etcd benchmark watch-latency --put-total), after as many unmeasured', positiveInt, 1000)
     .option('--big', 'run only the big-store rows: --big-keys keys of --value-size bytes on 3 members; resident memory, restart to ready, catch-up of a wiped member')
     .option('--big-keys <n>', 'keys the --big run loads', positiveInt, 1_000_000)
     .addOption(new Option('--check-perf [load]', 'run only etcdctl check perf against 3 members of each system').choices([...CHECK_PERF_LOADS]).preset('l'))
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const profileDir = o.profile === undefined ? undefined
     : resolve(o.profile === true ? join('bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : o.profile);
   if (o.watch) {
-    const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: o.watchPuts, ...(profileDir === undefined ? {} : { profileDir }) },
+    const watch = await runWatchFanout(systems, { watchers: o.watchers, streams: 10, puts: o.watchPuts, warmupPuts: o.watchPuts, ...(profileDir === undefined ? {} : { profileDir }) },
       progress);
     process.stdout.write(o.json ? `${JSON.stringify({ watch }, null, 2)}\n` : formatWatchTable(watch));
     printProfiles(profileDir);

@@ -10,6 +10,11 @@ export interface WatchSettings {
   streams: number;
   /** Puts the writer makes, one after another (closed loop). */
   puts: number;
+  /**
+   * Puts made, and their events awaited, before the measured ones: a fresh member's JIT needs them,
+   * and so does the bench's own, which would otherwise be warm for the second system only.
+   */
+  warmupPuts: number;
   /** Write each keel member's CPU profile here. */
   profileDir?: string;
 }
@@ -46,6 +51,7 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
     const writer = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
     try {
       log(`${system}: ${s.watchers} watchers over ${s.streams} streams`);
+      /** When each put was sent, by the version of the key it made less one. */
       const sentAt: number[] = [];
       const delays: number[] = [];
       let delivered = 0;
@@ -64,25 +70,35 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
       for (let i = 0; i < s.watchers; i++) streams[i % streams.length]!.write({ create_request: { key: KEY } });
       while (created < s.watchers) await new Promise((r) => setTimeout(r, 10));
 
+      /** Makes `puts` puts and waits for their events; returns how many of those arrived. */
+      const putAndWait = async (puts: number): Promise<number> => {
+        const before = delivered;
+        for (let i = 0; i < puts; i++) {
+          sentAt.push(performance.now());
+          await writer.put({ key: KEY, value: Buffer.from(String(sentAt.length)) });
+        }
+        const giveUp = performance.now() + GIVE_UP_MS;
+        while (delivered - before < s.watchers * puts && performance.now() < giveUp) await new Promise((r) => setTimeout(r, 5));
+        return delivered - before;
+      };
+      log(`${system}: ${s.warmupPuts} puts, unmeasured`);
+      await putAndWait(s.warmupPuts);
+      delays.length = 0;
+
       log(`${system}: ${s.puts} puts`);
       const started = performance.now();
       const cpuBefore = process.cpuUsage();
       const serverCpuBeforeMs = target.serverCpuMs();
       const loopBefore = performance.eventLoopUtilization();
-      for (let i = 0; i < s.puts; i++) {
-        sentAt.push(performance.now());
-        await writer.put({ key: KEY, value: Buffer.from(String(i)) });
-      }
+      const arrived = await putAndWait(s.puts);
       const expected = s.watchers * s.puts;
-      const giveUp = performance.now() + GIVE_UP_MS;
-      while (delivered < expected && performance.now() < giveUp) await new Promise((r) => setTimeout(r, 5));
       const elapsedMs = performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       const serverCpuMs = target.serverCpuMs() - serverCpuBeforeMs;
       const benchLoopBusy = performance.eventLoopUtilization(loopBefore).utilization;
       for (const stream of streams) stream.end();
       results.push({
-        system, watchers: s.watchers, puts: s.puts, eventsPerSec: (delivered * 1000) / elapsedMs, delay: summarize(delays), delivered, expected,
+        system, watchers: s.watchers, puts: s.puts, eventsPerSec: (arrived * 1000) / elapsedMs, delay: summarize(delays), delivered: arrived, expected,
         benchCpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100, serverCpuPct: (serverCpuMs / elapsedMs) * 100, benchLoopBusy,
       });
     } finally {
