@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { startTarget, type System } from './targets';
+import { startTarget, type System, type Target } from './targets';
 
 /** Debian's etcd-client installs the real etcdctl here. */
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -19,11 +19,15 @@ export interface CheckPerfResult {
 }
 
 /**
- * Per system, a fresh three-member cluster and the real `etcdctl check perf --load=<load>` against
- * all its members: 60 s of puts at the load's rate from its number of clients, then etcdctl judges
- * throughput (at least 90 % of the rate), the slowest request (under 500 ms) and the spread (stddev under 100 ms).
+ * Per system, a fresh three-member cluster, warmed up (`warmUp`, unmeasured), and the real
+ * `etcdctl check perf --load=<load>` against all its members: 60 s of puts at the load's rate from
+ * its number of clients, then etcdctl judges throughput (at least 90 % of the rate), the slowest
+ * request (under 500 ms) and the spread (stddev under 100 ms).
  */
-export async function runCheckPerf(systems: readonly System[], load: CheckPerfLoad, log: (line: string) => void, profileDir?: string): Promise<CheckPerfResult[]> {
+export async function runCheckPerf(
+  systems: readonly System[], load: CheckPerfLoad, warmUp: { run(target: Target): Promise<void>; label: string },
+  log: (line: string) => void, profileDir?: string,
+): Promise<CheckPerfResult[]> {
   const results: CheckPerfResult[] = [];
   for (const system of systems) {
     log(`${system}: starting a fresh 3-member cluster`);
@@ -31,6 +35,8 @@ export async function runCheckPerf(systems: readonly System[], load: CheckPerfLo
     let ok = false;
     try {
       const termBefore = await target.raftTerm();
+      log(`${system}: warming up: ${warmUp.label}`);
+      await warmUp.run(target);
       log(`${system}: etcdctl check perf --load=${load} (60 s)`);
       const output = await runEtcdctl(['check', 'perf', `--load=${load}`, `--endpoints=${target.endpoints.join(',')}`], (seconds) =>
         log(`${system}: check perf running, ${seconds} s`));

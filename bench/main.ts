@@ -9,8 +9,8 @@ import { formatWatchTable, runWatchFanout } from './watch-fanout';
 import { join, resolve } from 'node:path';
 import { formatJson, formatTables, Run } from './report';
 import { defaultRowIds, isRowId, planRows, ROW_IDS, RowId } from './rows';
-import { runSuite } from './suite';
-import { SYSTEMS, System } from './targets';
+import { runSuite, warmUpWithRow } from './suite';
+import { SYSTEMS, System, Target } from './targets';
 import { workloadOptionsError } from './workload';
 
 /** --clients and --conns when not given, per cluster size. */
@@ -73,8 +73,15 @@ async function main(): Promise<void> {
     printProfiles(profileDir);
     return;
   }
+  const workload = { valueBytes: o.valueSize, keyBytes: o.keySize, keySpace: o.keySpace, sequential: o.sequentialKeys === true };
+  const workloadError = workloadOptionsError(workload);
+  if (workloadError !== undefined) program.error(`error: ${workloadError}`);
   if (o.checkPerf !== undefined) {
-    const perf = await runCheckPerf(systems, o.checkPerf, progress, profileDir);
+    // The put row's load for --server-warmup, plus its warm-up, as a row of the suite gets.
+    const [row] = planRows(['put-n'], o.clients ?? MANY_DEFAULTS[3]!.clients, o.conns ?? MANY_DEFAULTS[3]!.conns, 3);
+    const warmUpMs = (o.serverWarmup + o.warmup) * 1000;
+    const warmUp = { label: `${row!.label}, ${warmUpMs / 1000} s, unmeasured`, run: (target: Target) => warmUpWithRow(target, row!, workload, warmUpMs) };
+    const perf = await runCheckPerf(systems, o.checkPerf, warmUp, progress, profileDir);
     process.stdout.write(o.json ? `${JSON.stringify({ checkPerf: perf }, null, 2)}\n` : formatCheckPerfTable(perf));
     printProfiles(profileDir);
     return;
@@ -90,9 +97,6 @@ async function main(): Promise<void> {
     process.stdout.write(o.json ? `${JSON.stringify({ scale }, null, 2)}\n` : formatScaleTable(scale));
     return;
   }
-  const workload = { valueBytes: o.valueSize, keyBytes: o.keySize, keySpace: o.keySpace, sequential: o.sequentialKeys === true };
-  const workloadError = workloadOptionsError(workload);
-  if (workloadError !== undefined) program.error(`error: ${workloadError}`);
   const sizes = o.cluster === 'both' ? [1, 3] : [Number(o.cluster)];
   const plans = sizes.map((members) => {
     const clients = o.clients ?? MANY_DEFAULTS[members]!.clients;

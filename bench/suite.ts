@@ -4,7 +4,7 @@ import { machineBusyCpuMs, ownConnectionsTo } from './proc';
 import type { Row } from './rows';
 import { LatencySummary, summarize } from './stats';
 import { startTarget, System, Target } from './targets';
-import { LoadOp, makeOp, makeWorkload, prepareTarget, Workload, WorkloadOptions } from './workload';
+import { keyOf, LoadOp, makeOp, makeWorkload, prepareTarget, Workload, WorkloadOptions } from './workload';
 
 export interface SuiteOptions {
   systems: System[];
@@ -139,6 +139,23 @@ interface RowLoad {
 }
 
 /** A row's connections and operation, for `use`; closed after. */
+/**
+ * `row`'s load on `target` for `ms`, unmeasured, then the keys it wrote deleted: for a run that is
+ * not a row of the suite (etcdctl check perf) on a fresh cluster, whose JIT would otherwise warm up
+ * inside the measurement.
+ */
+export async function warmUpWithRow(target: Target, row: Row, options: WorkloadOptions, ms: number): Promise<void> {
+  const workload = makeWorkload(options);
+  await withRowLoad(target, row, workload, ({ conns, op }) => runClosedLoop({ conns, clients: row.clients, durationMs: ms, op: op.run }));
+  const client = new EtcdClient(target.endpoints[await target.leaderIndex()]!);
+  try {
+    const last = keyOf(workload, options.keySpace - 1);
+    await client.deleteRange({ key: keyOf(workload, 0), range_end: Buffer.concat([last, Buffer.from([0])]) });
+  } finally {
+    client.close();
+  }
+}
+
 async function withRowLoad<T>(target: Target, row: Row, workload: Workload, use: (load: RowLoad) => Promise<T>): Promise<T> {
   const size = target.endpoints.length;
   const leader = await target.leaderIndex();
