@@ -138,7 +138,6 @@ interface RowLoad {
   memberOfConn(i: number): number;
 }
 
-/** A row's connections and operation, for `use`; closed after. */
 /**
  * `row`'s load on `target` for `ms`, unmeasured, then the keys it wrote deleted: for a run that is
  * not a row of the suite (etcdctl check perf) on a fresh cluster, whose JIT would otherwise warm up
@@ -156,6 +155,7 @@ export async function warmUpWithRow(target: Target, row: Row, options: WorkloadO
   }
 }
 
+/** A row's connections and operation, for `use`; closed after. */
 async function withRowLoad<T>(target: Target, row: Row, workload: Workload, use: (load: RowLoad) => Promise<T>): Promise<T> {
   const size = target.endpoints.length;
   const leader = await target.leaderIndex();

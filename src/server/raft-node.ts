@@ -227,7 +227,7 @@ export class RaftNode {
       intake.drop();
       return refused;
     }
-    const { preparation } = this.arriving!;
+    const { preparation } = this.arriving!; // unfit() said `intake` is the one arriving
     this.arriving = undefined;
     this.step(head);
     if (this.o.raw.raft.log.unstable.snapshot !== head.snapshot) {
