@@ -156,8 +156,11 @@ class WatchStream {
       progressNotify: c.progress_notify,
     };
     this.watchers.set(id, w);
-    // The created reply goes first and carries the current revision: a client resumes from it.
-    this.send({ watch_id: id, created: true });
+    // The created reply goes first and carries the store's revision as the watch begins, as etcd's:
+    // a watch from now starts after it, and a client resumes from it. Writes answered but still on
+    // their way to the engine count, so not watchRevision, which waits for them.
+    const createdAt = this.server.currentRevision;
+    this.enqueue(async () => this.write({ watch_id: id, created: true, header: this.header(createdAt) }));
     w.handle = this.server.watch(key, c.range_end, Number(c.start_revision), {
       deliver: (events, rev) => this.deliver(w, events, rev),
       ready: () => !this.closed && !this.backedUp(),
