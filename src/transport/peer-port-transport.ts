@@ -19,6 +19,9 @@ import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerRea
 import type { LearnerReadyResponse } from '../generated/keelpb/LearnerReadyResponse';
 import type { LeaseForwardRequest__Output } from '../generated/keelpb/LeaseForwardRequest';
 import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardResponse';
+import type { LeaseForwardBatchRequest__Output } from '../generated/keelpb/LeaseForwardBatchRequest';
+import type { LeaseForwardBatchResponse } from '../generated/keelpb/LeaseForwardBatchResponse';
+import { answerBatch, fromRequest, LEASE_FORWARD_TIMEOUT_MS, LeaseForwarder, toResponse } from './lease-forwarding';
 
 /** Messages waiting for one peer beyond which new ones are dropped: a dead peer costs bounded memory. */
 const MAX_QUEUED_MESSAGES = 4096;
@@ -26,7 +29,6 @@ const MAX_QUEUED_MESSAGES = 4096;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 3000;
 /** A question to the leader (lease, learner progress) answers quickly or not at all. */
-const LEASE_FORWARD_TIMEOUT_MS = 2000;
 /** gRPC metadata carrying the sender's cluster ID (hex). */
 const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 /** gRPC metadata carrying the sender's member ID (hex), so a removed member can be told so. */
@@ -99,11 +101,15 @@ export class PeerPortTransport implements PeerTransport {
       },
       LeaseForward: (call: grpc.ServerUnaryCall<LeaseForwardRequest__Output, LeaseForwardResponse>, cb: grpc.sendUnaryData<LeaseForwardResponse>) => {
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
-        const r = call.request;
-        t.receiver.leaseRequest({ renew: r.renew, id: BigInt(r.id), keys: r.keys }).then(
-          (reply) => cb(null, { found: reply.found, ttl: reply.ttl, granted_ttl: reply.grantedTtl, keys: reply.keys }),
+        t.receiver.leaseRequest(fromRequest(call.request)).then(
+          (reply) => cb(null, toResponse(reply)),
           (err: Error) => cb({ code: grpc.status.UNAVAILABLE, details: err.message }),
         );
+      },
+      LeaseForwardBatch: (call: grpc.ServerUnaryCall<LeaseForwardBatchRequest__Output, LeaseForwardBatchResponse>, cb: grpc.sendUnaryData<LeaseForwardBatchResponse>) => {
+        const receiver = t.receiver;
+        if (receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
+        void answerBatch(call.request.requests.map(fromRequest), (req) => receiver.leaseRequest(req)).then((results) => cb(null, { results }));
       },
     });
     // The sockets (and TLS) are ours: a connection that opens as a Raft stream stays here, gRPC gets the rest.
@@ -350,6 +356,7 @@ class PeerSender {
   private closed = false;
 
   private readonly metadata = new grpc.Metadata();
+  private readonly leases: LeaseForwarder;
 
   constructor(
     private readonly id: NodeId,
@@ -362,6 +369,7 @@ class PeerSender {
     this.client = new peerPackage.Peer(address, grpcCredentials(transport.dialTls()), PEER_CHANNEL);
     this.metadata.set(CLUSTER_ID_HEADER, clusterId.toString(16));
     this.metadata.set(MEMBER_ID_HEADER, self.toString(16));
+    this.leases = new LeaseForwarder(this.client, this.metadata);
   }
 
   enqueue(m: Message): void {
@@ -373,13 +381,7 @@ class PeerSender {
   }
 
   forwardLease(req: LeaseForward): Promise<LeaseForwardReply> {
-    return new Promise((resolve, reject) => {
-      this.client.LeaseForward({ renew: req.renew, id: req.id.toString(), keys: req.keys }, this.metadata,
-        { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS }, (err, res) => {
-          if (err || !res) return reject(err ?? new Error('no answer'));
-          resolve({ found: res.found, ttl: Number(res.ttl), grantedTtl: Number(res.granted_ttl), keys: res.keys });
-        });
-    });
+    return this.leases.ask(req);
   }
 
   learnerReady(learner: NodeId): Promise<boolean> {
