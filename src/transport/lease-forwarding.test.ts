@@ -47,48 +47,40 @@ async function askThree(forwarder: LeaseForwarder): Promise<Array<LeaseForwardRe
   ]);
 }
 
+/** Runs `use` with a forwarder to a fresh leader (see leader()), stopped after. */
+async function withLeader(batch: boolean, use: (forwarder: LeaseForwarder, calls: { alone: number; batches: number[] }) => Promise<void>): Promise<void> {
+  const l = await leader(batch);
+  try {
+    await use(new LeaseForwarder(l.client, new grpc.Metadata()), l.calls);
+  } finally {
+    l.stop();
+  }
+}
+
 describe('LeaseForwarder', () => {
-  it('asks the questions of one turn in one call, each answered on its own, and a lone question alone', async () => {
-    const l = await leader(true);
-    try {
-      const forwarder = new LeaseForwarder(l.client, new grpc.Metadata());
-      assert.deepEqual(await askThree(forwarder), [
-        { found: true, ttl: 30, grantedTtl: 60, keys: [] },
-        { found: false, ttl: -1, grantedTtl: 0, keys: [] },
-        { found: true, ttl: 30, grantedTtl: 60, keys: [Buffer.from('k')] },
-      ]);
-      assert.deepEqual(l.calls, { alone: 0, batches: [3] });
-      await assert.rejects(forwarder.ask({ renew: true, id: 9n, keys: false }), /not the leader any more/);
-      assert.deepEqual(l.calls, { alone: 1, batches: [3] });
-    } finally {
-      l.stop();
-    }
-  });
+  it('asks the questions of one turn in one call, each answered on its own, and a lone question alone', () => withLeader(true, async (forwarder, calls) => {
+    assert.deepEqual(await askThree(forwarder), [
+      { found: true, ttl: 30, grantedTtl: 60, keys: [] },
+      { found: false, ttl: -1, grantedTtl: 0, keys: [] },
+      { found: true, ttl: 30, grantedTtl: 60, keys: [Buffer.from('k')] },
+    ]);
+    assert.deepEqual(calls, { alone: 0, batches: [3] });
+    await assert.rejects(forwarder.ask({ renew: true, id: 9n, keys: false }), /not the leader any more/);
+    assert.deepEqual(calls, { alone: 1, batches: [3] });
+  }));
 
-  it('fails only the question the leader could not answer', async () => {
-    const l = await leader(true);
-    try {
-      const forwarder = new LeaseForwarder(l.client, new grpc.Metadata());
-      const settle = (p: Promise<LeaseForwardReply>) => p.then((r) => r.found, (err: Error) => err.message);
-      assert.deepEqual(await Promise.all([
-        settle(forwarder.ask({ renew: true, id: 9n, keys: false })),
-        settle(forwarder.ask({ renew: true, id: 7n, keys: false })),
-      ]), ['not the leader any more', true]);
-    } finally {
-      l.stop();
-    }
-  });
+  it('fails only the question the leader could not answer', () => withLeader(true, async (forwarder) => {
+    const settle = (p: Promise<LeaseForwardReply>) => p.then((r) => r.found, (err: Error) => err.message);
+    assert.deepEqual(await Promise.all([
+      settle(forwarder.ask({ renew: true, id: 9n, keys: false })),
+      settle(forwarder.ask({ renew: true, id: 7n, keys: false })),
+    ]), ['not the leader any more', true]);
+  }));
 
-  it('asks a leader of an older build, which does not know the batch, one question per call', async () => {
-    const l = await leader(false);
-    try {
-      const forwarder = new LeaseForwarder(l.client, new grpc.Metadata());
-      assert.deepEqual((await askThree(forwarder)).map((r) => (typeof r === 'string' ? r : r.found)), [true, false, true]);
-      assert.equal(l.calls.alone, 3);
-      await askThree(forwarder);
-      assert.equal(l.calls.alone, 6, 'no batch tried again');
-    } finally {
-      l.stop();
-    }
-  });
+  it('asks a leader of an older build, which does not know the batch, one question per call', () => withLeader(false, async (forwarder, calls) => {
+    assert.deepEqual((await askThree(forwarder)).map((r) => (typeof r === 'string' ? r : r.found)), [true, false, true]);
+    assert.equal(calls.alone, 3);
+    await askThree(forwarder);
+    assert.equal(calls.alone, 6, 'no batch tried again');
+  }));
 });
