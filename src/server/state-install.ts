@@ -27,13 +27,17 @@ export class StatePreparation implements SnapshotIntake {
   private readonly runs: Buffer[] = [];
   /** The start of a record the last piece cut off. */
   private carry: Buffer = Buffer.alloc(0);
-  /** Bytes of state taken. */
-  bytes = 0;
+  private bytesTaken = 0;
   /** Why the preparation cannot be used, once it cannot. */
   private unusable: string | undefined;
 
   constructor(engine: Engine) {
     this.batch = engine.largeBatch();
+  }
+
+  /** Bytes of state taken. */
+  get bytes(): number {
+    return this.bytesTaken;
   }
 
   async add(piece: Buffer): Promise<void> {
@@ -46,7 +50,7 @@ export class StatePreparation implements SnapshotIntake {
   }
 
   private async take(piece: Buffer): Promise<void> {
-    this.bytes += piece.length;
+    this.bytesTaken += piece.length;
     let data = this.carry.length === 0 ? piece : Buffer.concat([this.carry, piece]);
     if (this.compactRev === undefined) {
       if (data.length < DUMP_HEADER_BYTES) {
@@ -85,7 +89,7 @@ export class StatePreparation implements SnapshotIntake {
   unfit(): string | undefined {
     if (this.unusable !== undefined) return this.unusable;
     if (this.compactRev === undefined) return 'state dump is shorter than its header';
-    if (this.carry.length > 0) return `state dump cut short at byte ${this.bytes - this.carry.length}`;
+    if (this.carry.length > 0) return `state dump cut short at byte ${this.bytesTaken - this.carry.length}`;
     return undefined;
   }
 
