@@ -36,7 +36,7 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
     return out;
   }
 
-  /** 200,000 revision records of 1,000 keys and a lease in `from`; a record of its own and one of those in `to`; the dump of `from`. */
+  /** 200,000 revision records of 1,000 keys and a lease in `from`; in `to` a record and a lease of its own and one of each of those; the dump of `from`. */
   async function states(): Promise<Buffer> {
     const records: EngineOp[] = Array.from({ length: 200_000 }, (_, i) => ({
       type: 'put',
@@ -44,9 +44,12 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
       value: encodeKeyValue({ key: Buffer.from(`k${i % 1000}`), create_revision: 2 + i, mod_revision: 2 + i, version: 1, value: Buffer.from(`v${i}`), lease: '0' }),
     }));
     await from.write([...records, { type: 'put', key: leaseKey(5n), value: Buffer.alloc(8) }], { sync: false });
+    // `to` also holds a lease the state has (as a lagging member does) and one it does not.
     await to.write([
       { type: 'put', key: revisionKey({ main: 1_000_000, sub: 0 }, false), value: Buffer.from('stale') },
       records[7] as EngineOp,
+      { type: 'put', key: leaseKey(5n), value: Buffer.alloc(8) },
+      { type: 'put', key: leaseKey(9n), value: Buffer.alloc(8) },
     ], { sync: false });
     const snapshot = await from.snapshot();
     const dump = await dumpState(snapshot);
@@ -61,7 +64,8 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
     assert.equal(index.index.size, 1000);
     assert.equal(decodeNumber(await to.get(metaKey('applied-index'))), 42);
     assert.equal((await to.get(metaKey('snapshot')))?.toString(), '{}');
-    assert.ok(await to.get(leaseKey(5n)));
+    assert.ok(await to.get(leaseKey(5n)), 'a lease of the state kept, though the old state had it too');
+    assert.equal(await to.get(leaseKey(9n)), undefined, 'a lease only the old state had deleted');
   }
 
   const mark: EngineOp = { type: 'put', key: metaKey('snapshot'), value: Buffer.from('{}') };

@@ -126,6 +126,14 @@ function* revisionRecords(records: Iterable<[Buffer, Buffer]>): Iterable<[Buffer
   for (const record of records) if (record[0][0] === PREFIX_REVISION) yield record;
 }
 
+/** The kinds of record an install deletes when the state lacks them, in key order. */
+const DELETABLE_PREFIXES = [PREFIX_LEASE, PREFIX_REVISION];
+
+/** The state's lease and revision records: in key order, as the dump lists each kind in key order and leases sort first. */
+function* deletableRecords(records: Iterable<[Buffer, Buffer]>): Iterable<[Buffer, Buffer]> {
+  for (const record of records) if (DELETABLE_PREFIXES.includes(record[0][0]!)) yield record;
+}
+
 /** The preparation of a state given whole (not as it arrived); throws if the dump is not a whole state. */
 export async function prepareWhole(engine: Engine, dump: Uint8Array): Promise<StatePreparation> {
   const state = new StatePreparation(engine);
@@ -141,18 +149,22 @@ export async function prepareWhole(engine: Engine, dump: Uint8Array): Promise<St
 /**
  * The engine's lease and revision records that the state's `records` do not hold. The batch
  * deletes them after putting the state's records, so those the state holds must not be among them:
- * both lists are in key order, and are walked side by side.
+ * both lists are in key order, and are walked side by side. The dump's meta records come before
+ * its leases but sort after them, so they are left out of the walk: taken as its first keys, they
+ * had marked every lease the old state held stale, one the new state held too, and a member that
+ * installed a snapshot over an older one lost its leases and went its own way from there.
  */
-async function staleKeys(engine: Engine, records: Iterator<[Buffer, Buffer]>): Promise<Buffer[]> {
+async function staleKeys(engine: Engine, records: Iterable<[Buffer, Buffer]>): Promise<Buffer[]> {
   const present: Buffer[] = [];
-  for (const prefix of [PREFIX_LEASE, PREFIX_REVISION]) {
+  for (const prefix of DELETABLE_PREFIXES) {
     for await (const key of engine.keys(prefixRange(prefix))) present.push(key);
   }
   if (present.length === 0) return present;
   const stale: Buffer[] = [];
-  let next = records.next();
+  const held = deletableRecords(records)[Symbol.iterator]();
+  let next = held.next();
   for (const key of present) {
-    while (next.done !== true && Buffer.compare(next.value[0], key) < 0) next = records.next();
+    while (next.done !== true && Buffer.compare(next.value[0], key) < 0) next = held.next();
     if (next.done === true || !next.value[0].equals(key)) stale.push(key);
   }
   return stale;
