@@ -56,4 +56,29 @@ describe('a three-member cluster in one process', function () {
     await lagging.client.put({ key: b('after-snapshot'), value: b('y') });
     assert.equal((await leader.client.range({ key: b('after-snapshot') })).kvs.length, 1);
   });
+
+  // An install over an older state had deleted the leases both states held: the member then
+  // revoked nothing for them and its revisions fell behind the others' (a chaos run found it).
+  it('keeps the leases a member already had when a snapshot catches it up', async () => {
+    c = await startInProcessCluster(3, { snapshotCount: 20 });
+    const leader = await c.leader();
+    const lagging = c.members.find((m) => m !== leader)!;
+    const { ID } = await leader.client.leaseGrant({ TTL: 600 });
+    await leader.client.put({ key: b('leased'), value: b('1'), lease: ID });
+    await eventually('the lagging member has the leased key', async () =>
+      (await lagging.client.range({ key: b('leased'), serializable: true })).kvs.length === 1);
+    c.network.isolate(lagging.server.memberId);
+    for (let i = 0; i < 6000; i += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, j) => leader.client.put({ key: b(`key-${i + j}`), value: b('x') })));
+    }
+    c.network.heal();
+    await eventually('the lagging member installs a snapshot', () => lagging.logs.includes('installed snapshot from the leader'), 15_000);
+    await leader.client.leaseRevoke({ ID });
+    const { header } = await leader.client.put({ key: b('after-revoke'), value: b('y') });
+    await eventually('the lagging member applied the put after the revoke', async () =>
+      (await lagging.client.range({ key: b('after-revoke'), serializable: true })).kvs.length === 1);
+    const there = await lagging.client.range({ key: b('after-revoke'), serializable: true });
+    assert.equal(there.kvs[0]!.mod_revision, header!.revision, 'the same revision on both members');
+    assert.equal((await lagging.client.range({ key: b('leased'), serializable: true })).kvs.length, 0, 'the revoke deleted the key there too');
+  });
 });
