@@ -216,6 +216,57 @@ describe('RaftNode', () => {
     assert.equal(installs.length, 1);
   });
 
+  // The install of a snapshot waits for the applies before it; a newer snapshot arriving meanwhile
+  // had taken the first one's preparation away (and then been dropped itself), so both were
+  // installed without a state: the real install throws on that, and keel exits on the rejection.
+  it('installs a snapshot whose newer successor arrived while it waited for earlier applies, then the newer one', async () => {
+    const made: Array<{ dropped: boolean }> = [];
+    const installs: Array<{ index: number; prepared: unknown }> = [];
+    let release!: () => void;
+    const applyHeld = new Promise<void>((resolve) => { release = resolve; });
+    let applying = false;
+    const machine: StateMachine = {
+      apply: () => {
+        applying = true;
+        return applyHeld;
+      },
+      dump: () => Promise.reject(new Error('a follower here')),
+      prepare: () => {
+        const p = { dropped: false, add: async () => {}, drop: () => { p.dropped = true; }, unfit: () => undefined };
+        made.push(p);
+        return p;
+      },
+      install: async (snap, _mark, prepared) => void installs.push({ index: snap.metadata.index, prepared }),
+      appliedIndex: () => installs[installs.length - 1]?.index ?? 0,
+    };
+    const { raw, intake, arrived, fromPeer } = await member([1n, 2n], machine);
+    let readyWithSnapshot = 0;
+    const ready = raw.ready.bind(raw);
+    raw.ready = () => {
+      const rd = ready();
+      if (rd.snapshot) readyWithSnapshot = rd.snapshot.metadata.index;
+      return rd;
+    };
+    const head = (index: number): Message => ({
+      ...message({ type: 'MsgSnap', to: 1n, from: 2n, term: 2 }),
+      snapshot: { metadata: { index, term: 2, confState: { voters: [1n, 2n], learners: [] } }, data: new Uint8Array() },
+    });
+    // One committed entry whose apply does not finish until released.
+    fromPeer({ ...message({ type: 'MsgApp', to: 1n, from: 2n, term: 2 }), entries: [{ term: 2, index: 1, type: 'normal', data: new Uint8Array([1]) }], commit: 1 });
+    await eventually('the apply of entry 1 started', () => applying);
+    const a = intake(head(10));
+    assert.equal(arrived(head(10), a), undefined);
+    // The loop took the Ready carrying snapshot 10, which waits for the held apply; 20 arrives meanwhile.
+    await eventually('the Ready with snapshot 10 taken', () => readyWithSnapshot === 10);
+    assert.equal(installs.length, 0);
+    const b = intake(head(20));
+    assert.equal(arrived(head(20), b), undefined);
+    release();
+    await eventually('both installed', () => installs.length === 2);
+    assert.deepEqual(installs, [{ index: 10, prepared: made[0] }, { index: 20, prepared: made[1] }]);
+    assert.deepEqual(made.map((p) => p.dropped), [false, false]);
+  });
+
   it('turns down a snapshot whose state did not come whole, or whose preparation a newer snapshot replaced, before Raft sees it', async () => {
     const made: Array<{ dropped: boolean; unfitAs?: string }> = [];
     const installs: number[] = [];

@@ -289,10 +289,12 @@ export class RaftNode {
   private async handle(rd: Ready): Promise<void> {
     const { storage, logStore, stateMachine } = this.o;
     if (rd.snapshot) {
-      await this.applying;
+      // The preparation is taken before waiting for the applies: a newer snapshot arriving during
+      // the wait must not find it in `prepared` and drop it (this install would then have no state).
       const prepared = this.prepared?.snapshot === rd.snapshot ? this.prepared.intake : undefined;
       if (prepared === undefined) this.prepared?.intake.drop();
       this.prepared = undefined;
+      await this.applying;
       const meta = snapshotMeta(rd.snapshot);
       await stateMachine.install(rd.snapshot, logStore.snapshotMetaOp(meta), prepared);
       // The state is in the engine now; Raft keeps only where the snapshot stands.
