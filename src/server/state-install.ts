@@ -109,7 +109,7 @@ export class StatePreparation implements SnapshotIntake {
     const stale = await staleKeys(engine, this.records());
     const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...markOps(this.compactRev!, appliedIndex), ...finalOps], { sync: true });
     // A failed index build is held until the write is over, so a failed write does not leave it unhandled.
-    const indexed = new IndexBuilder().addYielding(revisionRecords(this.records())).then((index) => ({ index }), (failed: unknown) => ({ failed }));
+    const indexed = new IndexBuilder().addYielding(withPrefixes(this.records(), [PREFIX_REVISION])).then((index) => ({ index }), (failed: unknown) => ({ failed }));
     await written;
     const outcome = await indexed;
     this.runs.length = 0;
@@ -122,17 +122,13 @@ export class StatePreparation implements SnapshotIntake {
   }
 }
 
-function* revisionRecords(records: Iterable<[Buffer, Buffer]>): Iterable<[Buffer, Buffer]> {
-  for (const record of records) if (record[0][0] === PREFIX_REVISION) yield record;
+/** The records whose key begins with one of `prefixes`, in the order they come. */
+function* withPrefixes(records: Iterable<[Buffer, Buffer]>, prefixes: readonly number[]): Iterable<[Buffer, Buffer]> {
+  for (const record of records) if (prefixes.includes(record[0][0]!)) yield record;
 }
 
 /** The kinds of record an install deletes when the state lacks them, in key order. */
 const DELETABLE_PREFIXES = [PREFIX_LEASE, PREFIX_REVISION];
-
-/** The state's lease and revision records: in key order, as the dump lists each kind in key order and leases sort first. */
-function* deletableRecords(records: Iterable<[Buffer, Buffer]>): Iterable<[Buffer, Buffer]> {
-  for (const record of records) if (DELETABLE_PREFIXES.includes(record[0][0]!)) yield record;
-}
 
 /** The preparation of a state given whole (not as it arrived); throws if the dump is not a whole state. */
 export async function prepareWhole(engine: Engine, dump: Uint8Array): Promise<StatePreparation> {
@@ -161,7 +157,8 @@ async function staleKeys(engine: Engine, records: Iterable<[Buffer, Buffer]>): P
   }
   if (present.length === 0) return present;
   const stale: Buffer[] = [];
-  const held = deletableRecords(records)[Symbol.iterator]();
+  // The dump lists each kind in key order, leases first: these are in key order too.
+  const held = withPrefixes(records, DELETABLE_PREFIXES)[Symbol.iterator]();
   let next = held.next();
   for (const key of present) {
     while (next.done !== true && Buffer.compare(next.value[0], key) < 0) next = held.next();
