@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { failure, InProcessCluster, startInProcessCluster } from '../cmd/in-process-member';
+import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
 
 const b = (s: string) => Buffer.from(s);
@@ -9,6 +9,15 @@ describe('a three-member cluster in one process', function () {
   this.timeout(30_000);
   let c: InProcessCluster;
   afterEach(() => c.close());
+
+  /** 6,000 puts through `leader` while `lagging` is cut off, then the network healed: with snapshotCount 20 it has to catch up by snapshot. */
+  async function writeWhileCutOff(leader: InProcessMember, lagging: InProcessMember): Promise<void> {
+    c.network.isolate(lagging.server.memberId);
+    for (let i = 0; i < 6000; i += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, j) => leader.client.put({ key: b(`key-${i + j}`), value: b('x') })));
+    }
+    c.network.heal();
+  }
 
   it('replicates writes made through any member and serves linearizable reads everywhere', async () => {
     c = await startInProcessCluster(3);
@@ -42,11 +51,7 @@ describe('a three-member cluster in one process', function () {
     c = await startInProcessCluster(3, { snapshotCount: 20 });
     const leader = await c.leader();
     const lagging = c.members.find((m) => m !== leader)!;
-    c.network.isolate(lagging.server.memberId);
-    for (let i = 0; i < 6000; i += 200) {
-      await Promise.all(Array.from({ length: 200 }, (_, j) => leader.client.put({ key: b(`key-${i + j}`), value: b('x') })));
-    }
-    c.network.heal();
+    await writeWhileCutOff(leader, lagging);
     await eventually('the lagging member has every key', async () =>
       (await lagging.client.range({ key: b('key-'), range_end: b('key.'), count_only: true, serializable: true })).count === '6000',
     15_000);
@@ -67,11 +72,7 @@ describe('a three-member cluster in one process', function () {
     await leader.client.put({ key: b('leased'), value: b('1'), lease: ID });
     await eventually('the lagging member has the leased key', async () =>
       (await lagging.client.range({ key: b('leased'), serializable: true })).kvs.length === 1);
-    c.network.isolate(lagging.server.memberId);
-    for (let i = 0; i < 6000; i += 200) {
-      await Promise.all(Array.from({ length: 200 }, (_, j) => leader.client.put({ key: b(`key-${i + j}`), value: b('x') })));
-    }
-    c.network.heal();
+    await writeWhileCutOff(leader, lagging);
     await eventually('the lagging member installs a snapshot', () => lagging.logs.includes('installed snapshot from the leader'), 15_000);
     await leader.client.leaseRevoke({ ID });
     const { header } = await leader.client.put({ key: b('after-revoke'), value: b('y') });

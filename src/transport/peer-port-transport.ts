@@ -28,7 +28,6 @@ const MAX_QUEUED_MESSAGES = 4096;
 /** Bounds of the wait before a lost peer stream is opened again, doubling while attempts fail. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 3000;
-/** A question to the leader (lease, learner progress) answers quickly or not at all. */
 /** gRPC metadata carrying the sender's cluster ID (hex). */
 const CLUSTER_ID_HEADER = 'x-keel-cluster-id';
 /** gRPC metadata carrying the sender's member ID (hex), so a removed member can be told so. */
