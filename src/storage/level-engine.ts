@@ -32,6 +32,8 @@ interface WriteGroup {
   sync: boolean;
   /** Called once the batch landed or failed; also by those waiting only for it to be over. */
   done: Array<(err?: unknown) => void>;
+  /** Set when `done` is called: the group stays in flight until the next one is taken. */
+  over?: true;
 }
 
 /** The durable engine: LevelDB through classic-level, with binary keys and values. */
@@ -126,14 +128,11 @@ export class LevelEngine implements Engine {
     const group = this.waiting.shift();
     this.inFlight = group;
     if (group === undefined) return;
-    this.writeGroup(group).then(
-      () => {
-        for (const done of group.done) done();
-      },
-      (err: unknown) => {
-        for (const done of group.done) done(err);
-      },
-    ).finally(() => this.writeWaiting());
+    const over = (err?: unknown) => {
+      group.over = true;
+      for (const done of group.done) done(err);
+    };
+    this.writeGroup(group).then(() => over(), over).finally(() => this.writeWaiting());
   }
 
   /** abstract-level's own check, which the native calls do not make. */
@@ -184,7 +183,9 @@ export class LevelEngine implements Engine {
   private settled(): Promise<void> {
     // The waiting groups go after the one in flight, so the newest is the last to be over.
     const last = this.waiting[this.waiting.length - 1] ?? this.inFlight;
-    if (last === undefined) return Promise.resolve();
+    // A group just over is in flight until the next is taken; a waiter added to it then would
+    // never be called (a snapshot taken as a write's caller resumed hung for good).
+    if (last === undefined || last.over === true) return Promise.resolve();
     return new Promise((resolve) => last.done.push(() => resolve()));
   }
 
