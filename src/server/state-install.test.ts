@@ -3,10 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeKeyValue } from '../mvcc/key-value';
-import { revisionKey } from '../mvcc/revision';
+import { MvccStore } from '../mvcc/kv-store';
+import { parseRevisionKey, revisionKey } from '../mvcc/revision';
 import { EngineOp } from '../storage/engine';
-import { decodeNumber, leaseKey, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
+import { decodeNumber, encodeNumber, leaseKey, metaKey, prefixRange, PREFIX_REVISION } from '../storage/keyspace';
 import { LevelEngine } from '../storage/level-engine';
+import { silentLogger } from '../util/logger';
 import { prepareWhole, StatePreparation } from './state-install';
 import { dumpState } from './state-snapshot';
 
@@ -105,5 +107,29 @@ describe('installing a state snapshot (what a lagging follower gets)', function 
     await assert.rejects(prepareWhole(to, dump.subarray(0, dump.length - 1)), /state dump cut short at byte \d+/);
     await assert.rejects(prepareWhole(to, dump.subarray(0, 5)), /state dump is shorter than its header/);
     assert.deepEqual(await revisionRecords(to), before);
+  });
+
+  // The receiver had marked the compaction finished whatever the dump held, so the records a
+  // compaction still under way on the sender had not yet deleted stayed, and the members' hashes differed.
+  it('leaves a compaction the dump was taken in the middle of to be finished by the receiver', async () => {
+    const put = (key: string, rev: number): EngineOp => ({
+      type: 'put',
+      key: revisionKey({ main: rev, sub: 0 }, false),
+      value: encodeKeyValue({ key: Buffer.from(key), create_revision: 2, mod_revision: rev, version: rev - 1, value: Buffer.from(`v${rev}`), lease: '0' }),
+    });
+    // Compacted at 4 and not yet deleting: k's revisions 2 and 3 are still there.
+    await from.write([put('k', 2), put('k', 3), put('k', 4), put('j', 5), { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(4) }], { sync: false });
+    const snapshot = await from.snapshot();
+    const dump = await dumpState(snapshot);
+    await snapshot.close();
+    await (await prepareWhole(to, dump)).write(to, 42, [mark]);
+    assert.equal(decodeNumber(await to.get(metaKey('compact-scheduled'))), 4);
+    assert.equal(decodeNumber(await to.get(metaKey('compact-finished'))), 0, 'the compaction left unfinished, as the dump had it');
+
+    const store = await MvccStore.open(to, silentLogger);
+    await store.idle();
+    const revisions = (await revisionRecords(to)).map(([k]) => parseRevisionKey(Buffer.from(k, 'hex')).rev.main);
+    assert.deepEqual(revisions, [4, 5], 'what the compaction removes, removed once the store loaded');
+    assert.equal(decodeNumber(await to.get(metaKey('compact-finished'))), 4);
   });
 });

@@ -4,7 +4,7 @@ import { Engine, EngineOp, LargeBatch } from '../storage/engine';
 import { prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import type { SnapshotIntake } from '../transport/transport';
 import { asBuffer } from '../util/bytes';
-import { compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf } from './state-snapshot';
+import { compactionFinishedOf, compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf } from './state-snapshot';
 
 /** Records taken between two yields to the event loop, when a piece holds many. */
 const RECORDS_PER_SLICE = 10_000;
@@ -107,7 +107,8 @@ export class StatePreparation implements SnapshotIntake {
     }
     this.unusable = 'written';
     const stale = await staleKeys(engine, this.records());
-    const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...markOps(this.compactRev!, appliedIndex), ...finalOps], { sync: true });
+    const marks = markOps(this.compactRev!, compactionFinishedOf(this.records()), appliedIndex);
+    const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...marks, ...finalOps], { sync: true });
     // A failed index build is held until the write is over, so a failed write does not leave it unhandled.
     const indexed = new IndexBuilder().addYielding(withPrefixes(this.records(), [PREFIX_REVISION])).then((index) => ({ index }), (failed: unknown) => ({ failed }));
     await written;

@@ -1,7 +1,7 @@
 import { EngineOp, EngineReader } from '../storage/engine';
 import { EMPTY_AUTH } from './auth-store';
 import { asBuffer } from '../util/bytes';
-import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
+import { decodeNumber, encodeNumber, metaKey, prefixRange, PREFIX_LEASE, PREFIX_META, PREFIX_REVISION } from '../storage/keyspace';
 
 /** Meta records that are replicated state: a snapshot carries them with the MVCC records. */
 const REPLICATED_META = [metaKey('members'), metaKey('cluster-version')];
@@ -18,6 +18,9 @@ const DUMP_PIECE_BYTES = 1 << 20;
 export async function* dumpPieces(reader: EngineReader): AsyncIterable<Buffer> {
   const compact = await reader.get(metaKey('compact-scheduled'));
   const out = new PieceWriter(encodeNumber(decodeNumber(compact) ?? 0));
+  // How far the physical deletion of that compaction had got: a dump taken while it ran holds
+  // records it would have removed, and whoever installs the dump must go on removing them.
+  out.record(metaKey('compact-finished'), (await reader.get(metaKey('compact-finished'))) ?? encodeNumber(0));
   for (const k of REPLICATED_META) {
     const v = await reader.get(k);
     if (v !== undefined) out.record(k, v);
@@ -113,24 +116,41 @@ export function compactionOf(data: Buffer): number {
   return decodeNumber(data.subarray(0, DUMP_HEADER_BYTES)) ?? 0;
 }
 
+/**
+ * Up to which revision the dumping member had physically compacted: the dump's `compact-finished`
+ * record, which comes among its first records (the meta ones). A dump that lacks it (an older
+ * build's) counts as unfinished, so the member installing it deletes what is left to be safe.
+ */
+export function compactionFinishedOf(records: Iterable<[Buffer, Buffer]>): number {
+  const name = metaKey('compact-finished');
+  for (const [key, value] of records) {
+    if (key[0] !== PREFIX_META) break;
+    if (key.equals(name)) return decodeNumber(value) ?? 0;
+  }
+  return 0;
+}
+
 /** A dump's compaction mark and its records in order; throws on a dump cut short. */
 export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
   const data = asBuffer(dump);
   return { compactRev: compactionOf(data), records: [...dumpRecords(data)] };
 }
 
-/** The writes that put a dump's records in place, with its compaction and the applied index. */
+/** The writes that put a dump's records in place, with its compaction marks and the applied index. */
 export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
   const ops: EngineOp[] = records.map(([key, value]) => ({ type: 'put', key, value }));
-  ops.push(...markOps(compactRev, appliedIndex));
+  ops.push(...markOps(compactRev, compactionFinishedOf(records), appliedIndex));
   return ops;
 }
 
-export function markOps(compactRev: number, appliedIndex: number): EngineOp[] {
+/**
+ * The marks a dump's records go in with. `finished` below `compactRev` leaves the compaction
+ * unfinished, and the store's load resumes its deletion.
+ */
+export function markOps(compactRev: number, finished: number, appliedIndex: number): EngineOp[] {
   return [
     { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
-    // The dump holds no records the compaction would remove: it is finished.
-    { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(compactRev) },
+    { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(Math.min(finished, compactRev)) },
     { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
   ];
 }
