@@ -62,6 +62,24 @@ describe('a three-member cluster in one process', function () {
     assert.equal((await leader.client.range({ key: b('after-snapshot') })).kvs.length, 1);
   });
 
+  // A read that learned its read index before the snapshot covering it was installed waited for an
+  // apply that, in a cluster taking no writes, never came: it timed out.
+  it('answers a linearizable read on a member whose snapshot install brought it to the read index', async () => {
+    c = await startInProcessCluster(3, { snapshotCount: 20 });
+    const leader = await c.leader();
+    const lagging = c.members.find((m) => m !== leader)!;
+    // Its own proposal committing after the install would wake the read.
+    await eventually('the lagging member has published itself', () => lagging.logs.includes('publish member attributes: done'));
+    const held = c.network.holdSnapshots(lagging.server.memberId);
+    await writeWhileCutOff(leader, lagging);
+    await held.sent;
+    const readIndexAnswered = c.network.delivered('MsgReadIndexResp', lagging.server.memberId);
+    const read = lagging.client.range({ key: b('key-'), range_end: b('key.'), count_only: true });
+    await readIndexAnswered;
+    held.release();
+    assert.equal((await read).count, '6000');
+  });
+
   // An install over an older state had deleted the leases both states held: the member then
   // revoked nothing for them and its revisions fell behind the others' (a chaos run found it).
   it('keeps the leases a member already had when a snapshot catches it up', async () => {

@@ -316,6 +316,8 @@ export class KeelServer {
           if (raw.raft.lead === identity.memberId) lessor.promote(cfg.electionTimeoutMs);
           watchable.restored();
           applier.resetAppliedIndex(snap.metadata.index);
+          // Reads waiting for an index the snapshot covers: no apply may follow to wake them.
+          server?.appliedAdvanced();
           log.info('installed snapshot from the leader', {
             index: snap.metadata.index, revision: store.currentRevision,
             'write-ms': Math.round(writtenAt - startedAt), 'load-ms': Math.round(performance.now() - writtenAt),

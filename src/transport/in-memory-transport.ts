@@ -8,6 +8,9 @@ import { ClusterInfo, PeerTransport, SnapshotIntake, TransportReceiver } from '.
 export class InMemoryNetwork {
   private readonly receivers = new Map<NodeId, TransportReceiver>();
   private readonly cut = new Set<string>();
+  /** Snapshots to a member wait here while a test holds them. */
+  private readonly snapshotHolds = new Map<NodeId, { sent(): void; released: Promise<void> }>();
+  private readonly deliveryWaiters: Array<{ type: Message['type']; to: NodeId; resolve(): void }> = [];
 
   transport(id: NodeId): PeerTransport {
     return {
@@ -15,6 +18,11 @@ export class InMemoryNetwork {
         for (const m of msgs) setImmediate(() => this.deliver(id, m));
       },
       sendSnapshot: async (m, state) => {
+        const hold = this.snapshotHolds.get(m.to);
+        if (hold !== undefined) {
+          hold.sent();
+          await hold.released;
+        }
         const intake = this.receivers.get(m.to)?.snapshotIntake(m);
         for await (const piece of state) await intake?.add(Buffer.from(piece));
         this.deliver(id, m, intake);
@@ -62,6 +70,26 @@ export class InMemoryNetwork {
     this.cut.clear();
   }
 
+  /** Holds the snapshots sent to `to` until `release()`; `sent` resolves once one is held. */
+  holdSnapshots(to: NodeId): { sent: Promise<void>; release(): void } {
+    let sent!: () => void;
+    let release!: () => void;
+    const held = { sent: new Promise<void>((r) => { sent = r; }), released: new Promise<void>((r) => { release = r; }) };
+    this.snapshotHolds.set(to, { sent, released: held.released });
+    return {
+      sent: held.sent,
+      release: () => {
+        this.snapshotHolds.delete(to);
+        release();
+      },
+    };
+  }
+
+  /** Resolves once a message of `type` has been delivered to `to`. */
+  delivered(type: Message['type'], to: NodeId): Promise<void> {
+    return new Promise((resolve) => this.deliveryWaiters.push({ type, to, resolve }));
+  }
+
   /** Hands `m` to its receiver, a snapshot's state in the `intake` it went to. */
   private deliver(from: NodeId, m: Message, intake?: SnapshotIntake): void {
     const sender = this.receivers.get(from);
@@ -72,8 +100,19 @@ export class InMemoryNetwork {
     if (!delivered) intake?.drop();
     else if (intake !== undefined) refused = to.snapshotArrived(m, intake);
     else to.receive(m);
+    if (delivered) this.notifyDelivered(m);
     if (!delivered && reachable) sender?.removed();
     else if (!delivered) sender?.unreachable(m.to);
     if (m.type === 'MsgSnap') sender?.snapshotSent(m.to, !reachable || refused !== undefined);
+  }
+
+  private notifyDelivered(m: Message): void {
+    for (let i = this.deliveryWaiters.length - 1; i >= 0; i--) {
+      const w = this.deliveryWaiters[i]!;
+      if (w.type === m.type && w.to === m.to) {
+        this.deliveryWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
   }
 }
