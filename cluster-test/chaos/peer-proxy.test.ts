@@ -102,6 +102,31 @@ describe('PeerProxy', () => {
     assert.equal(await echo(ab, 'fast'), 'fast');
     assert.ok(Date.now() - started < 150, `a round trip took ${Date.now() - started} ms after healing`);
   });
+
+  // A receiver that answered and closed its end had the tunnel reset at once, the answer still in
+  // the slow link: the sender of a whole snapshot saw a reset and sent it all again.
+  it('passes an orderly close on after the bytes before it, on a slow link too', async () => {
+    const srv = createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.once('data', () => s.end('answered'));
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    proxy.setPeerPort('b', (srv.address() as AddressInfo).port);
+    const a = await member('a');
+    proxy.setDelay('a', 'b', 100);
+    const ab = await tunnel(a.proxyPort, (srv.address() as AddressInfo).port);
+    sockets.push(ab);
+    let got = '';
+    ab.on('data', (c: Buffer) => { got += c.toString(); });
+    const errors: Error[] = [];
+    ab.on('error', (err) => errors.push(err));
+    ab.write('the whole state');
+    await once(ab, 'end');
+    assert.equal(got, 'answered');
+    assert.deepEqual(errors, [], 'closed in order, not reset');
+  });
 });
 
 describe('PeerProxy under a Keel cluster', function () {

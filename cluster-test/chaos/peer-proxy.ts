@@ -10,7 +10,7 @@ import { createConnection, createServer, Server, Socket } from 'node:net';
  * A link is the direction "from opens connections to to"; Raft's messages from A to B travel only
  * on connections A opened. A cut link resets its open tunnels and refuses new ones (as a dropped
  * route does, seen from gRPC: the peer is unreachable until healed). A slow link delays every chunk
- * in both directions of its tunnels, keeping their order.
+ * in both directions of its tunnels, keeping their order, and an orderly close (FIN) after them.
  */
 export class PeerProxy {
   private readonly servers: Server[] = [];
@@ -24,7 +24,8 @@ export class PeerProxy {
 
   /** Opens the proxy port that member `from` will use for everything it dials. */
   async listenFor(from: string): Promise<number> {
-    const server = createServer((client) => this.accept(from, client));
+    // Half-open allowed: a side's FIN is passed on after the bytes before it, not at once.
+    const server = createServer({ allowHalfOpen: true }, (client) => this.accept(from, client));
     this.servers.push(server);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
     return (server.address() as { port: number }).port;
@@ -95,7 +96,7 @@ export class PeerProxy {
       client.destroy();
       return;
     }
-    const upstream = createConnection({ host, port });
+    const upstream = createConnection({ host, port, allowHalfOpen: true });
     const tunnel = new Tunnel(client, upstream, () => (link === undefined ? 0 : this.delays.get(link) ?? 0));
     let set: Set<Tunnel> | undefined;
     if (link !== undefined) {
@@ -118,15 +119,23 @@ function linkOf(from: string, to: string): string {
   return `${from}>${to}`;
 }
 
-/** One proxied connection: bytes both ways, each chunk held back by the link's current delay. */
+/**
+ * One proxied connection: bytes both ways, each chunk held back by the link's current delay, and
+ * a side's orderly close passed on after them. An error on either side resets both: a sender
+ * whose receiver answered and closed (a snapshot stream's ending) must still get the answer.
+ */
 class Tunnel {
   private closed = false;
   private readonly closeHandlers: Array<() => void> = [];
 
   constructor(private readonly client: Socket, private readonly upstream: Socket, private readonly delayMs: () => number) {
+    let open = 2;
     for (const s of [client, upstream]) {
       s.on('error', () => this.destroy());
-      s.on('close', () => this.destroy());
+      s.on('close', (hadError) => {
+        if (hadError) this.destroy();
+        else if (--open === 0) this.finished();
+      });
     }
   }
 
@@ -136,6 +145,8 @@ class Tunnel {
     if (rest.length > 0) toUpstream.write(rest);
     this.client.on('data', (c: Buffer) => toUpstream.write(c));
     this.upstream.on('data', (c: Buffer) => toClient.write(c));
+    this.client.on('end', () => toUpstream.end());
+    this.upstream.on('end', () => toClient.end());
     this.client.resume();
   }
 
@@ -145,26 +156,41 @@ class Tunnel {
 
   destroy(): void {
     if (this.closed) return;
-    this.closed = true;
     // Reset rather than FIN: a cut link loses what was in flight.
     this.client.resetAndDestroy();
     this.upstream.resetAndDestroy();
+    this.finished();
+  }
+
+  private finished(): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const h of this.closeHandlers) h();
   }
 }
 
 /** Writes chunks to `out` after a delay, never reordering them even when the delay shrinks. */
 class DelayedWriter {
-  private readonly queue: Array<{ dueAt: number; chunk: Buffer }> = [];
+  /** Chunks due, in order; `end` in place of a chunk closes `out` when its turn comes. */
+  private readonly queue: Array<{ dueAt: number; chunk: Buffer | 'end' }> = [];
   private lastDue = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly out: Socket, private readonly delayMs: () => number) {}
 
   write(chunk: Buffer): void {
+    this.enqueue(chunk);
+  }
+
+  /** The other side's orderly close, after what it sent before it. */
+  end(): void {
+    this.enqueue('end');
+  }
+
+  private enqueue(chunk: Buffer | 'end'): void {
     const delay = this.delayMs();
     if (delay === 0 && this.queue.length === 0) {
-      if (!this.out.destroyed) this.out.write(chunk);
+      this.pass(chunk);
       return;
     }
     this.lastDue = Math.max(Date.now() + delay, this.lastDue);
@@ -177,10 +203,15 @@ class DelayedWriter {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       while (this.queue.length > 0 && this.queue[0]!.dueAt <= Date.now()) {
-        const { chunk } = this.queue.shift()!;
-        if (!this.out.destroyed) this.out.write(chunk);
+        this.pass(this.queue.shift()!.chunk);
       }
       this.schedule();
     }, Math.max(0, this.queue[0]!.dueAt - Date.now()));
+  }
+
+  private pass(chunk: Buffer | 'end'): void {
+    if (this.out.destroyed) return;
+    if (chunk === 'end') this.out.end();
+    else this.out.write(chunk);
   }
 }
