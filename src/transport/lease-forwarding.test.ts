@@ -83,4 +83,23 @@ describe('LeaseForwarder', () => {
     await askThree(forwarder);
     assert.equal(calls.alone, 6, 'no batch tried again');
   }));
+
+  // The questions go out a turn later; grpc-js throws when the client was closed in between (the
+  // leader removed or moved, or the member stopping), which had crashed the member from that
+  // setImmediate and left the questions unanswered.
+  for (const questions of [1, 3]) {
+    it(`fails ${questions === 1 ? 'a question' : 'the questions'} of a turn whose client closed before ${questions === 1 ? 'it' : 'they'} went out`, async () => {
+      const l = await leader(true);
+      try {
+        const forwarder = new LeaseForwarder(l.client, new grpc.Metadata());
+        const answers = questions === 1
+          ? forwarder.ask({ renew: true, id: 7n, keys: false }).then(() => ['answered'], (err: Error) => [err.message])
+          : askThree(forwarder);
+        l.client.close();
+        assert.deepEqual(await answers, Array(questions).fill('Channel has been shut down'));
+      } finally {
+        l.stop();
+      }
+    });
+  }
 });

@@ -42,6 +42,16 @@ export class LeaseForwarder {
       for (const w of asked) this.askAlone(w);
       return;
     }
+    // grpc-js throws if the client was closed since (the peer removed or moved): in this
+    // setImmediate that would be uncaught, and nobody would answer the questions.
+    try {
+      this.askTogether(asked);
+    } catch (err) {
+      for (const w of asked) w.reject(err as Error);
+    }
+  }
+
+  private askTogether(asked: Waiting[]): void {
     this.client.LeaseForwardBatch({ requests: asked.map((w) => toRequest(w.req)) }, this.metadata, { deadline: deadline() }, (err, res) => {
       if (err?.code === grpc.status.UNIMPLEMENTED) {
         this.batchUnknown = true;
@@ -62,10 +72,14 @@ export class LeaseForwarder {
   }
 
   private askAlone(w: Waiting): void {
-    this.client.LeaseForward(toRequest(w.req), this.metadata, { deadline: deadline() }, (err, res) => {
-      if (err || !res) w.reject(err ?? new Error('no answer'));
-      else w.resolve(toReply(res));
-    });
+    try {
+      this.client.LeaseForward(toRequest(w.req), this.metadata, { deadline: deadline() }, (err, res) => {
+        if (err || !res) w.reject(err ?? new Error('no answer'));
+        else w.resolve(toReply(res));
+      });
+    } catch (err) {
+      w.reject(err as Error); // the client was closed (see send)
+    }
   }
 }
 
