@@ -662,6 +662,9 @@ export class KeelServer {
   private async propose<T>(req: InternalRequest): Promise<{ response: T; physicalCompaction?: Promise<void> }> {
     this.ensureRunning();
     await this.quota.admit(req);
+    // A stop during the quota check has already settled every waiter (wait.triggerAll) and
+    // stopped the Ready loop and the ticker: a waiter registered now would never be settled.
+    this.ensureRunning();
     const id = this.ids.nextId();
     const data = encodeInternalRequest({ ...req, id });
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');

@@ -3,15 +3,18 @@ import { status } from '@grpc/grpc-js';
 import { failure, InProcessMember, startInProcessMember } from '../cmd/in-process-member';
 import { TestMaintenanceClient } from '../api/testing/maintenance-client';
 import { eventually } from '../util/eventually';
+import type { Engine } from '../storage/engine';
+import { ServerError } from './errors';
 
 const NO_SPACE = { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' };
 
 describe('backend quota (--quota-backend-bytes)', function () {
   this.timeout(60_000);
   let m: InProcessMember;
-  let mc: TestMaintenanceClient;
+  let mc: TestMaintenanceClient | undefined;
   afterEach(async () => {
-    mc.close();
+    mc?.close();
+    mc = undefined;
     await m.close();
   });
 
@@ -61,5 +64,27 @@ describe('backend quota (--quota-backend-bytes)', function () {
     assert.ok(snapshot.includes(Buffer.from(`"memberID":"${id}","alarm":"NOSPACE"`)), 'the alarm is in the persisted state');
     assert.deepEqual(await failure(m.client.put({ key: Buffer.from('a'), value: Buffer.from('1') })), NO_SPACE,
       'a member with NOSPACE raised refuses writes whatever its own size');
+  });
+
+  // The write registered its waiter after the stop had failed every waiter and stopped the loop and
+  // the ticker that time waiters out: it never settled (a removed member stops with its client port open).
+  it('fails a write whose first size read is still under way when the member stops', async () => {
+    m = await startInProcessMember();
+    await eventually('a leader', () => m.server.leader !== 0n);
+    const engine = (m.server as unknown as { engine: Engine }).engine;
+    const sizeOnDisk = engine.sizeOnDisk.bind(engine);
+    let reading = false;
+    let sizeRead!: () => void;
+    const held = new Promise<void>((resolve) => { sizeRead = resolve; });
+    engine.sizeOnDisk = async () => {
+      reading = true;
+      await held;
+      return sizeOnDisk();
+    };
+    const put = m.server.put({ key: Buffer.from('k'), value: Buffer.from('v') } as Parameters<typeof m.server.put>[0]);
+    await eventually('the write waits for the size', () => reading);
+    await m.server.stop();
+    sizeRead();
+    await assert.rejects(put, (err) => err instanceof ServerError && err.reason === 'stopped');
   });
 });
