@@ -146,6 +146,27 @@ describe('MvccStore', () => {
     assert.deepEqual(left, ['3', '5', '6']);
   });
 
+  // A failed deletion left the compactions' chain rejected: every later compaction was skipped
+  // without settling, idle() (stop, snapshot install) rejected for good, and the rejection went unhandled.
+  it('goes on with later compactions after one whose deletion failed', async () => {
+    let failures = 1;
+    const failing = Object.create(engine) as LevelEngine;
+    failing.keys = (range) => {
+      if (failures-- > 0) throw new Error('IO error: disk full');
+      return engine.keys(range);
+    };
+    store = await MvccStore.open(failing, silentLogger);
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await put('a', '3'); // 4
+    await assert.rejects(applyCompaction(store, engine, 2), /disk full/);
+    await applyCompaction(store, engine, 3);
+    await store.idle();
+    const left: string[] = [];
+    for await (const key of engine.keys(prefixRange(PREFIX_REVISION))) left.push(key.readBigUInt64BE(1).toString());
+    assert.deepEqual(left, ['3', '4'], 'the later compaction deleted what both remove');
+  });
+
   it('restores index, revision and compaction from disk', async () => {
     await put('a', '1'); // 2
     await put('a', '2'); // 3

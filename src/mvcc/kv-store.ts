@@ -279,8 +279,10 @@ export class MvccStore {
         });
         done();
       } catch (err) {
+        // Not rethrown: a rejected chain would skip every later compaction (their promises never
+        // settling) and make idle() reject for good. The next start resumes it (scheduled > finished).
+        this.log.error('scheduled compaction failed', { 'compact-revision': rev, error: String(err) });
         done(err);
-        throw err;
       }
     });
   }
