@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
+import { ServerError } from './errors';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -78,6 +79,21 @@ describe('a three-member cluster in one process', function () {
     await readIndexAnswered;
     held.release();
     assert.equal((await read).count, '6000');
+  });
+
+  // Once every reader of an unanswered round had timed out (an overloaded leader, say), its retry
+  // dropped the round, and a reader that had come meanwhile waited with no round until it timed out too.
+  it('serves a read that came while the readers of an unanswered read-index round timed out', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const follower = c.members.find((m) => m !== leader)!;
+    const found = c.network.lose('MsgReadIndex');
+    // The core's own call, so the next read comes the moment this one's time is up.
+    const first = follower.server.range({ key: b('k') } as Parameters<typeof follower.server.range>[0]);
+    await assert.rejects(first, (err) => err instanceof ServerError && err.reason === 'timeout');
+    found();
+    // Asked before the next retry of the round the first reader left.
+    assert.equal((await follower.client.range({ key: b('k') })).count, '0');
   });
 
   // An install over an older state had deleted the leases both states held: the member then

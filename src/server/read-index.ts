@@ -84,8 +84,10 @@ export class LinearizableReads {
   }
 
   private startRound(waiters = this.waiting.splice(0)): void {
+    // Every reader of a retried round gave up: those that came meanwhile get the round instead.
+    if (waiters.length === 0) waiters = this.waiting.splice(0);
     if (waiters.length === 0) {
-      this.round = undefined; // every reader of a retried round gave up
+      this.round = undefined;
       return;
     }
     const ctx = Buffer.alloc(8);

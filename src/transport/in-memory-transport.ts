@@ -11,6 +11,8 @@ export class InMemoryNetwork {
   /** Snapshots to a member wait here while a test holds them. */
   private readonly snapshotHolds = new Map<NodeId, { sent(): void; released: Promise<void> }>();
   private readonly deliveryWaiters: Array<{ type: Message['type']; to: NodeId; resolve(): void }> = [];
+  /** Kinds of message lost on every link, as a test asked. */
+  private readonly lostTypes = new Set<Message['type']>();
 
   transport(id: NodeId): PeerTransport {
     return {
@@ -85,6 +87,12 @@ export class InMemoryNetwork {
     };
   }
 
+  /** Loses every message of `type` until the returned function is called. */
+  lose(type: Message['type']): () => void {
+    this.lostTypes.add(type);
+    return () => this.lostTypes.delete(type);
+  }
+
   /** Resolves once a message of `type` has been delivered to `to`. */
   delivered(type: Message['type'], to: NodeId): Promise<void> {
     return new Promise((resolve) => this.deliveryWaiters.push({ type, to, resolve }));
@@ -94,6 +102,7 @@ export class InMemoryNetwork {
   private deliver(from: NodeId, m: Message, intake?: SnapshotIntake): void {
     const sender = this.receivers.get(from);
     const to = this.receivers.get(m.to);
+    if (this.lostTypes.has(m.type)) return;
     const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
     const delivered = reachable && !to.isRemoved(from);
     let refused: string | undefined;
