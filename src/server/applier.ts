@@ -8,7 +8,7 @@ import { LeaseExistsError, LeaseNotFoundError, LeaseTtlTooLargeError } from '../
 import { Lessor } from '../lease/lessor';
 import { LogEntry } from '../storage/log-store';
 import { invariant } from '../util/invariant';
-import { applyDeleteRange, applyPut } from './apply/put-delete';
+import { AnswerReads, applyDeleteRange, applyPut } from './apply/put-delete';
 import { applyTxn } from './apply/txn';
 import { ServerError } from './errors';
 import { decodeInternalRequest } from './internal-request';
@@ -39,7 +39,11 @@ export class Applier {
     private readonly lessor: Lessor,
     private applied: number,
     private readonly members: MemberChangeHooks,
-    private readonly state: { alarms: AlarmStore; auth: AuthStore; commitSeconds(seconds: number): void },
+    private readonly state: {
+      alarms: AlarmStore; auth: AuthStore; commitSeconds(seconds: number): void;
+      /** Whether a client of this member waits for the request's answer (its proposer is here). */
+      awaited(id: string): boolean;
+    },
   ) {}
 
   get appliedIndex(): number {
@@ -155,8 +159,12 @@ export class Applier {
   }
 
   private async applyWrite(txn: WriteTxn, req: InternalRequest__Output, batch: EngineOp[]): Promise<object> {
-    if (req.put != null) return applyPut(txn, req.put, this.leaseExists);
-    if (req.delete_range != null) return applyDeleteRange(txn, req.delete_range);
+    // Every member applies every write, but only the proposer's answer reaches a client: the
+    // others skip the reads that serve the answer alone (a compare-and-put's failure branch reads
+    // the key back on each member, through the engine's thread pool, as Kubernetes' writes do).
+    const answer: AnswerReads = this.state.awaited(req.id) ? 'read' : 'skip';
+    if (req.put != null) return applyPut(txn, req.put, this.leaseExists, answer);
+    if (req.delete_range != null) return applyDeleteRange(txn, req.delete_range, answer);
     if (req.lease_revoke != null) {
       // The lease's keys go in one revision, in key order, as etcd deletes them.
       const id = BigInt(req.lease_revoke.ID);
@@ -165,7 +173,7 @@ export class Applier {
       return { header: { revision: txn.headRev } };
     }
     invariant(req.txn != null, `log entry ${req.id} holds no request`);
-    return applyTxn(txn, req.txn, this.leaseExists);
+    return applyTxn(txn, req.txn, this.leaseExists, answer);
   }
 }
 

@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
+import type { Engine } from '../storage/engine';
 import { ServerError } from './errors';
 
 const b = (s: string) => Buffer.from(s);
@@ -94,6 +95,40 @@ describe('a three-member cluster in one process', function () {
     found();
     // Asked before the next retry of the round the first reader left.
     assert.equal((await follower.client.range({ key: b('k') })).count, '0');
+  });
+
+  // Each member applies every write, but only the proposer's answer goes to a client: the others
+  // need not read the key back for a failed compare-and-put's range, nor for a prev_kv.
+  it('reads what only the answer needs on the member whose client waits for it, not on the others', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const { header } = await leader.client.put({ key: b('cas'), value: b('1') });
+    const recordsRead = c.members.map((m) => {
+      const engine = (m.server as unknown as { engine: Engine }).engine;
+      const getMany = engine.getMany.bind(engine);
+      let read = 0;
+      engine.getMany = (keys) => {
+        read += keys.length;
+        return getMany(keys);
+      };
+      return () => read;
+    });
+    const failed = await leader.client.txn({
+      compare: [{ key: b('cas'), target: 'MOD', result: 'EQUAL', mod_revision: '1' }],
+      success: [{ request_put: { key: b('cas'), value: b('2') } }],
+      failure: [{ request_range: { key: b('cas') } }],
+    });
+    assert.equal(failed.succeeded, false);
+    assert.equal(failed.responses[0]!.response_range!.kvs[0]!.mod_revision, header!.revision);
+    const { prev_kv } = await leader.client.put({ key: b('cas'), value: b('3'), prev_kv: true });
+    assert.equal(prev_kv?.value.toString(), '1');
+    // Applied in order: once the followers have the last put, they have applied the txn too.
+    for (const m of c.members) {
+      await eventually('the member applied the last put', async () =>
+        (await m.client.range({ key: b('cas'), serializable: true, count_only: true })).header!.revision === String(Number(header!.revision) + 1));
+    }
+    assert.deepEqual(c.members.map((m, i) => (m === leader ? recordsRead[i]!() > 0 : recordsRead[i]!() === 0)), [true, true, true],
+      `records read per member: ${recordsRead.map((r) => r()).join(', ')}`);
   });
 
   // An install over an older state had deleted the leases both states held: the member then

@@ -242,6 +242,7 @@ export class KeelServer {
       changed: (change) => server?.memberChanged(change),
     }, {
       alarms, auth, commitSeconds: (seconds) => metrics.backendCommitSeconds.observe(seconds),
+      awaited: (id) => server?.wait.has(id) ?? false,
     });
     const logStore = await LogStore.open(engine, deps.walDir, log);
     const confState = identity.membership.confState();
@@ -400,7 +401,7 @@ export class KeelServer {
       // As etcd: a read-only txn is linearizable unless every range in it is serializable.
       if (!isTxnSerializable(req)) await this.reads.read();
       // A read-only txn has no put to check a lease for.
-      return applyTxn(this.store.readView(), req, () => false);
+      return applyTxn(this.store.readView(), req, () => false, 'read');
     }
     return (await this.propose<TxnResponse>({ txn: req, auth_revision: this.authCheckedAt() })).response;
   }

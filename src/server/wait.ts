@@ -21,6 +21,11 @@ export class Wait<T> {
     return new Promise((resolve) => this.waiters.set(id, { resolve, deadline: now + this.timeoutMs }));
   }
 
+  /** Whether a proposer here waits for `id`'s result. */
+  has(id: string): boolean {
+    return this.waiters.has(id);
+  }
+
   trigger(id: string, result: T): void {
     const waiter = this.waiters.get(id);
     if (waiter === undefined) return;

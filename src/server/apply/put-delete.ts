@@ -12,9 +12,15 @@ import { EMPTY_BYTES } from '../../util/bytes';
 
 const ALL = { rev: 0, limit: 0, countOnly: false };
 
-/** The key's current value, read only when the request needs it. */
-async function previous(view: KvView, req: PutRequest__Output): Promise<KeyValue | undefined> {
-  if (!req.ignore_value && !req.ignore_lease && !req.prev_kv) return undefined;
+/**
+ * Whether to make the reads that serve only the answer (ranges in a txn, prev_kv): 'skip' on a
+ * member whose answer no client waits for. What the write does never depends on them.
+ */
+export type AnswerReads = 'read' | 'skip';
+
+/** The key's current value, read only when the request (or its answer) needs it. */
+async function previous(view: KvView, req: PutRequest__Output, answer: AnswerReads): Promise<KeyValue | undefined> {
+  if (!req.ignore_value && !req.ignore_lease && !(req.prev_kv && answer === 'read')) return undefined;
   return (await view.range(spanOf(req.key, EMPTY_BYTES), ALL)).kvs[0];
 }
 
@@ -26,23 +32,23 @@ export type LeaseExists = (id: string) => boolean;
  * when the put names a lease that does not exist.
  */
 export async function checkPut(view: KvView, req: PutRequest__Output, leaseExists: LeaseExists): Promise<void> {
-  if ((req.ignore_value || req.ignore_lease) && (await previous(view, req)) === undefined) {
+  if ((req.ignore_value || req.ignore_lease) && (await previous(view, req, 'read')) === undefined) {
     throw new ServerError('key-not-found');
   }
   if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
 }
 
-export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists): Promise<PutResponse> {
-  const prev = await previous(txn, req);
+export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists, answer: AnswerReads): Promise<PutResponse> {
+  const prev = await previous(txn, req, answer);
   if ((req.ignore_value || req.ignore_lease) && prev === undefined) throw new ServerError('key-not-found');
   if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
   txn.put(req.key, req.ignore_value ? prev!.value : req.value, req.ignore_lease ? prev!.lease : req.lease);
   return { header: { revision: txn.headRev }, prev_kv: req.prev_kv ? prev ?? null : null };
 }
 
-export async function applyDeleteRange(txn: WriteTxn, req: DeleteRangeRequest__Output): Promise<DeleteRangeResponse> {
+export async function applyDeleteRange(txn: WriteTxn, req: DeleteRangeRequest__Output, answer: AnswerReads): Promise<DeleteRangeResponse> {
   const span = spanOf(req.key, req.range_end);
-  const prevKvs = req.prev_kv ? (await txn.range(span, ALL)).kvs : [];
+  const prevKvs = req.prev_kv && answer === 'read' ? (await txn.range(span, ALL)).kvs : [];
   const deleted = await txn.deleteRange(span);
   return { header: { revision: txn.headRev }, deleted, prev_kvs: prevKvs };
 }

@@ -8,7 +8,7 @@ import { KeyValue } from '../../mvcc/key-value';
 import { KvView } from '../../mvcc/kv-store';
 import { WriteTxn } from '../../mvcc/write-txn';
 import { invariant } from '../../util/invariant';
-import { applyDeleteRange, applyPut, checkPut, LeaseExists } from './put-delete';
+import { AnswerReads, applyDeleteRange, applyPut, checkPut, LeaseExists } from './put-delete';
 import { applyRange } from './range';
 import { spanOf } from './span';
 import { EMPTY_BYTES } from '../../util/bytes';
@@ -18,10 +18,10 @@ import { EMPTY_BYTES } from '../../util/bytes';
  * the branch taken, nested ones included, against the state before the txn; (2) check the chosen
  * operations; (3) run them, each seeing the writes before it, all at one revision.
  */
-export async function applyTxn(view: KvView, req: TxnRequest__Output, leaseExists: LeaseExists): Promise<TxnResponse> {
+export async function applyTxn(view: KvView, req: TxnRequest__Output, leaseExists: LeaseExists, answer: AnswerReads): Promise<TxnResponse> {
   const path = await compareToPath(view, req);
   await checkRequests(view, req, [...path], leaseExists);
-  const resp = await execute(view, req, path, leaseExists);
+  const resp = await execute(view, req, path, leaseExists, answer);
   resp.header = { revision: view.headRev };
   return resp;
 }
@@ -98,22 +98,24 @@ async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolea
   }
 }
 
-async function execute(view: KvView, req: TxnRequest__Output, path: boolean[], leaseExists: LeaseExists): Promise<TxnResponse> {
+async function execute(view: KvView, req: TxnRequest__Output, path: boolean[], leaseExists: LeaseExists, answer: AnswerReads): Promise<TxnResponse> {
   const succeeded = path.shift();
   invariant(succeeded !== undefined, 'txn path shorter than the txn');
   const responses: ResponseOp[] = [];
-  for (const op of succeeded ? req.success : req.failure) responses.push(await executeOp(view, op, path, leaseExists));
+  for (const op of succeeded ? req.success : req.failure) responses.push(await executeOp(view, op, path, leaseExists, answer));
   // Nested txn headers stay empty, as etcd's; the caller fills the outermost.
   return { header: {}, succeeded, responses };
 }
 
-async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[], leaseExists: LeaseExists): Promise<ResponseOp> {
-  if (op.request_range != null) return { response_range: await applyRange(view, op.request_range) };
-  if (op.request_txn != null) return { response_txn: await execute(view, op.request_txn, path, leaseExists) };
+async function executeOp(view: KvView, op: RequestOp__Output, path: boolean[], leaseExists: LeaseExists, answer: AnswerReads): Promise<ResponseOp> {
+  if (op.request_range != null) {
+    return { response_range: answer === 'read' ? await applyRange(view, op.request_range) : { header: {}, kvs: [], more: false, count: '0' } };
+  }
+  if (op.request_txn != null) return { response_txn: await execute(view, op.request_txn, path, leaseExists, answer) };
   invariant(view instanceof WriteTxn, 'write operation in a read-only txn');
-  if (op.request_put != null) return { response_put: await applyPut(view, op.request_put, leaseExists) };
+  if (op.request_put != null) return { response_put: await applyPut(view, op.request_put, leaseExists, answer) };
   invariant(op.request_delete_range != null, 'txn operation with no request (validation lets none through)');
-  return { response_delete_range: await applyDeleteRange(view, op.request_delete_range) };
+  return { response_delete_range: await applyDeleteRange(view, op.request_delete_range, answer) };
 }
 
 const MISSING: KeyValue = { key: EMPTY_BYTES, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY_BYTES, lease: '0' };
