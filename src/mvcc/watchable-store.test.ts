@@ -50,7 +50,7 @@ describe('WatchableStore', () => {
     watchable = new WatchableStore(store, engine);
   });
   afterEach(async () => {
-    watchable.close();
+    await watchable.close();
     await store.idle();
     await engine.close();
     await rm(dir, { recursive: true, force: true });
@@ -126,5 +126,35 @@ describe('WatchableStore', () => {
     await put('a', '2');
     assert.deepEqual(sink.got, ['PUT a@2=1']);
     assert.equal(watchable.watcherCount, 0);
+  });
+
+  // A member stopping with a watcher still catching up closed its engine under the read, and the
+  // read's failure went unhandled: the member exited with an error instead of stopping.
+  it('waits for a catch-up read in flight when closed, so the engine can close after it', async () => {
+    // More revisions than one catch-up read takes (1,000), in one write each.
+    const batch: EngineOp[] = [];
+    for (let i = 0; i < 2500; i++) {
+      const txn = store.beginWrite(batch);
+      txn.put(Buffer.from(`k${i}`), Buffer.from('v'), '0');
+      txn.end();
+    }
+    await engine.write(batch, { sync: false });
+    store.markFlushed();
+    let reading = 0;
+    const entries = engine.entries.bind(engine);
+    engine.entries = (range) => (async function* () {
+      reading++;
+      try {
+        yield* entries(range);
+      } finally {
+        reading--;
+      }
+    })();
+    const sink = new RecordingSink();
+    watchable.watch(ALL, 1, sink);
+    assert.equal(reading, 1, 'the catch-up is reading');
+    await watchable.close();
+    assert.equal(reading, 0, 'no read in flight once closed');
+    assert.ok(sink.got.length < 2500, `the catch-up stopped at the close (${sink.got.length} events)`);
   });
 });

@@ -56,6 +56,8 @@ export class WatchableStore {
   private readonly synced = new Set<Watcher>();
   private readonly unsynced = new Set<Watcher>();
   private syncing = false;
+  /** The last catch-up pass, which close() waits for. */
+  private pass: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -99,10 +101,16 @@ export class WatchableStore {
     void this.syncUnsynced();
   }
 
-  close(): void {
+  /**
+   * Cancels every watcher and waits for a catch-up read in flight, so that the engine can close
+   * after: closed under the read, it failed it, and the failure went unhandled (a member exits).
+   */
+  async close(): Promise<void> {
     clearInterval(this.timer);
+    for (const w of [...this.synced, ...this.unsynced]) w.canceled = true;
     this.synced.clear();
     this.unsynced.clear();
+    await this.pass;
   }
 
   private notify(groups: RevisionChanges[]): void {
@@ -132,9 +140,14 @@ export class WatchableStore {
   }
 
   /** Catches unsynced watchers up from the records, one bounded read at a time, until synced. */
-  private async syncUnsynced(): Promise<void> {
-    if (this.syncing || this.unsynced.size === 0) return;
+  private syncUnsynced(): Promise<void> {
+    if (this.syncing || this.unsynced.size === 0) return this.pass;
     this.syncing = true;
+    this.pass = this.catchUpAll();
+    return this.pass;
+  }
+
+  private async catchUpAll(): Promise<void> {
     try {
       for (const w of [...this.unsynced]) {
         if (w.canceled || !w.sink.ready()) continue;

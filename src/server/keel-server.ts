@@ -642,7 +642,7 @@ export class KeelServer {
     this.autoCompactor?.stop();
     this.leases.stop();
     this.reads.stop();
-    this.watchable.close();
+    await this.watchable.close();
     await this.node.stop();
     await this.store.idle();
     this.wait.triggerAll({ ok: false, error: new ServerError('stopped') });
