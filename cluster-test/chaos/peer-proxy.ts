@@ -77,6 +77,7 @@ export class PeerProxy {
         return;
       }
       client.off('data', onData);
+      client.off('end', closedEarly);
       client.pause();
       const target = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(head.subarray(0, end).toString('latin1'));
       if (!target) {
@@ -85,7 +86,10 @@ export class PeerProxy {
       }
       this.open(from, client, target[1]!, Number(target[2]), head.subarray(end + 4));
     };
+    // Half-open sockets are not closed for us: one that ends before its tunnel opens is closed here.
+    const closedEarly = () => client.end();
     client.on('data', onData);
+    client.once('end', closedEarly);
   }
 
   private open(from: string, client: Socket, host: string, port: number, rest: Buffer): void {

@@ -17,7 +17,7 @@ export class InMemoryNetwork {
   transport(id: NodeId): PeerTransport {
     return {
       send: (msgs) => {
-        for (const m of msgs) setImmediate(() => this.deliver(id, m));
+        for (const m of msgs) if (!this.lostTypes.has(m.type)) setImmediate(() => this.deliver(id, m));
       },
       sendSnapshot: async (m, state) => {
         const hold = this.snapshotHolds.get(m.to);
@@ -76,10 +76,11 @@ export class InMemoryNetwork {
   holdSnapshots(to: NodeId): { sent: Promise<void>; release(): void } {
     let sent!: () => void;
     let release!: () => void;
-    const held = { sent: new Promise<void>((r) => { sent = r; }), released: new Promise<void>((r) => { release = r; }) };
-    this.snapshotHolds.set(to, { sent, released: held.released });
+    const wasSent = new Promise<void>((resolve) => { sent = resolve; });
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    this.snapshotHolds.set(to, { sent, released });
     return {
-      sent: held.sent,
+      sent: wasSent,
       release: () => {
         this.snapshotHolds.delete(to);
         release();
@@ -87,7 +88,7 @@ export class InMemoryNetwork {
     };
   }
 
-  /** Loses every message of `type` until the returned function is called. */
+  /** Loses every message of `type` (not a snapshot: those have holdSnapshots) until the returned function is called. */
   lose(type: Message['type']): () => void {
     this.lostTypes.add(type);
     return () => this.lostTypes.delete(type);
@@ -102,7 +103,6 @@ export class InMemoryNetwork {
   private deliver(from: NodeId, m: Message, intake?: SnapshotIntake): void {
     const sender = this.receivers.get(from);
     const to = this.receivers.get(m.to);
-    if (this.lostTypes.has(m.type)) return;
     const reachable = to !== undefined && !this.cut.has(`${from}-${m.to}`);
     const delivered = reachable && !to.isRemoved(from);
     let refused: string | undefined;
