@@ -32,6 +32,10 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
     dir = await mkdtemp(join(tmpdir(), 'keel-e2e-'));
     cluster = await startControlPlaneCluster(dir);
   });
+  afterEach(function () {
+    // The components' own account of a failure, before the cluster and its logs are gone.
+    if (this.currentTest?.state === 'failed') console.log(`last lines of the cluster's output:\n${cluster?.lines.slice(-60).join('\n')}`);
+  });
   after(async () => {
     await cluster?.stop();
     for (const pid of pids(MARK)) process.kill(pid, 'SIGKILL'); // processes of a kubelet a test killed
@@ -42,7 +46,9 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
     await eventually('five Ready nodes', async () => {
       const r = await kubectl('get', 'nodes', '--no-headers');
       const nodes = rows(r).map((cols) => cols.filter((c) => c !== ''));
-      return nodes.length === 5 && nodes.every((n) => n[1] === 'Ready');
+      if (nodes.length === 5 && nodes.every((n) => n[1] === 'Ready')) return true;
+      // What the last look saw goes into the failure (a CI run once waited 60 s here, never again in 12 runs alone).
+      throw new Error(`the nodes were: ${nodes.map((n) => n.slice(0, 2).join(' ')).join(', ') || 'none'}`);
     }, 60_000, 500);
     const roles = await kubectl('get', 'nodes', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name,ROLES:.metadata.labels');
     assert.match(roles, /cp1 .*node-role.kubernetes.io\/control-plane/);
