@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Message } from '../raft/types';
 import { eventually } from '../util/eventually';
 import { recordingLogger, silentLogger } from '../util/logger';
-import { PeerPortTransport } from './peer-port-transport';
-import { frame, FrameReader, opening } from './raft-stream';
-import { encodeMessageBatch } from './raft-wire';
+import { PeerPortTransport, type PeerTimeouts } from './peer-port-transport';
+import { frame, FrameReader, opening, RAFT_PREFACE } from './raft-stream';
+import { decodeMessageBatch, encodeMessageBatch } from './raft-wire';
 import { SNAPSHOT_PREFACE } from './snapshot-stream';
 import type { TransportReceiver } from './transport';
 
@@ -60,16 +60,59 @@ function recordingIntake() {
 const open: PeerPortTransport[] = [];
 
 /** A member's transport on a free loopback port, in `cluster`, as member `self`, with peers at the given ports. */
-async function member(self: bigint, cluster: bigint, receiver: object, peers: Array<[bigint, number]> = [], log = silentLogger) {
-  const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log);
+async function member(self: bigint, cluster: bigint, receiver: object, peers: Array<[bigint, number]> = [], log = silentLogger, timeouts?: PeerTimeouts) {
+  const t = await PeerPortTransport.listen([{ hostPort: '127.0.0.1:0' }], log, undefined, timeouts);
   t.setPeers(self, cluster, peers.map(([id, port]) => ({ id, peerURLs: [`http://127.0.0.1:${port}`] })));
   t.attach(receiver as TransportReceiver);
   open.push(t);
   return t;
 }
 
+const servers: Server[] = [];
+
 async function closeMembers(): Promise<void> {
   await Promise.all(open.splice(0).map((t) => t.close()));
+  for (const s of servers.splice(0)) s.close();
+}
+
+/** Short timeouts, so that tests of silent links take a second, not a minute. */
+const SHORT: PeerTimeouts = { linkMs: 400, snapshotIdleMs: 400 };
+
+/** A plain TCP server on a loopback port, closed after the test; `serve` gets each connection. */
+async function tcpServer(serve: (socket: Socket) => void): Promise<number> {
+  const server = createServer((socket) => {
+    socket.on('error', () => { /* the other side's reset */ });
+    serve(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/**
+ * Connections to `port` through a forwarder whose open tunnels can be frozen: bytes stop both
+ * ways and the sockets stay open, as on a link that drops everything. Each tunnel records which
+ * of its ends closed.
+ */
+async function freezableLink(port: number) {
+  const tunnels: Array<{ frozen: boolean; senderClosed: boolean; receiverClosed: boolean }> = [];
+  const listenPort = await tcpServer((fromSender) => {
+    const toReceiver = connect({ host: '127.0.0.1', port });
+    toReceiver.on('error', () => { /* the other side's reset */ });
+    const tunnel = { frozen: false, senderClosed: false, receiverClosed: false };
+    tunnels.push(tunnel);
+    fromSender.on('data', (bytes) => tunnel.frozen || toReceiver.write(bytes));
+    toReceiver.on('data', (bytes) => tunnel.frozen || fromSender.write(bytes));
+    fromSender.once('close', () => {
+      tunnel.senderClosed = true;
+      if (!tunnel.frozen) toReceiver.destroy();
+    });
+    toReceiver.once('close', () => {
+      tunnel.receiverClosed = true;
+      if (!tunnel.frozen) fromSender.destroy();
+    });
+  });
+  return { port: listenPort, tunnels, freeze: () => tunnels.forEach((t) => (t.frozen = true)) };
 }
 
 describe('PeerPortTransport snapshots', () => {
@@ -158,6 +201,42 @@ describe('PeerPortTransport snapshots', () => {
     assert.deepEqual(intakes, []);
   });
 
+  it('gives up a snapshot whose receiver takes nothing more, and reports it failed', async () => {
+    // The receiver accepts the connection and never reads it: a host gone without a reset.
+    const port = await tcpServer((socket) => socket.pause());
+    const reports: boolean[] = [];
+    const log = recordingLogger();
+    const sending = await member(SENDER, CLUSTER, { snapshotSent: (_to: bigint, failed: boolean) => reports.push(failed) }, [[SELF, port]], log, SHORT);
+    // More than the two sockets' buffers hold, so that the sender has to wait for the receiver.
+    const pieces = Array.from({ length: 32 }, () => Buffer.alloc(1 << 20));
+    await sending.sendSnapshot(snapshotMessage, (async function* () { yield* pieces; })());
+    assert.deepEqual(reports, [true]);
+    assert.equal(log.fields[log.lines.indexOf('cannot send snapshot')]!.error, 'Error: the receiver took nothing and said nothing for 400 ms');
+  });
+
+  it('gives up a snapshot whose sender falls silent, and drops what came of it', async () => {
+    const received: Message[] = [];
+    const intakes: Array<ReturnType<typeof recordingIntake>> = [];
+    const log = recordingLogger();
+    const receiving = await member(SELF, CLUSTER, {
+      snapshotIntake: () => intakes[intakes.push(recordingIntake()) - 1],
+      snapshotArrived: (m: Message) => void received.push(m),
+      isRemoved: () => false,
+    }, [], log, SHORT);
+    const socket = connect({ host: '127.0.0.1', port: receiving.ports[0]! });
+    socket.on('error', () => { /* the receiver's reset */ });
+    socket.write(opening(CLUSTER, SENDER, SNAPSHOT_PREFACE));
+    socket.write(frame(encodeMessageBatch([snapshotMessage])));
+    socket.write(frame(Buffer.from('the first piece')));
+    // ...and nothing more, with the connection left open.
+    await once(socket, 'close');
+    await eventually('the intake dropped', () => intakes[0]?.dropped === true);
+    assert.equal(intakes.length, 1);
+    assert.deepEqual(intakes[0]!.pieces.map(String), ['the first piece']);
+    assert.deepEqual(received, []);
+    assert.equal(log.fields[log.lines.indexOf('dropped an incomplete snapshot')]!.error, 'no bytes from the sender for 400 ms');
+  });
+
   it('tells the sender when the receiver refuses, and reports the snapshot failed', async () => {
     const received: Message[] = [];
     const receiving = await member(SELF, 0xd2n, { receive: (m: Message) => received.push(m), isRemoved: () => false });
@@ -213,6 +292,68 @@ describe('PeerPortTransport Raft streams', () => {
     await eventually('the refusal logged', () => log.lines.includes('a peer refused this member'));
     assert.equal(log.fields[log.lines.indexOf('a peer refused this member')]!.error, 'request cluster ID mismatch (got d2 want c1)');
     assert.deepEqual(got.received, []);
+  });
+
+  it('gives up a stream on a link gone silent, on both ends, and opens a new one', async () => {
+    const got = recorder();
+    const receiverLog = recordingLogger();
+    const receiving = await member(SELF, CLUSTER, got, [], receiverLog, SHORT);
+    const link = await freezableLink(receiving.ports[0]!);
+    const sending = await member(SENDER, CLUSTER, recorder(), [[SELF, link.port]], silentLogger, SHORT);
+    sending.send([heartbeat(SENDER, SELF, 1)]);
+    await eventually('the first heartbeat arrived', () => got.received.length === 1);
+    link.freeze();
+    await eventually('both ends gave the frozen stream up', () => link.tunnels[0]!.senderClosed && link.tunnels[0]!.receiverClosed);
+    assert.equal(receiverLog.fields[receiverLog.lines.indexOf('closed a silent raft stream')]!.error, 'no word from the sender for 400 ms');
+    // Raft sends on: the next message opens a new stream, which carries it.
+    await eventually('a heartbeat came on a new stream', () => {
+      sending.send([heartbeat(SENDER, SELF, 2)]);
+      return got.received.some((m) => m.commit === 2);
+    });
+    assert.equal(link.tunnels.length, 2);
+  });
+
+  it('keeps a quiet stream open, and one from a sender that never pings (an older build)', async () => {
+    const got = recorder();
+    const receiving = await member(SELF, CLUSTER, got, [], silentLogger, SHORT);
+    const link = await freezableLink(receiving.ports[0]!);
+    const sending = await member(SENDER, CLUSTER, recorder(), [[SELF, link.port]], silentLogger, SHORT);
+    sending.send([heartbeat(SENDER, SELF, 1)]);
+    const olderSender = connect({ host: '127.0.0.1', port: receiving.ports[0]! });
+    olderSender.write(Buffer.concat([opening(CLUSTER, 3n), frame(encodeMessageBatch([heartbeat(3n, SELF, 1)]))]));
+    await eventually('both heartbeats arrived', () => got.received.length === 2);
+    let olderClosed = false;
+    olderSender.once('close', () => (olderClosed = true));
+    // What is shown is that nothing happens: three timeouts pass without a message sent.
+    await new Promise((resolve) => setTimeout(resolve, 3 * SHORT.linkMs));
+    assert.equal(link.tunnels.length, 1);
+    assert.equal(link.tunnels[0]!.senderClosed || link.tunnels[0]!.receiverClosed, false);
+    assert.equal(olderClosed, false);
+    olderSender.destroy();
+  });
+
+  it('keeps a stream to a receiver that never pings (an older build)', async () => {
+    const seen: Buffer[] = [];
+    let connections = 0;
+    const port = await tcpServer((socket) => {
+      connections++;
+      socket.on('data', (bytes) => seen.push(bytes));
+    });
+    const sending = await member(SENDER, CLUSTER, recorder(), [[SELF, port]], silentLogger, SHORT);
+    sending.send([heartbeat(SENDER, SELF, 1)]);
+    await eventually('the stream opened', () => seen.length > 0);
+    // What is shown is that nothing happens: three timeouts pass without the receiver saying a word.
+    await new Promise((resolve) => setTimeout(resolve, 3 * SHORT.linkMs));
+    sending.send([heartbeat(SENDER, SELF, 2)]);
+    await eventually('the second heartbeat went on the same stream', () => {
+      const reader = new FrameReader();
+      reader.push(Buffer.concat(seen).subarray(RAFT_PREFACE.length));
+      reader.next(); // the hello
+      const batches: Message[][] = [];
+      for (let f = reader.next(); f !== undefined; f = reader.next()) batches.push(decodeMessageBatch(f));
+      return batches.flat().some((m) => m.commit === 2);
+    });
+    assert.equal(connections, 1);
   });
 
   it('tells a removed member so, which then learns it was removed', async () => {

@@ -7,11 +7,15 @@ import { NO_CHANNELZ } from '../util/grpc-options';
 import { hostPort } from '../util/host-port';
 import { listenOn } from '../util/listen';
 import { Logger } from '../util/logger';
+import { LINK_TIMEOUT_MS, LinkLiveness } from './link-liveness';
 import { dialPeer, type PeerDialTls } from './peer-dial';
 import { peerPackage } from '../wire/peer-package';
 import { decodeMessageBatch } from './raft-wire';
-import { frame, framedBatches, FrameReader, HELLO_BYTES, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, RAFT_PREFACE, sniffPeerConnection } from './raft-stream';
-import { receiveSnapshotStream, sendSnapshotStream, SNAPSHOT_PREFACE } from './snapshot-stream';
+import {
+  frame, framedBatches, FrameReader, HELLO_BYTES, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, PING, RAFT_PREFACE,
+  sniffPeerConnection,
+} from './raft-stream';
+import { receiveSnapshotStream, sendSnapshotStream, SNAPSHOT_IDLE_MS, SNAPSHOT_PREFACE } from './snapshot-stream';
 import { ClusterInfo, LeaseForward, LeaseForwardReply, PeerTransport, TransportReceiver } from './transport';
 import type { MembersResponse, MembersResponse__Output } from '../generated/keelpb/MembersResponse';
 import type { PeerClient } from '../generated/keelpb/Peer';
@@ -76,11 +80,14 @@ export class PeerPortTransport implements PeerTransport {
     /** How to dial peers (TLS with this member's peer certificate, or plain); asked at each new dial. */
     readonly dialTls: () => PeerDialTls | undefined,
     private readonly log: Logger,
+    readonly timeouts: PeerTimeouts,
   ) {}
 
-  static async listen(listen: PeerListen[], log: Logger, dialTls: () => PeerDialTls | undefined = () => undefined): Promise<PeerPortTransport> {
+  static async listen(
+    listen: PeerListen[], log: Logger, dialTls: () => PeerDialTls | undefined = () => undefined, timeouts = PEER_TIMEOUTS,
+  ): Promise<PeerPortTransport> {
     const server = new grpc.Server(UNLIMITED);
-    const t = new PeerPortTransport(server, dialTls, log);
+    const t = new PeerPortTransport(server, dialTls, log, timeouts);
     server.addService(peerPackage.Peer.service, {
       // Open to any caller: a joining member does not know the cluster ID yet.
       Members: (_call: grpc.ServerUnaryCall<object, MembersResponse>, cb: grpc.sendUnaryData<MembersResponse>) => {
@@ -183,7 +190,10 @@ export class PeerPortTransport implements PeerTransport {
     socket.on('error', () => { /* the sender reconnects; nothing to clean up here */ });
     const reader = new FrameReader(HELLO_BYTES);
     let sender: NodeId | undefined;
+    let liveness: LinkLiveness | undefined;
+    socket.once('close', () => liveness?.stop());
     const refuse = (details: string) => {
+      liveness?.stop();
       socket.off('data', onData);
       socket.end(frame(Buffer.from(details)));
     };
@@ -194,6 +204,7 @@ export class PeerPortTransport implements PeerTransport {
     };
     const onData = (bytes: Buffer) => {
       reader.push(bytes);
+      liveness?.heard(false);
       for (;;) {
         let payload: Buffer | undefined;
         try {
@@ -213,6 +224,13 @@ export class PeerPortTransport implements PeerTransport {
           if (refused !== undefined) return refuse(refused);
           sender = hello.memberId;
           reader.limit = MAX_FRAME_BYTES;
+          liveness = new LinkLiveness(this.timeouts.linkMs, () => socket.write(PING), () => {
+            drop('closed a silent raft stream', new Error(`no word from the sender for ${this.timeouts.linkMs} ms`));
+          });
+          continue;
+        }
+        if (payload.length === 0) {
+          liveness!.heard(true);
           continue;
         }
         // A stream opened before its sender was removed is cut when the next batch comes; the
@@ -234,7 +252,9 @@ export class PeerPortTransport implements PeerTransport {
   /** A peer's snapshot (snapshot-stream.ts), past its preface. */
   private serveSnapshotStream(socket: Duplex, rest: Buffer): void {
     this.track(socket);
-    void receiveSnapshotStream(socket, rest, { refusal: (sender, cluster) => this.refusal(sender, cluster), receiver: () => this.receiver, log: this.log });
+    void receiveSnapshotStream(socket, rest, {
+      refusal: (sender, cluster) => this.refusal(sender, cluster), receiver: () => this.receiver, log: this.log, idleMs: this.timeouts.snapshotIdleMs,
+    });
   }
 
   private track(socket: Duplex): void {
@@ -304,6 +324,16 @@ export class PeerPortTransport implements PeerTransport {
   }
 }
 
+/** How long a peer link may stay silent before it is given up (tests shorten them). */
+export interface PeerTimeouts {
+  /** A Raft stream with no word from the other side (link-liveness.ts). */
+  linkMs: number;
+  /** A snapshot connection on which neither side made progress (snapshot-stream.ts). */
+  snapshotIdleMs: number;
+}
+
+const PEER_TIMEOUTS: PeerTimeouts = { linkMs: LINK_TIMEOUT_MS, snapshotIdleMs: SNAPSHOT_IDLE_MS };
+
 /** Where to listen for peers: host:port, with TLS (https peer URLs) or without. */
 export interface PeerListen {
   hostPort: string;
@@ -345,6 +375,7 @@ export async function fetchClusterInfo(peerURLs: string[], timeoutMs: number, tl
 class PeerSender {
   private readonly client: PeerClient;
   private connection: Socket | undefined;
+  private liveness: LinkLiveness | undefined;
   /** Snapshots on their way to the peer, each on a connection of its own. */
   private readonly snapshotConnections = new Set<Socket>();
   private dialing = false;
@@ -398,7 +429,9 @@ class PeerSender {
       const socket = await dialPeer(this.address, this.transport.dialTls());
       this.snapshotConnections.add(socket);
       try {
-        const { bytes, answer } = await sendSnapshotStream(socket, opening(this.clusterId, this.self, SNAPSHOT_PREFACE), m, state);
+        const { bytes, answer } = await sendSnapshotStream(
+          socket, opening(this.clusterId, this.self, SNAPSHOT_PREFACE), m, state, this.transport.timeouts.snapshotIdleMs,
+        );
         failed = answer !== '';
         if (!failed) {
           this.log.info('sent snapshot', { to: this.id.toString(16), index: m.snapshot!.metadata.index, bytes, ms: Math.round(performance.now() - startedAt) });
@@ -438,6 +471,7 @@ class PeerSender {
       this.connect();
       return;
     }
+    this.liveness?.wrote();
     if (!this.connection.write(framedBatches(this.queue.splice(0)))) {
       this.waitingForDrain = true;
       this.connection.once('drain', () => {
@@ -455,8 +489,8 @@ class PeerSender {
       this.dialing = false;
       if (this.closed) return void connection.destroy();
       this.connection = connection;
-      this.watch(connection, openedAt);
       connection.write(opening(this.clusterId, this.self));
+      this.watch(connection, openedAt);
       this.flush();
     }, (err: Error) => {
       this.dialing = false;
@@ -464,23 +498,36 @@ class PeerSender {
     });
   }
 
-  /** Reads the peer's refusal, if it refuses, and learns when the connection is gone. */
+  /**
+   * Reads the peer's pings and its refusal, if it refuses; keeps the link alive and gives it up
+   * when the peer falls silent (link-liveness.ts); learns when the connection is gone.
+   */
   private watch(connection: Socket, openedAt: number): void {
-    // The peer says nothing on this connection but why it refuses it.
     const reader = new FrameReader(MAX_ANSWER_BYTES);
     let refusal: string | undefined;
     let failure: string | undefined;
+    const { linkMs } = this.transport.timeouts;
+    const liveness = new LinkLiveness(linkMs, () => connection.write(PING), () => {
+      connection.destroy(new Error(`no word from the peer for ${linkMs} ms`));
+    });
+    this.liveness = liveness;
     connection.on('data', (bytes: Buffer) => {
       reader.push(bytes);
+      liveness.heard(false);
       try {
-        refusal ??= reader.next()?.toString();
+        for (let payload = reader.next(); payload !== undefined; payload = reader.next()) {
+          if (payload.length === 0) liveness.heard(true);
+          else refusal ??= payload.toString();
+        }
       } catch (err) {
         connection.destroy(err as Error);
       }
     });
     connection.on('error', (err) => (failure = err.message));
     connection.once('close', () => {
+      liveness.stop();
       if (this.connection !== connection) return;
+      this.liveness = undefined;
       this.connection = undefined;
       this.waitingForDrain = false;
       if (!this.closed) this.lost(openedAt, refusal, failure);

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Message } from '../raft/types';
+import { EMPTY_BYTES } from '../util/bytes';
 import { encodeMessageBatch } from './raft-wire';
 
 /**
@@ -11,7 +12,9 @@ import { encodeMessageBatch } from './raft-wire';
  *
  * The sender opens with RAFT_PREFACE and a hello frame (its cluster ID and member ID, 8 bytes
  * each, big-endian), then sends one frame per batch of messages (raft-wire's MessageBatch). The
- * receiver never answers, except once to refuse: a frame with the reason, then it closes.
+ * receiver answers only to refuse: a frame with the reason, then it closes. Both sides ping on a
+ * quiet stream with an empty frame (a batch of no messages) and give up on one that stays silent
+ * (link-liveness.ts).
  */
 
 /** What a Raft connection starts with; an HTTP/2 connection starts with "PRI * HTTP/2.0". */
@@ -47,6 +50,9 @@ export function frame(payload: Uint8Array): Buffer {
   out.set(payload, LENGTH_BYTES);
   return out;
 }
+
+/** A frame of no payload: the ping that keeps a quiet stream alive, and a snapshot stream's end. */
+export const PING = frame(EMPTY_BYTES);
 
 /** Messages as frames of MessageBatches, each ending once its entries pass FRAME_TARGET_BYTES, in one buffer for one write. */
 export function framedBatches(messages: Message[]): Buffer {

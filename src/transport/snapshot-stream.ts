@@ -18,12 +18,24 @@ import type { TransportReceiver } from './transport';
  */
 export const SNAPSHOT_PREFACE = Buffer.from('KEEL-SNAP/1\n');
 
+/**
+ * How long either side waits for the other to make progress before it gives the snapshot up: the
+ * receiver for the sender's next bytes, the sender for the receiver to take more or to answer.
+ * A host that vanished without a reset otherwise held the sender until TCP gave up (about 15
+ * minutes), with the dump's LevelDB snapshot pinned and the follower waiting in Raft's snapshot
+ * state. Generous beside etcd's 5 s peer read timeout: the receiver reads no more while it writes
+ * a piece to its engine, and a LevelDB write stall under a large install can last seconds.
+ */
+export const SNAPSHOT_IDLE_MS = 30_000;
+
 /** What the receiving member's port tells the stream. */
 export interface SnapshotStreamHost {
   /** Why a sender is turned away, if it is (transport's refusal). */
   refusal(sender: NodeId, clusterId: string): string | undefined;
   receiver(): TransportReceiver | undefined;
   log: Logger;
+  /** SNAPSHOT_IDLE_MS, shortened by tests. */
+  idleMs: number;
 }
 
 /**
@@ -34,7 +46,7 @@ export interface SnapshotStreamHost {
  */
 export async function receiveSnapshotStream(socket: Duplex, rest: Buffer, host: SnapshotStreamHost): Promise<void> {
   socket.on('error', () => { /* seen as the stream ending early */ });
-  const frames = framesOf(socket, rest);
+  const frames = framesOf(socket, rest, host.idleMs);
   let sender: NodeId | undefined;
   let received = 0;
   let intake: ReturnType<TransportReceiver['snapshotIntake']> | undefined;
@@ -64,11 +76,15 @@ export async function receiveSnapshotStream(socket: Duplex, rest: Buffer, host: 
   }
 }
 
-/** A connection's frames, read only as they are asked for: the socket is paused in between. */
-function framesOf(socket: Duplex, rest: Buffer) {
+/**
+ * A connection's frames, read only as they are asked for: the socket is paused in between. A wait
+ * for bytes longer than `idleMs` ends the connection.
+ */
+function framesOf(socket: Duplex, rest: Buffer, idleMs: number) {
   const reader = new FrameReader(HELLO_BYTES);
   reader.push(rest);
   let ended = false;
+  let silent = false;
   let wake: (() => void) | undefined;
   socket.on('data', (bytes: Buffer) => {
     reader.push(bytes);
@@ -88,11 +104,17 @@ function framesOf(socket: Duplex, rest: Buffer) {
       for (;;) {
         const payload = reader.next();
         if (payload !== undefined) return payload;
+        if (silent) throw new Error(`no bytes from the sender for ${idleMs} ms`);
         if (ended) throw new Error('the connection ended before the snapshot did');
+        const idle = setTimeout(() => {
+          silent = true;
+          socket.destroy();
+        }, idleMs);
         await new Promise<void>((resolve) => {
           wake = resolve;
           socket.resume();
         });
+        clearTimeout(idle);
         wake = undefined;
       }
     },
@@ -102,9 +124,12 @@ function framesOf(socket: Duplex, rest: Buffer) {
 /**
  * Sends `m` with the state in `pieces` on `socket` (dialled, paused), after `opening`. Writes wait
  * for the socket to drain, so a slow receiver slows the reading instead of the state piling up.
- * Resolves with the state's size and the receiver's answer: '' when taken, else why not.
+ * Resolves with the state's size and the receiver's answer: '' when taken, else why not; rejects
+ * when the receiver neither takes more nor answers for `idleMs`.
  */
-export async function sendSnapshotStream(socket: Duplex, opening: Buffer, m: Message, pieces: AsyncIterable<Uint8Array>): Promise<{ bytes: number; answer: string }> {
+export async function sendSnapshotStream(
+  socket: Duplex, opening: Buffer, m: Message, pieces: AsyncIterable<Uint8Array>, idleMs: number,
+): Promise<{ bytes: number; answer: string }> {
   const answered = answerOf(socket);
   let over = false;
   void answered.then(() => { over = true; }, () => { over = true; });
@@ -117,10 +142,20 @@ export async function sendSnapshotStream(socket: Duplex, opening: Buffer, m: Mes
     socket.write(frameHead(piece.length));
     bytes += piece.length;
     // The piece goes as it is, not copied into a frame: it is a megabyte.
-    if (!socket.write(piece)) await drainedOrOver(socket, answered);
+    if (!socket.write(piece)) await awaitReceiver(socket, idleMs, drainedOrOver(socket, answered));
   }
   if (!over) socket.write(frame(EMPTY_BYTES));
-  return { bytes, answer: await answered };
+  return { bytes, answer: await awaitReceiver(socket, idleMs, answered) };
+}
+
+/** `wait`, ending the connection if the receiver lets it last more than `idleMs`. */
+async function awaitReceiver<T>(socket: Duplex, idleMs: number, wait: Promise<T>): Promise<T> {
+  const timer = setTimeout(() => socket.destroy(new Error(`the receiver took nothing and said nothing for ${idleMs} ms`)), idleMs);
+  try {
+    return await wait;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The receiver's one answer; rejects if the connection ends without one. */
