@@ -22,6 +22,8 @@ export interface InProcessMember {
   logs: string[];
   /** The member's metrics. */
   registry: Registry;
+  /** The member's storage, for tests that watch or hold its calls. */
+  engine: LevelEngine;
   /** Stops everything and removes the data dir. */
   close(): Promise<void>;
 }
@@ -116,7 +118,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const endpoint = `127.0.0.1:${clientServer.ports[0]}`;
   const client = new EtcdClient(endpoint);
   return {
-    server, client, endpoint, logs: log.lines, registry,
+    server, client, endpoint, logs: log.lines, registry, engine,
     async close() {
       client.close();
       await stopClientServer(clientServer);

@@ -3,7 +3,6 @@ import { status } from '@grpc/grpc-js';
 import { failure, InProcessMember, startInProcessMember } from '../cmd/in-process-member';
 import { TestMaintenanceClient } from '../api/testing/maintenance-client';
 import { eventually } from '../util/eventually';
-import type { Engine } from '../storage/engine';
 import { ServerError } from './errors';
 
 const NO_SPACE = { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' };
@@ -71,7 +70,7 @@ describe('backend quota (--quota-backend-bytes)', function () {
   it('fails a write whose first size read is still under way when the member stops', async () => {
     m = await startInProcessMember();
     await eventually('a leader', () => m.server.leader !== 0n);
-    const engine = (m.server as unknown as { engine: Engine }).engine;
+    const { engine } = m;
     const sizeOnDisk = engine.sizeOnDisk.bind(engine);
     let reading = false;
     let sizeRead!: () => void;

@@ -27,6 +27,8 @@ export class LinearizableReads {
   private seq = 0;
   /** The newest round a quorum answered while this member led: when it began, in which term. */
   private confirmed: Leading | undefined;
+  /** The readers of answered rounds, waiting for the member to apply up to their read index. */
+  private readonly applying = new Set<Waiter[]>();
 
   constructor(
     private readonly node: RaftNode,
@@ -77,9 +79,10 @@ export class LinearizableReads {
 
   stop(): void {
     if (this.round) clearTimeout(this.round.retry);
-    const all = [...this.waiting, ...(this.round?.waiters ?? [])];
+    const all = [...this.waiting, ...(this.round?.waiters ?? []), ...[...this.applying].flat()];
     this.waiting = [];
     this.round = undefined;
+    this.applying.clear();
     for (const w of all) w.reject(new ServerError('stopped'));
   }
 
@@ -118,9 +121,12 @@ export class LinearizableReads {
     this.round = undefined;
     const raft = this.node.raw.raft;
     if (round.leading !== undefined && raft.state === 'leader' && raft.term === round.leading.term) this.confirmed = round.leading;
+    this.applying.add(round.waiters);
     this.waitApplied(index).then(() => {
+      this.applying.delete(round.waiters);
       for (const w of round.waiters) w.resolve();
     }, (err: Error) => {
+      this.applying.delete(round.waiters);
       for (const w of round.waiters) w.reject(err);
     });
     if (this.waiting.length > 0) this.startRound();
