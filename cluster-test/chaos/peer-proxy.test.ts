@@ -43,12 +43,12 @@ describe('PeerProxy', () => {
   let proxy: PeerProxy;
   const servers: Server[] = [];
   const sockets: Socket[] = [];
-  /** An echo server standing for member `name`'s peer port. */
-  const member = async (name: string) => {
+  /** A server standing for member `name`'s peer port: `serve` answers each connection (an echo unless given). */
+  const member = async (name: string, serve: (s: Socket) => void = (s) => s.pipe(s)) => {
     const srv = createServer((s) => {
       sockets.push(s);
       s.on('error', () => {});
-      s.pipe(s);
+      serve(s);
     });
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -106,17 +106,10 @@ describe('PeerProxy', () => {
   // A receiver that answered and closed its end had the tunnel reset at once, the answer still in
   // the slow link: the sender of a whole snapshot saw a reset and sent it all again.
   it('passes an orderly close on after the bytes before it, on a slow link too', async () => {
-    const srv = createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => {});
-      s.once('data', () => s.end('answered'));
-    });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    proxy.setPeerPort('b', (srv.address() as AddressInfo).port);
+    const b = await member('b', (s) => s.once('data', () => s.end('answered')));
     const a = await member('a');
     proxy.setDelay('a', 'b', 100);
-    const ab = await tunnel(a.proxyPort, (srv.address() as AddressInfo).port);
+    const ab = await tunnel(a.proxyPort, b.port);
     sockets.push(ab);
     let got = '';
     ab.on('data', (c: Buffer) => { got += c.toString(); });
