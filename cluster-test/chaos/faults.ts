@@ -42,6 +42,16 @@ export async function runFault(cluster: ChaosCluster, step: FaultStep, onInjecte
       await sleep(step.holdMs);
       cluster.proxy.healAll();
       return;
+    case 'silence':
+      // A minority partition that drops packets instead of refusing connections.
+      for (const o of others) {
+        cluster.proxy.silence(target, o);
+        cluster.proxy.silence(o, target);
+      }
+      onInjected(`silent links of ${target} (everything dropped, no reset)`);
+      await sleep(step.holdMs);
+      cluster.proxy.healAll();
+      return;
     case 'partition': {
       const cuts = await partitionCuts(cluster, step, target, others);
       for (const [from, to] of cuts) cluster.proxy.cut(from, to);

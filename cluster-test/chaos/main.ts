@@ -4,7 +4,7 @@ import { runChaos } from './run';
 import { FAULT_KINDS, FaultKind, parseFaultKinds } from './schedule';
 
 /**
- * `npm run chaos -- --seed N --duration 60s --faults kill,pause,partition,restart,wipe`: one chaos
+ * `npm run chaos -- --seed N --duration 60s --faults kill,pause,partition,silence,restart,wipe`: one chaos
  * run against real Keel processes; prints progress and the report, exits 0 only if every checker
  * passed. A longer soak is a longer --duration.
  */

@@ -103,6 +103,32 @@ describe('PeerProxy', () => {
     assert.ok(Date.now() - started < 150, `a round trip took ${Date.now() - started} ms after healing`);
   });
 
+  it('holds everything on a silent link, both ways and new tunnels too, and lets it through in order once healed', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    const ab = await tunnel(a.proxyPort, b.port);
+    sockets.push(ab);
+    assert.equal(await echo(ab, 'before'), 'before');
+    proxy.silence('a', 'b');
+    let got = '';
+    ab.on('data', (c: Buffer) => { got += c.toString(); });
+    ab.write('one,');
+    ab.write('two');
+    const late = tunnel(a.proxyPort, b.port);
+    // A silent link answers nothing: the echo and the new tunnel wait for the heal, and no tunnel closes.
+    let answered = false;
+    void late.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(got, '');
+    assert.equal(answered, false);
+    assert.equal(ab.destroyed, false);
+    proxy.heal('a', 'b');
+    await eventually('the held bytes went through', () => got === 'one,two');
+    const lateTunnel = await late;
+    sockets.push(lateTunnel);
+    assert.equal(await echo(lateTunnel, 'after'), 'after');
+  });
+
   // A receiver that answered and closed its end had the tunnel reset at once, the answer still in
   // the slow link: the sender of a whole snapshot saw a reset and sent it all again.
   it('passes an orderly close on after the bytes before it, on a slow link too', async () => {

@@ -9,14 +9,20 @@ import { createConnection, createServer, Server, Socket } from 'node:net';
  *
  * A link is the direction "from opens connections to to"; Raft's messages from A to B travel only
  * on connections A opened. A cut link resets its open tunnels and refuses new ones (as a dropped
- * route does, seen from gRPC: the peer is unreachable until healed). A slow link delays every chunk
- * in both directions of its tunnels, keeping their order, and an orderly close (FIN) after them.
+ * route does, seen from gRPC: the peer is unreachable until healed). A silent link drops everything
+ * without a word, as a firewall dropping packets does: its tunnels hold every byte both ways, and
+ * new tunnels get no answer, until healed; then what was held goes on in order, as TCP would
+ * retransmit it (to whichever end has not given up meanwhile). A slow link delays every chunk in
+ * both directions of its tunnels, keeping their order, and an orderly close (FIN) after them.
  */
 export class PeerProxy {
   private readonly servers: Server[] = [];
   /** Peer port of each member → its name, to name a CONNECT target. */
   private readonly memberAt = new Map<number, string>();
   private readonly cutLinks = new Set<string>();
+  private readonly silentLinks = new Set<string>();
+  /** Tunnels asked for on a silent link, answered once it heals. */
+  private readonly unanswered = new Map<string, Array<() => void>>();
   private readonly delays = new Map<string, number>();
   private readonly tunnels = new Map<string, Set<Tunnel>>();
   /** Tunnels ever opened per link, for the tests: proof that traffic really goes through here. */
@@ -42,8 +48,14 @@ export class PeerProxy {
     for (const t of this.tunnels.get(link) ?? []) t.destroy();
   }
 
+  silence(from: string, to: string): void {
+    this.silentLinks.add(linkOf(from, to));
+  }
+
   heal(from: string, to: string): void {
-    this.cutLinks.delete(linkOf(from, to));
+    const link = linkOf(from, to);
+    this.cutLinks.delete(link);
+    this.unsilence(link);
   }
 
   setDelay(from: string, to: string, ms: number): void {
@@ -55,6 +67,14 @@ export class PeerProxy {
   healAll(): void {
     this.cutLinks.clear();
     this.delays.clear();
+    for (const link of [...this.silentLinks]) this.unsilence(link);
+  }
+
+  private unsilence(link: string): void {
+    if (!this.silentLinks.delete(link)) return;
+    for (const t of this.tunnels.get(link) ?? []) t.release();
+    for (const answer of this.unanswered.get(link) ?? []) answer();
+    this.unanswered.delete(link);
   }
 
   tunnelsOpened(from: string, to: string): number {
@@ -100,8 +120,19 @@ export class PeerProxy {
       client.destroy();
       return;
     }
+    if (link !== undefined && this.silentLinks.has(link)) {
+      const waiting = this.unanswered.get(link) ?? [];
+      this.unanswered.set(link, waiting);
+      waiting.push(() => {
+        if (!client.destroyed) this.open(from, client, host, port, rest);
+      });
+      return;
+    }
     const upstream = createConnection({ host, port, allowHalfOpen: true });
-    const tunnel = new Tunnel(client, upstream, () => (link === undefined ? 0 : this.delays.get(link) ?? 0));
+    const tunnel = new Tunnel(client, upstream, {
+      delayMs: () => (link === undefined ? 0 : this.delays.get(link) ?? 0),
+      silent: () => link !== undefined && this.silentLinks.has(link),
+    });
     let set: Set<Tunnel> | undefined;
     if (link !== undefined) {
       set = this.tunnels.get(link) ?? new Set();
@@ -123,16 +154,24 @@ function linkOf(from: string, to: string): string {
   return `${from}>${to}`;
 }
 
+/** What a link does to the bytes of its tunnels now. */
+interface LinkState {
+  delayMs(): number;
+  /** Holds every byte until it says otherwise. */
+  silent(): boolean;
+}
+
 /**
- * One proxied connection: bytes both ways, each chunk held back by the link's current delay, and
- * a side's orderly close passed on after them. An error on either side resets both: a sender
+ * One proxied connection: bytes both ways, each chunk held back by the link's current delay (or
+ * for as long as it is silent), and a side's orderly close passed on after them. An error on either side resets both: a sender
  * whose receiver answered and closed (a snapshot stream's ending) must still get the answer.
  */
 class Tunnel {
   private closed = false;
   private readonly closeHandlers: Array<() => void> = [];
+  private readonly writers: DelayedWriter[] = [];
 
-  constructor(private readonly client: Socket, private readonly upstream: Socket, private readonly delayMs: () => number) {
+  constructor(private readonly client: Socket, private readonly upstream: Socket, private readonly link: LinkState) {
     let open = 2;
     for (const s of [client, upstream]) {
       s.on('error', () => this.destroy());
@@ -144,14 +183,20 @@ class Tunnel {
   }
 
   start(rest: Buffer): void {
-    const toUpstream = new DelayedWriter(this.upstream, this.delayMs);
-    const toClient = new DelayedWriter(this.client, this.delayMs);
+    const toUpstream = new DelayedWriter(this.upstream, this.link);
+    const toClient = new DelayedWriter(this.client, this.link);
+    this.writers.push(toUpstream, toClient);
     if (rest.length > 0) toUpstream.write(rest);
     this.client.on('data', (c: Buffer) => toUpstream.write(c));
     this.upstream.on('data', (c: Buffer) => toClient.write(c));
     this.client.on('end', () => toUpstream.end());
     this.upstream.on('end', () => toClient.end());
     this.client.resume();
+  }
+
+  /** The link spoke again: what it held goes on. */
+  release(): void {
+    for (const w of this.writers) w.release();
   }
 
   onClose(handler: () => void): void {
@@ -173,14 +218,14 @@ class Tunnel {
   }
 }
 
-/** Writes chunks to `out` after a delay, never reordering them even when the delay shrinks. */
+/** Writes chunks to `out` after a delay, or once the link is no longer silent, never reordering them even when the delay shrinks. */
 class DelayedWriter {
   /** Chunks due, in order; `end` in place of a chunk closes `out` when its turn comes. */
   private readonly queue: Array<{ dueAt: number; chunk: Buffer | 'end' }> = [];
   private lastDue = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: Socket, private readonly delayMs: () => number) {}
+  constructor(private readonly out: Socket, private readonly link: LinkState) {}
 
   write(chunk: Buffer): void {
     this.enqueue(chunk);
@@ -191,9 +236,14 @@ class DelayedWriter {
     this.enqueue('end');
   }
 
+  /** What a silence held is due now. */
+  release(): void {
+    this.schedule();
+  }
+
   private enqueue(chunk: Buffer | 'end'): void {
-    const delay = this.delayMs();
-    if (delay === 0 && this.queue.length === 0) {
+    const delay = this.link.delayMs();
+    if (delay === 0 && this.queue.length === 0 && !this.link.silent()) {
       this.pass(chunk);
       return;
     }
@@ -203,10 +253,10 @@ class DelayedWriter {
   }
 
   private schedule(): void {
-    if (this.timer !== undefined || this.queue.length === 0) return;
+    if (this.timer !== undefined || this.queue.length === 0 || this.link.silent()) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      while (this.queue.length > 0 && this.queue[0]!.dueAt <= Date.now()) {
+      while (this.queue.length > 0 && this.queue[0]!.dueAt <= Date.now() && !this.link.silent()) {
         this.pass(this.queue.shift()!.chunk);
       }
       this.schedule();

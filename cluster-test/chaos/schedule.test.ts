@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LINK_TIMEOUT_MS } from '../../src/transport/link-liveness';
 import { FAULT_KINDS, FaultKind, FaultSchedule, parseFaultKinds } from './schedule';
 
 const steps = (seed: number, n: number, kinds: readonly FaultKind[] = FAULT_KINDS) => {
@@ -23,11 +24,12 @@ describe('FaultSchedule', () => {
     assert.ok(steps(7, 20, ['kill', 'pause']).every((s) => s.kind === 'kill' || s.kind === 'pause'));
   });
 
-  it('gives partitions a shape and slow links a delay, and aims at existing members', () => {
+  it('gives partitions a shape and slow links a delay, holds silent links past the link timeout, and aims at existing members', () => {
     for (const s of steps(5, 60)) {
       assert.ok(s.target >= 0 && s.target < 3);
       assert.equal(s.shape !== undefined, s.kind === 'partition');
       assert.equal(s.delayMs !== undefined, s.kind === 'slow');
+      if (s.kind === 'silence') assert.ok(s.holdMs > LINK_TIMEOUT_MS, `a silence of ${s.holdMs} ms`);
     }
   });
 

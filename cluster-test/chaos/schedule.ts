@@ -1,7 +1,7 @@
 import { SeededRand } from '../../src/util/rand';
 
 /** What the chaos runner can do to the cluster. */
-export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'slow', 'wipe'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'silence', 'slow', 'wipe'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
@@ -45,6 +45,8 @@ export class FaultSchedule {
     if (this.round.length === 0) this.round = this.shuffled();
     const kind = this.round.shift()!;
     const step: FaultStep = { kind, target: this.rand.intn(this.members), holdMs: 1000 + this.rand.intn(3000), gapMs: 500 + this.rand.intn(1500) };
+    // Long enough for the members to give the silent links up (LINK_TIMEOUT_MS) and work without them.
+    if (kind === 'silence') step.holdMs += 5000;
     if (kind === 'partition') step.shape = PARTITION_SHAPES[this.rand.intn(PARTITION_SHAPES.length)]!;
     if (kind === 'slow') step.delayMs = 20 + this.rand.intn(180);
     return step;
