@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
@@ -63,9 +63,12 @@ describe('a three-member cluster in one process', function () {
     assert.equal((await leader.client.range({ key: b('after-snapshot') })).kvs.length, 1);
   });
 
-  // A read that learned its read index before the snapshot covering it was installed waited for an
-  // apply that, in a cluster taking no writes, never came: it timed out.
-  it('answers a linearizable read on a member whose snapshot install brought it to the read index', async () => {
+  /**
+   * A member that missed 6,000 writes, with the snapshot that would catch it up held back by the
+   * network, reading them linearizably: resolves once the read has its read index, which the member
+   * can reach only by installing the snapshot. `read` resolves with the count, or the error's text.
+   */
+  async function readAwaitingSnapshot() {
     c = await startInProcessCluster(3, { snapshotCount: 20 });
     const leader = await c.leader();
     const lagging = c.members.find((m) => m !== leader)!;
@@ -75,29 +78,26 @@ describe('a three-member cluster in one process', function () {
     await writeWhileCutOff(leader, lagging);
     await held.sent;
     const readIndexAnswered = c.network.delivered('MsgReadIndexResp', lagging.server.memberId);
-    const read = lagging.client.range({ key: b('key-'), range_end: b('key.'), count_only: true });
+    const read = lagging.client.range({ key: b('key-'), range_end: b('key.'), count_only: true })
+      .then((r) => r.count, (err: ServiceError) => err.details);
     await readIndexAnswered;
+    return { lagging, held, read };
+  }
+
+  // A read that learned its read index before the snapshot covering it was installed waited for an
+  // apply that, in a cluster taking no writes, never came: it timed out.
+  it('answers a linearizable read on a member whose snapshot install brought it to the read index', async () => {
+    const { held, read } = await readAwaitingSnapshot();
     held.release();
-    assert.equal((await read).count, '6000');
+    assert.equal(await read, '6000');
   });
 
   // The stop failed the readers still waiting for a read index, but not those that had theirs and
   // waited for the member to apply up to it: they ran on to their request timeout.
   it('fails at once a linearizable read waiting for its apply when the member stops', async () => {
-    c = await startInProcessCluster(3, { snapshotCount: 20 });
-    const leader = await c.leader();
-    const lagging = c.members.find((m) => m !== leader)!;
-    await eventually('the lagging member has published itself', () => lagging.logs.includes('publish member attributes: done'));
-    const held = c.network.holdSnapshots(lagging.server.memberId);
-    await writeWhileCutOff(leader, lagging);
-    await held.sent;
-    const readIndexAnswered = c.network.delivered('MsgReadIndexResp', lagging.server.memberId);
-    // The core's own call, to see the reason without gRPC's mapping.
-    const read = lagging.server.range({ key: b('key-'), range_end: b('key.'), count_only: true } as Parameters<typeof lagging.server.range>[0])
-      .then(() => 'answered', (err: unknown) => (err instanceof ServerError ? err.reason : String(err)));
-    await readIndexAnswered;
+    const { lagging, held, read } = await readAwaitingSnapshot();
     await lagging.server.stop();
-    assert.equal(await read, 'stopped');
+    assert.equal(await read, 'etcdserver: server stopped');
     held.release();
   });
 
