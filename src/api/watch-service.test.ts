@@ -3,6 +3,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
+import { eventually } from '../util/eventually';
 import { MAX_WATCHERS_PER_STREAM } from './watch-service';
 
 const b = (s: string) => Buffer.from(s);
@@ -46,6 +47,12 @@ class Stream {
   end(): void {
     this.call.end();
   }
+}
+
+/** The member's watchers, as its metrics count them. */
+async function watchers(m: InProcessMember): Promise<number> {
+  const gauge = await m.registry.getSingleMetric('etcd_debugging_mvcc_watcher_total')!.get();
+  return gauge.values[0]!.value;
 }
 
 describe('Watch service over gRPC', () => {
@@ -140,6 +147,51 @@ describe('Watch service over gRPC', () => {
     await s.until((r) => r.some((x) => x.watch_id === '7' && x.canceled));
     await m.client.put({ key: b('p'), value: b('2') });
     assert.deepEqual(s.events('7'), ['PUT p@2=1'], 'nothing after the cancel');
+    s.end();
+  });
+
+  it('refuses a watch whose range is empty (range_end not after key), as etcd does', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('b'), range_end: b('a') } });
+    s.send({ create_request: { key: b('b'), range_end: b('b') } });
+    const rs = await s.until((r) => r.length === 2);
+    assert.deepEqual(rs.map((r) => [r.created, r.canceled, r.cancel_reason]), [
+      [true, true, 'mvcc: watcher range is empty'], [true, true, 'mvcc: watcher range is empty'],
+    ]);
+    s.end();
+  });
+
+  // A progress response was stamped with the revision when it went out, after events queued behind it.
+  it('never answers a progress request with a revision whose events for this stream are still queued behind it', async () => {
+    await m.client.put({ key: b('p'), value: b('old') }); // 2
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('p'), prev_kv: true } }); // 0: its events wait for a read of the previous value
+    s.send({ create_request: { key: b('q') } }); // 1
+    await s.until((r) => r.length === 2);
+    // Hold the read of p's previous value, so watcher 0's event waits in the stream's queue.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let held = 0;
+    const getMany = m.engine.getMany.bind(m.engine);
+    m.engine.getMany = async (keys) => {
+      held++;
+      await gate;
+      return getMany(keys);
+    };
+    await m.client.put({ key: b('p'), value: b('new') }); // 3
+    await eventually('the previous value of p is being read', () => held > 0);
+    s.send({ progress_request: {} });
+    s.send({ create_request: { key: b('marker') } }); // 2: once it exists, the progress request was taken
+    await eventually('the stream took the progress request', async () => (await watchers(m)) === 3);
+    await m.client.put({ key: b('q'), value: b('x') }); // 4
+    await eventually('revision 4 reached the watchers', () => m.server.watchRevision >= 4);
+    release();
+    await s.until(() => s.events('1').length === 1 && s.responses.some((r) => r.watch_id === '-1'));
+    // A progress response at revision R promises every event up to R was sent before it (etcd).
+    const progress = s.responses.findIndex((r) => r.watch_id === '-1');
+    const progressRev = Number(s.responses[progress]!.header?.revision);
+    const after = s.responses.slice(progress + 1).flatMap((r) => r.events.map((e) => Number(e.kv?.mod_revision)));
+    assert.ok(after.every((rev) => rev > progressRev), `progress at ${progressRev}, then events at ${after.join(', ')}: ${JSON.stringify(s.summary())}`);
     s.end();
   });
 });

@@ -147,6 +147,12 @@ class WatchStream {
       this.send({ watch_id: id, created: true, canceled: true, cancel_reason: goStatusText(toGrpcFailure(err)) });
       return;
     }
+    // As etcd's watchStream.Watch: a range end not after the key ("\0" aside: from the key on) matches nothing.
+    const fromKey = c.range_end.length === 1 && c.range_end[0] === 0;
+    if (c.range_end.length > 0 && !fromKey && Buffer.compare(key, c.range_end) >= 0) {
+      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: watcher range is empty' });
+      return;
+    }
     const w: StreamWatcher = {
       idField: encodeWatchIdField(id),
       noPut: c.filters.includes('NOPUT'),
@@ -255,9 +261,14 @@ class WatchStream {
     this.send({ watch_id: -1 });
   }
 
-  /** A control response, in order with the events, stamped with the revision when it goes out. */
+  /**
+   * A control response, in order with the events, stamped with the revision as it is queued: every
+   * event up to it is queued ahead of it, and events of later revisions may queue behind it. (Stamped
+   * as it went out, a progress response could name a revision whose events came after it.)
+   */
   private send(resp: Omit<WatchResponse, 'header'>): void {
-    this.enqueue(async () => this.write({ ...resp, header: this.header(this.server.watchRevision) }));
+    const revision = this.server.watchRevision;
+    this.enqueue(async () => this.write({ ...resp, header: this.header(revision) }));
   }
 
   private enqueue(job: () => Promise<void>): void {
