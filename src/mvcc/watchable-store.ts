@@ -56,6 +56,10 @@ export class WatchableStore {
   private readonly synced = new Set<Watcher>();
   private readonly unsynced = new Set<Watcher>();
   private syncing = false;
+  /** Between replacingState() and restored(): the engine's records are another state's. */
+  private replacing = false;
+  /** Counts the starts and ends of state replacements: a read across one is thrown away. */
+  private replacements = 0;
   /** The last catch-up pass, which close() waits for. */
   private pass: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
@@ -94,8 +98,21 @@ export class WatchableStore {
     };
   }
 
+  /**
+   * Before the engine's state is replaced (a snapshot install). Until restored(), history read
+   * from the engine may be the new state's while this store still knows the old one's compaction:
+   * read then, a history the new state had compacted passed as whole, and the watcher was never
+   * told. So no catch-up runs meanwhile, and one that read across the change reads again after.
+   */
+  replacingState(): void {
+    this.replacing = true;
+    this.replacements++;
+  }
+
   /** After the state was replaced (a snapshot), every watcher catches up from the new history. */
   restored(): void {
+    this.replacing = false;
+    this.replacements++;
     for (const w of this.synced) this.unsynced.add(w);
     this.synced.clear();
     void this.syncUnsynced();
@@ -160,7 +177,7 @@ export class WatchableStore {
 
   private async catchUp(w: Watcher): Promise<void> {
     for (;;) {
-      if (w.canceled) return;
+      if (w.canceled || this.replacing) return;
       if (w.nextRev < this.store.compactedRevision) {
         this.unsynced.delete(w);
         w.sink.compacted(this.store.compactedRevision);
@@ -173,8 +190,9 @@ export class WatchableStore {
         this.synced.add(w);
         return;
       }
+      const replacements = this.replacements;
       const { events, until } = await this.history(w.span, w.nextRev, Math.min(target, w.nextRev + CATCH_UP_REVISIONS - 1));
-      if (w.canceled) return;
+      if (w.canceled || replacements !== this.replacements) return; // read across a replacement: again after restored()
       if (w.nextRev < this.store.compactedRevision) continue; // compacted while reading: report it
       if (events.length > 0 && !w.sink.deliver(events, until)) return; // still backed up
       w.nextRev = until + 1;

@@ -1,6 +1,7 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
+import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { eventually } from '../util/eventually';
 import { ServerError } from './errors';
 
@@ -148,6 +149,68 @@ describe('a three-member cluster in one process', function () {
     }
     assert.deepEqual(c.members.map((m, i) => (m === leader ? recordsRead[i]!() > 0 : recordsRead[i]!() === 0)), [true, true, true],
       `records read per member: ${recordsRead.map((r) => r()).join(', ')}`);
+  });
+
+  // A catch-up read that ran after a snapshot install wrote the leader's compacted state, but before
+  // the store reloaded, found the compacted history gone while the store still had the old
+  // compaction revision: the watcher was given what was left as whole, and never told.
+  it('never hands a watcher catching up across a snapshot install a compacted history as complete', async () => {
+    c = await startInProcessCluster(3, { snapshotCount: 20 });
+    const leader = await c.leader();
+    const lagging = c.members.find((m) => m !== leader)!;
+    for (let i = 0; i < 10; i++) await leader.client.put({ key: b('w'), value: b(`${i}`) }); // 2..11
+    await eventually('the lagging member has revision 11', async () =>
+      (await lagging.client.range({ key: b('w'), serializable: true })).kvs[0]?.mod_revision === '11');
+    c.network.isolate(lagging.server.memberId);
+    // The lagging member's catch-up reads wait until the install has written the new state.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let readsWaiting = 0;
+    let readsDone = 0;
+    const entries = lagging.engine.entries.bind(lagging.engine);
+    lagging.engine.entries = (range) => (async function* () {
+      readsWaiting++;
+      await gate;
+      try {
+        yield* entries(range);
+      } finally {
+        readsDone++;
+      }
+    })();
+    // The install's batch (made as the snapshot starts to arrive) lets the reads go once it is
+    // written, and the install goes on to reload the store only after one of them ran.
+    const largeBatch = lagging.engine.largeBatch.bind(lagging.engine);
+    lagging.engine.largeBatch = () => {
+      const batch = largeBatch();
+      return {
+        ...batch,
+        write: async (ops, options) => {
+          await batch.write(ops, options);
+          release();
+          await eventually('a catch-up read ran on the new state', () => readsDone > 0);
+        },
+      };
+    };
+    const got: WatchResponse__Output[] = [];
+    const call = lagging.client.watchStream();
+    call.on('data', (r: WatchResponse__Output) => got.push(r));
+    call.on('error', () => { /* canceled below */ });
+    call.write({ create_request: { key: b('w'), start_revision: 2 } });
+    await eventually('the watcher is catching up', () => got.length === 1 && readsWaiting > 0);
+    await leader.client.compact({ revision: 11, physical: true }); // w@2..w@10 gone on the others
+    for (let i = 0; i < 6000; i += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, j) => leader.client.put({ key: b(`key-${i + j}`), value: b('x') })));
+    }
+    c.network.heal();
+    await eventually('the lagging member installs a snapshot', () => lagging.logs.includes('installed snapshot from the leader'), 15_000);
+    await leader.client.put({ key: b('w'), value: b('after') });
+    await eventually('the watcher got the put after the install, or was canceled',
+      () => got.some((r) => r.canceled || r.events.some((e) => String(e.kv?.value) === 'after')), 15_000);
+    const revs = got.flatMap((r) => r.events.map((e) => Number(e.kv?.mod_revision)));
+    const compacted = got.find((r) => r.canceled)?.compact_revision;
+    assert.ok(compacted !== undefined && compacted !== '0' || revs.slice(0, 10).join() === '2,3,4,5,6,7,8,9,10,11',
+      `the watcher from 2 got revisions ${revs.join(', ')} and was not told of the compaction`);
+    call.cancel();
   });
 
   // An install over an older state had deleted the leases both states held: the member then

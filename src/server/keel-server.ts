@@ -305,6 +305,8 @@ export class KeelServer {
           const state = (prepared as StatePreparation | undefined) ?? await prepareWhole(engine, snap.data);
           log.info('installing snapshot from the leader', { index: snap.metadata.index, bytes: state.bytes, prepared: prepared !== undefined });
           await store.idle(); // a physical compaction must not delete what the snapshot brings
+          // Until the store has reloaded, watchers must not read the new state's history as the old one's.
+          watchable.replacingState();
           const index = await state.write(engine, snap.metadata.index, [markInstalled]);
           const writtenAt = performance.now();
           await store.reload(index);
