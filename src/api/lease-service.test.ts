@@ -100,6 +100,15 @@ describe('Lease service over gRPC', function () {
       stream.end();
     }
   });
+
+  // etcd answers int64(Remaining().Seconds()): a lease granted 60 s a moment ago has 59 s left.
+  it('reports the remaining TTL in whole seconds, truncated as etcd does', async () => {
+    await m.client.leaseGrant({ ID: 11, TTL: 60 });
+    const granted = Date.now();
+    await eventually('a millisecond has passed since the grant', () => Date.now() > granted + 1);
+    const t = await m.client.leaseTimeToLive({ ID: 11 });
+    assert.deepEqual([t.grantedTTL, t.TTL], ['60', '59']);
+  });
 });
 
 describe('Leases across a three-member cluster', function () {
@@ -159,5 +168,59 @@ describe('Leases across a three-member cluster', function () {
       return f?.code === status.UNAVAILABLE;
     });
     c.network.heal();
+  });
+
+  // A follower applies a grant and answers its client while the leader may not have applied it:
+  // asked about the lease then, the leader said it did not exist. etcd's leader waits for its apply.
+  it('answers for a lease a follower just granted, once the leader has applied it', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const follower = c.members.find((x) => x !== leader)!;
+    // The leader's applies wait until it is asked about the lease.
+    let asked!: () => void;
+    const gate = new Promise<void>((resolve) => { asked = resolve; });
+    const write = leader.engine.write.bind(leader.engine);
+    leader.engine.write = async (ops, options) => {
+      await gate;
+      return write(ops, options);
+    };
+    const answer = leader.server.leases.answer.bind(leader.server.leases);
+    leader.server.leases.answer = (req) => {
+      const answered = answer(req);
+      asked();
+      return answered;
+    };
+    const { ID } = await follower.client.leaseGrant({ TTL: 30 });
+    const ttl = Number((await follower.client.leaseTimeToLive({ ID })).TTL);
+    assert.ok(ttl >= 29, `TTL ${ttl} right after the grant`);
+  });
+
+  it('refuses lease calls on a learner, as etcd does', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    await leader.client.leaseGrant({ ID: 51, TTL: 30 });
+    await leader.server.memberAdmin.add([c.peerUrl('m4')], true, new Date());
+    const current = leader.server.members().filter((x) => x.name !== '').map((x) => `${x.name}=${x.peerURLs[0]}`);
+    const learner = await c.join('m4', [...current, `m4=${c.peerUrl('m4')}`].join(','));
+    await eventually('the learner has the lease', () => learner.server.leases.lessor.lookup(51n) !== undefined);
+    assert.equal(learner.server.isLearner(), true);
+    const notForLearner = { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' };
+    assert.deepEqual(await failure(learner.client.leaseGrant({ ID: 52, TTL: 30 })), notForLearner, 'LeaseGrant');
+    assert.deepEqual(await failure(learner.client.leaseTimeToLive({ ID: 51 })), notForLearner, 'LeaseTimeToLive');
+    assert.deepEqual(await failure(learner.client.leaseLeases()), notForLearner, 'LeaseLeases');
+    assert.deepEqual(await failure(keepAliveOnce(learner.client, '51')), notForLearner, 'LeaseKeepAlive');
+    assert.deepEqual(await failure(learner.client.leaseRevoke({ ID: 51 })), notForLearner, 'LeaseRevoke');
+  });
+});
+
+describe('the minimum lease TTL', function () {
+  this.timeout(20_000);
+  let m: InProcessMember;
+  afterEach(() => m.close());
+
+  // etcd: (3 * electionTicks / 2) whole heartbeat ticks, electionTicks itself whole, rounded up to seconds.
+  it('raises a TTL below it to etcd\'s minimum, counted in whole heartbeat ticks', async () => {
+    m = await startInProcessMember({ heartbeatIntervalMs: 300, electionTimeoutMs: 2100 });
+    assert.equal((await m.client.leaseGrant({ TTL: 1 })).TTL, '3');
   });
 });

@@ -11,27 +11,37 @@ import { Logger } from '../util/logger';
 import { toGrpcFailure } from './grpc-errors';
 import { unary, withHeader } from './handler';
 
-/** etcdserverpb.Lease: grant and revoke through the log; keep-alive and time-to-live by the leader. */
+/**
+ * etcdserverpb.Lease: grant and revoke through the log; keep-alive and time-to-live by the leader.
+ * A learner serves none of it, as etcd's learner interceptor refuses it.
+ */
 export function leaseService(server: KeelServer, log: Logger): LeaseHandlers {
   const leases = server.leases;
   return {
     LeaseGrant: unary(log, async (req) => {
+      server.ensureServes(true);
       if (Number(req.TTL) > MAX_LEASE_TTL_SECONDS) throw new LeaseTtlTooLargeError();
       return withHeader(server, await leases.grant(req));
     }),
-    LeaseRevoke: unary(log, async (req) => withHeader(server, await leases.revoke(req.ID))),
+    LeaseRevoke: unary(log, async (req) => {
+      server.ensureServes(true);
+      return withHeader(server, await leases.revoke(req.ID));
+    }),
     LeaseTimeToLive: unary(log, async (req) => {
+      server.ensureServes(true);
       const t = await leases.timeToLive(BigInt(req.ID), req.keys);
       return withHeader<LeaseTimeToLiveResponse>(server, { ID: req.ID, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys });
     }),
-    LeaseLeases: unary(log, async () => withHeader<LeaseLeasesResponse>(server, {
-      leases: leases.lessor.list().map((l) => ({ ID: l.id.toString() })),
-    })),
+    LeaseLeases: unary(log, async () => {
+      server.ensureServes(true);
+      return withHeader<LeaseLeasesResponse>(server, { leases: leases.lessor.list().map((l) => ({ ID: l.id.toString() })) });
+    }),
     LeaseKeepAlive: (call) => {
       // Keep-alives are answered in order; a failure (no leader) ends the stream with its status.
       let chain = Promise.resolve();
       call.on('data', (req: LeaseKeepAliveRequest__Output) => {
         chain = chain.then(async () => {
+          server.ensureServes(true);
           const ttl = await leases.keepAlive(BigInt(req.ID));
           call.write(withHeader<LeaseKeepAliveResponse>(server, { ID: req.ID, TTL: ttl }));
         }).catch((err: unknown) => {

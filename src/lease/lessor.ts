@@ -99,12 +99,12 @@ export class Lessor {
     return this.primary && lease !== undefined && lease.expiryMs <= this.clock.nowMs();
   }
 
-  /** Seconds left (leader's view), rounded up as etcd does; -1 for an unknown lease. */
+  /** Whole seconds left (leader's view), truncated as etcd's int64(Remaining().Seconds()); -1 for an unknown lease. */
   remainingSeconds(id: bigint): number {
     const lease = this.leases.get(id);
     if (lease === undefined) return -1;
     if (!Number.isFinite(lease.expiryMs)) return lease.ttl;
-    return Math.max(0, Math.ceil((lease.expiryMs - this.clock.nowMs()) / 1000));
+    return Math.max(0, Math.trunc((lease.expiryMs - this.clock.nowMs()) / 1000));
   }
 
   /**

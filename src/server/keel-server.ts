@@ -172,6 +172,7 @@ export class KeelServer {
       // Two heartbeats short of an election timeout: a follower's first tick after a heartbeat
       // may come at once, and clocks on two machines do not run at quite the same rate.
       confirmLeadership: () => this.reads.confirmLeadership(cfg.electionTimeoutMs - 2 * cfg.heartbeatIntervalMs),
+      appliedCommitted: () => this.appliedCommitted(),
       log,
     });
     this.ids = new IdGenerator(memberId, Date.now());
@@ -230,7 +231,7 @@ export class KeelServer {
     const store = await MvccStore.open(engine, log);
     const watchable = new WatchableStore(store, engine);
     const applied = decodeNumber(await engine.get(metaKey('applied-index'))) ?? 0;
-    const lessor = new Lessor(deps.clock, Math.ceil((1.5 * cfg.electionTimeoutMs) / 1000));
+    const lessor = new Lessor(deps.clock, minLeaseTtlSeconds(cfg));
     await LeaseManager.load(engine, store, lessor);
     const alarms = new AlarmStore();
     await alarms.load(engine);
@@ -254,7 +255,7 @@ export class KeelServer {
     }
     const raw = new RawNode({
       id: identity.memberId,
-      electionTicks: Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs),
+      electionTicks: electionTicksOf(cfg),
       heartbeatTicks: 1,
       storage,
       applied,
@@ -709,8 +710,22 @@ export class KeelServer {
     }
   }
 
+  /**
+   * As etcd 3.5's waitAppliedIndex before a leader renews a lease or says how long it has: what this
+   * member knows is committed (a lease a follower granted and answered for, say) is applied first.
+   * Fails after etcd's applyTimeout, 1 s.
+   */
+  private appliedCommitted(): Promise<void> {
+    const applied = this.waitApplied(this.node.raw.raft.log.committed);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ServerError('timeout')), APPLY_TIMEOUT_MS);
+    });
+    return Promise.race([applied, late]).finally(() => clearTimeout(timer));
+  }
+
   /** As etcd: a learner serves serializable reads only; the rest go to voting members. */
-  private ensureServes(writeOrLinearizable: boolean): void {
+  ensureServes(writeOrLinearizable: boolean): void {
     this.ensureRunning();
     if (writeOrLinearizable && this.isLearner()) throw new ServerError('not-supported-for-learner');
   }
@@ -721,6 +736,19 @@ export class KeelServer {
 }
 
 const FAILED_PROPOSAL = new Set(['timeout', 'no-leader', 'stopped']);
+
+/** etcd's applyTimeout: the longest a leader waits to apply what it knows committed before a lease answer. */
+const APPLY_TIMEOUT_MS = 1000;
+
+/** Raft's election timeout in whole heartbeat ticks, as etcd divides them. */
+function electionTicksOf(cfg: ServerConfig): number {
+  return Math.floor(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs);
+}
+
+/** etcd's minimum lease TTL: one and a half election timeouts in whole ticks, rounded up to seconds. */
+function minLeaseTtlSeconds(cfg: ServerConfig): number {
+  return Math.ceil((Math.floor((3 * electionTicksOf(cfg)) / 2) * cfg.heartbeatIntervalMs) / 1000);
+}
 
 /**
  * A new cluster's log starts as etcd's does: one configuration entry per initial member, all

@@ -21,6 +21,7 @@ function leader() {
   const manager = new LeaseManager(lessor, {
     memberId: 1n, leader: () => 1n, transport: () => { throw new Error('no peers'); }, nextLeaseId: () => 8n, log: silentLogger,
     confirmLeadership: () => Promise.resolve(),
+    appliedCommitted: () => Promise.resolve(),
     propose: <T>(req: InternalRequest) => new Promise<{ response: T }>((resolve, reject) => {
       proposed.push({
         req,

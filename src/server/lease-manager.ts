@@ -46,6 +46,8 @@ export class LeaseManager {
       nextLeaseId(): bigint;
       /** Resolves once a quorum confirmed this member's leadership and it applied what was committed before (a ReadIndex round). */
       confirmLeadership(): Promise<void>;
+      /** Resolves once this member applied what it knows is committed (etcd's waitAppliedIndex); fails after a while. */
+      appliedCommitted(): Promise<void>;
       log: Logger;
     },
   ) {
@@ -95,6 +97,9 @@ export class LeaseManager {
   async answer(req: LeaseForward): Promise<LeaseForwardReply> {
     if (!this.lessor.isPrimary) throw new ServerError('no-leader');
     if (req.renew) await this.ensureLeadership();
+    // A lease a follower granted and answered for may be committed here but not applied yet.
+    await this.deps.appliedCommitted();
+    if (!this.lessor.isPrimary) throw new ServerError('no-leader');
     if (req.renew && this.lessor.isExpired(req.id)) {
       // As etcd: a lease whose time is up may be on its way to revocation, and a renewal must not
       // answer for it (its keys would go right after). Wait for the revocation: then the lease is
