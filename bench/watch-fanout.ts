@@ -96,7 +96,7 @@ export async function runWatchFanout(systems: readonly System[], s: WatchSetting
       const cpu = process.cpuUsage(cpuBefore);
       const serverCpuMs = target.serverCpuMs() - serverCpuBeforeMs;
       const benchLoopBusy = performance.eventLoopUtilization(loopBefore).utilization;
-      for (const stream of streams) stream.end();
+      for (const stream of streams) stream.cancel();
       results.push({
         system, watchers: s.watchers, puts: s.puts, eventsPerSec: (arrived * 1000) / elapsedMs, delay: summarize(delays), delivered: arrived, expected,
         benchCpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100, serverCpuPct: (serverCpuMs / elapsedMs) * 100, benchLoopBusy,

@@ -44,8 +44,9 @@ class Stream {
     return this.responses.map((r) => ({ id: r.watch_id, created: r.created, canceled: r.canceled, rev: r.header?.revision, n: r.events.length }));
   }
 
+  /** Cancels the stream, as clients stop watching: a half-close would leave it open. */
   end(): void {
-    this.call.end();
+    this.call.cancel();
   }
 }
 
@@ -148,6 +149,24 @@ describe('Watch service over gRPC', () => {
     await m.client.put({ key: b('p'), value: b('2') });
     assert.deepEqual(s.events('7'), ['PUT p@2=1'], 'nothing after the cancel');
     s.end();
+  });
+
+  // The stream ended when the client half-closed it: a client that sends its requests and then
+  // CloseSend (grpcurl does) got the created answer and no events. etcd keeps the stream.
+  it('keeps delivering after the client half-closes its side of the stream, as etcd does', async () => {
+    const call = m.client.watchStream();
+    const got: WatchResponse__Output[] = [];
+    let ended = false;
+    call.on('data', (r: WatchResponse__Output) => got.push(r));
+    call.on('error', () => { /* canceled below */ });
+    call.on('end', () => { ended = true; });
+    call.write({ create_request: { key: b('hc') } });
+    call.end();
+    await eventually('the watch was created', () => got.length === 1);
+    await m.client.put({ key: b('hc'), value: b('1') });
+    await eventually('the event arrived, or the stream ended', () => got.some((r) => r.events.length === 1) || ended);
+    assert.equal(ended, false, 'the server ended the stream when the client only half-closed it');
+    call.cancel();
   });
 
   it('refuses a watch whose range is empty (range_end not after key), as etcd does', async () => {

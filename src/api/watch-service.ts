@@ -110,9 +110,10 @@ class WatchStream {
 
   start(): void {
     this.call.on('data', (req: WatchRequest__Output) => this.onRequest(req));
-    this.call.on('end', () => this.close(true));
-    this.call.on('error', () => this.close(false));
-    this.call.on('cancelled', () => this.close(false));
+    // A client that half-closes (CloseSend) is still listening, as etcd's recvLoop takes EOF: the
+    // stream ends when the client cancels it or the call fails.
+    this.call.on('error', () => this.close());
+    this.call.on('cancelled', () => this.close());
     this.timer = setInterval(() => this.tick(), Math.min(this.opts.progressNotifyIntervalMs, 1000));
     this.timer.unref();
   }
@@ -327,13 +328,12 @@ class WatchStream {
     return this.lastHeader.bytes;
   }
 
-  private close(ended: boolean): void {
+  private close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     for (const w of this.watchers.values()) w.handle?.cancel();
     this.watchers.clear();
-    if (ended) void this.chain.then(() => this.call.end());
   }
 }
 

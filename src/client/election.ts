@@ -93,7 +93,7 @@ export class Election {
     return new Promise((resolve, reject) => {
       const stream = this.client.watchStream();
       const finish = () => {
-        stream.end();
+        stream.cancel();
         resolve();
       };
       void stop.then(finish);

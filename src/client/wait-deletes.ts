@@ -8,7 +8,7 @@ export function waitDelete(client: EtcdClient, key: Buffer, fromRevision: string
     const stream = client.watchStream();
     stream.on('data', (r: WatchResponse__Output) => {
       if (r.canceled || r.events.some((e) => e.type === 'DELETE')) {
-        stream.end();
+        stream.cancel();
         resolve();
       }
     });

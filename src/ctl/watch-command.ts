@@ -30,7 +30,7 @@ export const watchCommand: CtlCommand = {
             // clientv3 swallows the `created` answer and empty answers nobody asked for.
             if (r.canceled || r.events.length > 0) ctx.printer.watch(r);
             if (r.canceled) {
-              stream.end();
+              stream.cancel();
               resolve();
             }
           });
