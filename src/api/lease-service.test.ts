@@ -195,6 +195,19 @@ describe('Leases across a three-member cluster', function () {
     assert.ok(ttl >= 29, `TTL ${ttl} right after the grant`);
   });
 
+  // A follower failed a forwarded keep-alive at once while there was no leader (an election): a
+  // client's keep-alive stream ended. etcd's follower tries again until the request timeout.
+  it('answers a keep-alive sent through a follower while the leader is down, once another leads', async () => {
+    c = await startInProcessCluster(3);
+    const old = await c.leader();
+    await old.client.leaseGrant({ ID: 41, TTL: 30 });
+    const follower = c.members.find((x) => x !== old)!;
+    await eventually('the follower has the lease', () => follower.server.leases.lessor.lookup(41n) !== undefined);
+    c.members.splice(c.members.indexOf(old), 1);
+    await old.close();
+    assert.equal(await keepAliveOnce(follower.client, '41'), '30');
+  });
+
   it('refuses lease calls on a learner, as etcd does', async () => {
     c = await startInProcessCluster(3);
     const leader = await c.leader();

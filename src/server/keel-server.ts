@@ -173,6 +173,7 @@ export class KeelServer {
       // may come at once, and clocks on two machines do not run at quite the same rate.
       confirmLeadership: () => this.reads.confirmLeadership(cfg.electionTimeoutMs - 2 * cfg.heartbeatIntervalMs),
       appliedCommitted: () => this.appliedCommitted(),
+      requestTimeoutMs: this.requestTimeoutMs,
       log,
     });
     this.ids = new IdGenerator(memberId, Date.now());

@@ -22,6 +22,7 @@ function leader() {
     memberId: 1n, leader: () => 1n, transport: () => { throw new Error('no peers'); }, nextLeaseId: () => 8n, log: silentLogger,
     confirmLeadership: () => Promise.resolve(),
     appliedCommitted: () => Promise.resolve(),
+    requestTimeoutMs: 200,
     propose: <T>(req: InternalRequest) => new Promise<{ response: T }>((resolve, reject) => {
       proposed.push({
         req,

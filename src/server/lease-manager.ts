@@ -17,8 +17,10 @@ import { ServerError } from './errors';
 const EXPIRY_CHECK_MS = 500;
 /** Revocations proposed per check: etcd's limit of 1,000 revocations a second. */
 const REVOKES_PER_CHECK = 500;
-/** Steps of 10 ms a new leader waits for its lessor's promotion before answering. */
-const PROMOTION_WAIT_STEPS = 50;
+/** The pause between tries of a lease question that found no leader to answer it (etcd: 50 ms). */
+const ASK_RETRY_MS = 50;
+/** What a try of a lease question may fail with and be tried again. */
+const RETRIED = new Set(['no-leader', 'timeout']);
 
 export interface LeaseTimeToLive {
   ttl: number;
@@ -48,6 +50,8 @@ export class LeaseManager {
       confirmLeadership(): Promise<void>;
       /** Resolves once this member applied what it knows is committed (etcd's waitAppliedIndex); fails after a while. */
       appliedCommitted(): Promise<void>;
+      /** How long a keep-alive or time-to-live question is tried before it fails. */
+      requestTimeoutMs: number;
       log: Logger;
     },
   ) {
@@ -132,20 +136,37 @@ export class LeaseManager {
     if (!this.lessor.isPrimary || this.deps.leader() !== this.deps.memberId) throw new ServerError('no-leader');
   }
 
+  /**
+   * Asks the leader, tried again every ASK_RETRY_MS for a request timeout as etcd's LeaseRenew and
+   * LeaseTimeToLive do: while there is no leader (an election), while the one there is cannot be
+   * reached, or while a new one has not yet promoted its lessor, the question waits for the next
+   * rather than failing at once.
+   */
   private async ask(req: LeaseForward): Promise<LeaseForwardReply> {
+    const deadline = Date.now() + this.deps.requestTimeoutMs;
+    for (;;) {
+      try {
+        return await this.askOnce(req);
+      } catch (err) {
+        if (!(err instanceof ServerError) || !RETRIED.has(err.reason)) throw err;
+        if (Date.now() + ASK_RETRY_MS >= deadline) {
+          this.deps.log.warn('gave up a lease question: no leader answered it', { lease: req.id.toString(16), error: err.message });
+          throw err;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, ASK_RETRY_MS));
+    }
+  }
+
+  private async askOnce(req: LeaseForward): Promise<LeaseForwardReply> {
     const leader = this.deps.leader();
     if (leader === NONE) throw new ServerError('no-leader');
-    if (leader === this.deps.memberId) {
-      // Raft made this member leader a moment ago; the lessor is promoted when the Ready loop
-      // gets to it. Give it that moment rather than refusing.
-      for (let i = 0; i < PROMOTION_WAIT_STEPS && !this.lessor.isPrimary; i++) await new Promise((r) => setTimeout(r, 10));
-      return this.answer(req);
-    }
+    if (leader === this.deps.memberId) return this.answer(req);
     try {
       return await this.deps.transport().forwardLease(leader, req);
     } catch (err) {
-      this.deps.log.warn('cannot reach the leader for a lease', { leader: leader.toString(16), error: (err as Error).message });
-      throw new ServerError('no-leader');
+      this.deps.log.debug('cannot reach the leader for a lease', { leader: leader.toString(16), error: (err as Error).message });
+      throw new ServerError('timeout');
     }
   }
 
