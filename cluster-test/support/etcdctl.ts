@@ -59,6 +59,8 @@ function runCtl(command: string, prefixArgs: string[], endpoint: string, args: s
       else if (code === null) reject(new Error(`${command} ${args.join(' ')} was killed by ${signal}; stderr: ${stderr}`));
       else resolve({ code, stdout, stderr });
     });
+    // A command that does not read its input may exit before the write: EPIPE, unhandled otherwise.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.stdin ?? '');
   });
 }
