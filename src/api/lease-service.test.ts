@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import type { LeaseKeepAliveResponse__Output } from '../generated/etcdserverpb/LeaseKeepAliveResponse';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
 import { EtcdClient } from '../client/etcd-client';
-import { PREFIX_LEASE } from '../storage/keyspace';
 import { eventually } from '../util/eventually';
 
 const b = (s: string) => Buffer.from(s);
@@ -177,16 +176,19 @@ describe('Leases across a three-member cluster', function () {
     c = await startInProcessCluster(3);
     const leader = await c.leader();
     const follower = c.members.find((x) => x !== leader)!;
-    // The leader's apply of the grant (the batch writing a lease record) waits until it is asked
-    // about the lease. Only that one: with two batches held, its Ready loop would wait for them and
-    // send the follower no commit.
+    // Nothing else is proposed from here on: each member has published itself.
+    for (const x of c.members) await eventually('a member published itself', () => x.logs.includes('publish member attributes: done'));
+    // The leader's applies wait, from the next batch on, until it is asked about the lease: the
+    // next is a put's, so the grant's apply waits behind it. (Its lessor changes in apply, before
+    // the batch is written: holding the grant's own write would not hold the grant.)
     let asked!: () => void;
     const gate = new Promise<void>((resolve) => { asked = resolve; });
     const write = leader.engine.write.bind(leader.engine);
     leader.engine.write = async (ops, options) => {
-      if (ops.some((op) => op.key[0] === PREFIX_LEASE)) await gate;
+      await gate;
       return write(ops, options);
     };
+    await follower.client.put({ key: b('first'), value: b('1') });
     const answer = leader.server.leases.answer.bind(leader.server.leases);
     leader.server.leases.answer = (req) => {
       const answered = answer(req);
