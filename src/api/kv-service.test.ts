@@ -106,6 +106,12 @@ describe('KV service over gRPC', () => {
         { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
     });
 
+    // etcd's applierV3backend.Put (apply.go) looks the lease up before it reads the key for ignore_value.
+    it('refuses a missing lease before a missing key for ignore_value, as etcd\'s Put checks them', async () => {
+      assert.deepEqual(await failure(m.client.put({ key: b('nope'), ignore_value: true, lease: '99' })),
+        { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
+    });
+
     const errors: Array<{ name: string; req: Parameters<InProcessMember['client']['put']>[0]; details: string }> = [
       { name: 'empty key', req: { key: b(''), value: b('v') }, details: 'etcdserver: key is not provided' },
       { name: 'ignore_value with a value', req: { key: b('k'), value: b('v'), ignore_value: true }, details: 'etcdserver: value is provided' },
@@ -159,6 +165,16 @@ describe('KV service over gRPC', () => {
       assert.deepEqual(await failure(m.client.compact({ revision: 3 })), compacted);
       assert.deepEqual(await failure(m.client.compact({ revision: 9 })),
         { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' });
+    });
+
+    // etcd's store starts with compactMainRev -1 (mvcc/kvstore.go NewStore) and updateCompactRev refuses
+    // only rev <= compactMainRev: the first compaction at revision 0 succeeds.
+    it('compacts at revision 0 once on a store never compacted', async () => {
+      await m.client.put({ key: b('k'), value: b('1') });
+      assert.equal((await m.client.compact({ revision: 0 })).header?.revision, '2');
+      assert.deepEqual(await failure(m.client.compact({ revision: 0 })),
+        { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
+      assert.equal((await m.client.compact({ revision: 1 })).header?.revision, '2');
     });
   });
 });

@@ -115,6 +115,54 @@ describe('Txn over gRPC', () => {
     });
   }
 
+  // etcd's checkIntervals (v3rpc/key.go) builds the delete interval from the raw range_end: "\0" is then
+  // the interval [key, "\x00"), which holds no key, so a put beside a delete "from key" is no duplicate.
+  it('lets a put share a branch with a delete of every key from one on (range_end "\\0")', async () => {
+    const r = await m.client.txn({ success: [{ request_delete_range: { key: b('a'), range_end: Buffer.from([0]) } }, put('z', '1')] });
+    assert.equal(r.succeeded, true);
+    assert.equal(r.header?.revision, '5');
+    assert.equal(r.responses[0]?.response_delete_range?.deleted, '2');
+    const all = await m.client.range({ key: Buffer.from([0]), range_end: Buffer.from([0]) });
+    assert.deepEqual(all.kvs.map((kv) => kv.key.toString()), ['z']);
+  });
+
+  // etcd 3.4.23 lets this one through too, then panics applying it ("unexpected error during txn: etcdserver:
+  // key not found"), on every member: Keel refuses it.
+  it('refuses a put borrowing from a key that a delete "from key on" in the same txn removes first', async () => {
+    const borrowing = { request_put: { key: b('k'), ignore_value: true } };
+    assert.deepEqual(await failure(m.client.txn({ success: [{ request_delete_range: { key: b('a'), range_end: Buffer.from([0]) } }, borrowing] })),
+      { code: status.INVALID_ARGUMENT, details: 'etcdserver: duplicate key given in txn request' });
+    assert.deepEqual(await failure(m.client.txn({ success: [{ request_delete_range: { key: b('a'), range_end: Buffer.from([0]) } }, { request_txn: { success: [borrowing] } }] })),
+      { code: status.INVALID_ARGUMENT, details: 'etcdserver: duplicate key given in txn request' });
+    assert.equal((await m.client.range({ key: b('k') })).header?.revision, '4');
+  });
+
+  // etcd's checkTxnRequest passes maxTxnOps-opc to each nested txn's check (v3rpc/key.go).
+  it('refuses a nested txn with more operations than its parent leaves of the 128', async () => {
+    const outer = Array.from({ length: 100 }, (_, i) => put(`o${i}`, 'v'));
+    const inner = Array.from({ length: 50 }, (_, i) => put(`i${i}`, 'v'));
+    assert.deepEqual(await failure(m.client.txn({ success: [...outer, { request_txn: { success: inner } }] })),
+      { code: status.INVALID_ARGUMENT, details: 'etcdserver: too many operations in txn request' });
+    assert.equal((await m.client.range({ key: b('k') })).header?.revision, '4');
+  });
+
+  // etcd's checkRequestRange (apply.go): only revision 0 means "now"; any other below FirstRev() is compacted.
+  it('refuses a range at a negative revision once the store has been compacted', async () => {
+    await m.client.compact({ revision: 3 });
+    assert.deepEqual(await failure(m.client.txn({ success: [{ request_range: { key: b('k'), revision: -1 } }] })),
+      { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
+    assert.deepEqual(await failure(m.client.txn({ success: [put('w', '1'), { request_range: { key: b('k'), revision: -1 } }] })),
+      { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
+  });
+
+  // etcd's compareKV (apply.go): an unknown target leaves the result 0, an unknown result operator is true.
+  it('treats compare enum values it does not know as etcd does', async () => {
+    const unknownResult = { key: b('k'), target: 'VERSION', result: 9 as unknown as 'EQUAL', version: 1 } as const;
+    const unknownTarget = { key: b('k'), target: 9 as unknown as 'VERSION', result: 'EQUAL', version: 1 } as const;
+    assert.equal((await m.client.txn({ compare: [unknownResult], success: [get('k')] })).succeeded, true);
+    assert.equal((await m.client.txn({ compare: [unknownTarget], success: [get('k')] })).succeeded, true);
+  });
+
   it('allows the same key in the then- and else-branch of a nested txn, and two deletes of one key', async () => {
     const nested = { request_txn: { success: [put('d', '1')], failure: [put('d', '2')] } };
     assert.equal((await m.client.txn({ success: [nested] })).header?.revision, '5');

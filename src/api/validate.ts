@@ -39,7 +39,9 @@ export function checkTxnRequest(r: TxnRequest__Output, maxTxnOps: number): void 
 function checkTxnShape(r: TxnRequest__Output, maxTxnOps: number): void {
   if (Math.max(r.compare.length, r.success.length, r.failure.length) > maxTxnOps) throw new ServerError('too-many-ops');
   for (const c of r.compare) if (c.key.length === 0) throw new ServerError('empty-key');
-  for (const op of [...r.success, ...r.failure]) checkRequestOp(op, maxTxnOps);
+  // As etcd: a nested txn may use only what this level leaves of the limit.
+  const left = maxTxnOps - Math.max(r.compare.length, r.success.length, r.failure.length);
+  for (const op of [...r.success, ...r.failure]) checkRequestOp(op, left);
 }
 
 function checkRequestOp(op: RequestOp__Output, maxTxnOps: number): void {
@@ -54,13 +56,20 @@ function checkRequestOp(op: RequestOp__Output, maxTxnOps: number): void {
 /**
  * etcd's checkIntervals: within one branch a key may not be put twice, nor put and deleted.
  * Nested txns count with their parent; their then- and else-branches exclude each other.
- * Returns the keys put and the ranges deleted on this level and below.
+ * Returns the keys put and the ranges deleted on this level and below, and for the check below
+ * the puts that borrow from the existing key and the deletes "from key on".
  */
-function checkIntervals(ops: RequestOp__Output[]): { puts: Set<string>; dels: KeySpan[] } {
+interface Intervals { puts: Set<string>; dels: KeySpan[]; borrowing: Set<string>; fromKey: KeySpan[] }
+
+function checkIntervals(ops: RequestOp__Output[]): Intervals {
   const dels: KeySpan[] = [];
+  const fromKey: KeySpan[] = [];
+  const borrowing = new Set<string>();
   for (const op of ops) {
     const d = op.request_delete_range;
-    if (d != null) dels.push(spanOf(d.key, d.range_end));
+    if (d == null) continue;
+    dels.push(intervalOf(d.key, d.range_end));
+    if (d.range_end.length === 1 && d.range_end[0] === 0) fromKey.push(spanOf(d.key, d.range_end));
   }
   const deleted = (key: string) => dels.some((span) => spanContains(span, key));
   const puts = new Set<string>();
@@ -77,12 +86,27 @@ function checkIntervals(ops: RequestOp__Output[]): { puts: Set<string>; dels: Ke
       puts.add(k);
     }
     dels.push(...then.dels, ...otherwise.dels);
+    fromKey.push(...then.fromKey, ...otherwise.fromKey);
+    for (const k of [...then.borrowing, ...otherwise.borrowing]) borrowing.add(k);
   }
   for (const op of ops) {
-    if (op.request_put == null) continue;
-    const k = toKeyString(op.request_put.key);
+    const p = op.request_put;
+    if (p == null) continue;
+    const k = toKeyString(p.key);
     if (puts.has(k) || deleted(k)) throw new ServerError('duplicate-key');
     puts.add(k);
+    if (p.ignore_value || p.ignore_lease) borrowing.add(k);
   }
-  return { puts, dels };
+  // etcd lets a put that borrows from its key through beside a delete "from key on" of that key,
+  // then panics applying it (the key is gone when the put reads it): refused here.
+  for (const k of borrowing) if (fromKey.some((span) => spanContains(span, k))) throw new ServerError('duplicate-key');
+  return { puts, dels, borrowing, fromKey };
+}
+
+/**
+ * A delete's interval as etcd's checkIntervals builds it, from the raw range_end (no mkGteRange):
+ * "\0" there is the interval [key, "\x00"), which holds no key, not "every key from `key` on".
+ */
+function intervalOf(key: Buffer, rangeEnd: Buffer): KeySpan {
+  return { start: toKeyString(key), end: rangeEnd.length === 0 ? undefined : toKeyString(rangeEnd) };
 }

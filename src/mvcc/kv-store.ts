@@ -35,7 +35,10 @@ export interface RevisionChanges {
 /** Reads at one revision: a read view, or a write transaction seeing its own writes. */
 export interface KvView {
   readonly headRev: number;
-  /** Reads below this revision fail; it can only grow. */
+  /**
+   * Reads below this revision fail; it can only grow. -1 until the first compaction, as etcd's
+   * compactMainRev (its FirstRev()).
+   */
   readonly compactRev: number;
   range(span: KeySpan, opts: RangeOptions): Promise<RangeResult>;
 }
@@ -75,6 +78,8 @@ export class MvccStore {
   /** etcd's store starts at revision 1, so the first write is revision 2. */
   private rev = 1;
   private compactRev = 0;
+  /** Whether a compaction was ever scheduled: before that etcd's compactMainRev is -1, not 0. */
+  private everCompacted = false;
   /** Write requests ended since the last flush, with their changes, for watchers. */
   private committed: RevisionChanges[] = [];
   /** The newest revision whose records are all in the engine. */
@@ -108,11 +113,14 @@ export class MvccStore {
     this.recent.clear();
     this.rev = 1;
     this.compactRev = 0;
+    this.everCompacted = false;
     await this.load(built);
   }
 
   private async load(built?: IndexBuilder): Promise<void> {
-    const scheduled = decodeNumber(await this.engine.get(metaKey('compact-scheduled'))) ?? 0;
+    const scheduledMark = decodeNumber(await this.engine.get(metaKey('compact-scheduled')));
+    this.everCompacted = scheduledMark !== undefined;
+    const scheduled = scheduledMark ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     const { checkpoint, deleteOps } = await indexCheckpoint.load(this.engine, { scheduled, finished });
     // Gone before anything else is written: from here on the records move past it.
@@ -164,6 +172,11 @@ export class MvccStore {
     return this.rev;
   }
 
+  /** etcd's compactMainRev: the compacted revision, -1 before any compaction. */
+  private get firstRev(): number {
+    return this.everCompacted ? this.compactRev : -1;
+  }
+
   get compactedRevision(): number {
     return this.compactRev;
   }
@@ -182,7 +195,7 @@ export class MvccStore {
     return {
       headRev,
       get compactRev() {
-        return store.compactRev;
+        return store.firstRev;
       },
       range: (span, opts) => this.rangeAt(span, opts, headRev),
     };
@@ -192,7 +205,7 @@ export class MvccStore {
   beginWrite(batch: EngineOp[]): WriteTxn {
     return new WriteTxn(this.rev, batch, {
       index: this.index,
-      compactRev: () => this.compactRev,
+      compactRev: () => this.firstRev,
       unflushed: this.unflushed,
       range: (span, opts, headRev) => this.rangeAt(span, opts, headRev),
       commit: (rev, changes) => {
@@ -207,9 +220,10 @@ export class MvccStore {
    * flushed. The returned promise settles when the records are gone (etcd's `physical`).
    */
   compact(rev: number, batch: EngineOp[]): Promise<void> {
-    if (rev <= this.compactRev) throw new CompactedError();
+    if (rev <= this.firstRev) throw new CompactedError();
     if (rev > this.rev) throw new FutureRevisionError();
     this.compactRev = rev;
+    this.everCompacted = true;
     const keep = this.index.compact(rev);
     batch.push({ type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(rev) });
     return new Promise((resolve, reject) => {

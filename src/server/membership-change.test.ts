@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
+import { status } from '@grpc/grpc-js';
+import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
 import { ServerError } from './errors';
 
@@ -112,6 +113,20 @@ describe('membership changes through Raft', function () {
     await eventually('the promoted member knows it votes', () => !learner.server.isLearner());
     await learner.client.put({ key: b('from-promoted'), value: b('1') });
     assert.equal(await reason(leader.server.memberAdmin.promote(learner.server.memberId)), 'member-not-learner');
+  });
+
+  // etcd's unary interceptor (v3rpc/interceptor.go, isRPCSupportedForLearner in util.go) lets a learner
+  // answer Status and serializable Range only: every Txn is refused, a serializable read-only one too.
+  it('refuses every txn on a learner, a serializable read-only one included', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    await leader.client.put({ key: b('a'), value: b('1') });
+    await leader.server.memberAdmin.add([c.peerUrl('m4')], true, new Date());
+    const learner = await c.join('m4', initialClusterWith(c, leader, ['m4']));
+    await eventually('the learner has the data', async () => (await keysOn(learner, 'a')).length === 1);
+    assert.equal(learner.server.isLearner(), true);
+    assert.deepEqual(await failure(learner.client.txn({ success: [{ request_range: { key: b('a'), serializable: true } }] })),
+      { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' });
   });
 
   it('removes the leader: it steps away, the rest elect a new leader and keep going', async () => {

@@ -39,9 +39,11 @@ export async function checkPut(view: KvView, req: PutRequest__Output, leaseExist
 }
 
 export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists, answer: AnswerReads): Promise<PutResponse> {
+  // As etcd's Put: the lease first, then the key ignore_value/ignore_lease borrow from (checkPut
+  // has already checked both, in etcd's txn order, for a put inside a txn).
+  if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
   const prev = await previous(txn, req, answer);
   if ((req.ignore_value || req.ignore_lease) && prev === undefined) throw new ServerError('key-not-found');
-  if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
   txn.put(req.key, req.ignore_value ? prev!.value : req.value, req.ignore_lease ? prev!.lease : req.lease);
   return { header: { revision: txn.headRev }, prev_kv: req.prev_kv ? prev ?? null : null };
 }

@@ -64,7 +64,8 @@ async function applyCompare(view: KvView, c: Compare__Output): Promise<boolean> 
 }
 
 function compareKv(c: Compare__Output, kv: KeyValue): boolean {
-  let result: number;
+  // An enum value this proto does not know arrives as a number: etcd then compares 0 and succeeds.
+  let result = 0;
   switch (c.target) {
     case 'VALUE': result = Buffer.compare(kv.value, c.value ?? EMPTY_BYTES); break;
     case 'CREATE': result = Math.sign(kv.create_revision - Number(c.create_revision ?? 0)); break;
@@ -81,6 +82,7 @@ function compareKv(c: Compare__Output, kv: KeyValue): boolean {
     case 'NOT_EQUAL': return result !== 0;
     case 'GREATER': return result > 0;
     case 'LESS': return result < 0;
+    default: return true;
   }
 }
 
@@ -93,7 +95,8 @@ async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolea
     else if (op.request_range != null) {
       const rev = Number(op.request_range.revision);
       if (rev > view.headRev) throw new FutureRevisionError();
-      if (rev > 0 && rev < view.compactRev) throw new CompactedError();
+      // As etcd's checkRequestRange: only 0 means "now"; a negative revision is below FirstRev() once compacted.
+      if (rev !== 0 && rev < view.compactRev) throw new CompactedError();
     }
   }
 }
