@@ -18,21 +18,26 @@ import { unary, withMemberHeader } from './handler';
 export function clusterService(server: KeelServer, log: Logger): ClusterHandlers {
   // etcd lists members in ID order.
   const members = () => [...server.members()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toWire);
+  // As etcd's interceptor: a learner serves none of the Cluster service.
+  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => unary(log, async (req: Req) => {
+    server.ensureServes(true);
+    return handle(req);
+  });
   return {
-    MemberList: unary(log, async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
-    MemberAdd: unary(log, async (req: MemberAddRequest__Output) => {
+    MemberList: voting(async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
+    MemberAdd: voting(async (req: MemberAddRequest__Output) => {
       const added = await server.memberAdmin.add(req.peerURLs, req.isLearner, new Date());
       return withMemberHeader<MemberAddResponse>(server, { member: toWire(added), members: members() });
     }),
-    MemberRemove: unary(log, async (req: MemberRemoveRequest__Output) => {
+    MemberRemove: voting(async (req: MemberRemoveRequest__Output) => {
       await server.memberAdmin.remove(BigInt(req.ID));
       return withMemberHeader<MemberRemoveResponse>(server, { members: members() });
     }),
-    MemberUpdate: unary(log, async (req: MemberUpdateRequest__Output) => {
+    MemberUpdate: voting(async (req: MemberUpdateRequest__Output) => {
       await server.memberAdmin.update(BigInt(req.ID), req.peerURLs);
       return withMemberHeader<MemberUpdateResponse>(server, { members: members() });
     }),
-    MemberPromote: unary(log, async (req: MemberPromoteRequest__Output) => {
+    MemberPromote: voting(async (req: MemberPromoteRequest__Output) => {
       await server.memberAdmin.promote(BigInt(req.ID));
       return withMemberHeader<MemberPromoteResponse>(server, { members: members() });
     }),

@@ -42,6 +42,7 @@ const BY_REASON: Record<ServerErrorReason, GrpcFailure> = {
   'bad-member-urls': { code: status.INVALID_ARGUMENT, details: 'etcdserver: given member URLs are invalid' },
   'not-supported-for-learner': { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' },
   'no-space': { code: status.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' },
+  corrupt: { code: status.DATA_LOSS, details: 'etcdserver: corrupt cluster' },
   'not-leader': { code: status.FAILED_PRECONDITION, details: 'etcdserver: not leader' },
   'bad-leader-transferee': { code: status.FAILED_PRECONDITION, details: 'etcdserver: bad leader transferee' },
   // etcd has no gRPC error for it, so its text reaches the client with code Unknown.

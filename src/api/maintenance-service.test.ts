@@ -45,7 +45,8 @@ describe('Maintenance service', function () {
       assert.notEqual(after.hash, before);
       assert.equal((await mc.hashKv(0)).hash, after.hash);
       assert.equal(after.compact_revision, '3');
-      assert.deepEqual(await failure(mc.hashKv(3)), { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
+      // etcd 3.4.27+/3.5.10+ hash the compacted revision itself; only revisions below it are compacted.
+      assert.deepEqual(await failure(mc.hashKv(2)), { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
     });
 
     it('Alarm raises, lists and clears alarms through the log; Status shows them as etcd prints them', async () => {
@@ -60,6 +61,35 @@ describe('Maintenance service', function () {
       assert.deepEqual((await mc.alarm({ action: 'DEACTIVATE', memberID: '7', alarm: 'CORRUPT' })).alarms, [{ memberID: '7', alarm: 'CORRUPT' }]);
       assert.deepEqual((await mc.alarm({ action: 'DEACTIVATE', memberID: '7', alarm: 'CORRUPT' })).alarms, [], 'nothing left to clear');
       assert.deepEqual((await mc.alarm({ action: 'GET', alarm: 'NONE' })).alarms, [{ memberID: id, alarm: 'NOSPACE' }]);
+    });
+
+    // etcd server/etcdserver/apply.go applierV3backend.Alarm: ACTIVATE CORRUPT switches to
+    // newApplierV3Corrupt, whose Put/Txn/DeleteRange/LeaseGrant/... return ErrCorrupt
+    // (rpctypes.ErrGRPCCorrupt: DataLoss, 'etcdserver: corrupt cluster'); DEACTIVATE restores the applier.
+    it('a raised CORRUPT alarm stops writes until it is cleared, as etcd\'s corrupt applier does', async () => {
+      const id = m.server.memberId.toString();
+      await mc.alarm({ action: 'ACTIVATE', memberID: id, alarm: 'CORRUPT' });
+      assert.deepEqual(await failure(put(m, 'k', 'v')), { code: status.DATA_LOSS, details: 'etcdserver: corrupt cluster' });
+      await mc.alarm({ action: 'DEACTIVATE', memberID: id, alarm: 'CORRUPT' });
+      await put(m, 'k', 'v');
+    });
+
+    // etcd v3rpc/maintenance.go MoveLeader: `return &pb.MoveLeaderResponse{}, nil` (3.4 and 3.5): no header.
+    it('MoveLeader answers without a header, as etcd does', async () => {
+      const res = (await mc.moveLeader(m.server.memberId)) as { header: unknown };
+      assert.equal(res.header, null);
+    });
+
+    // etcd 3.5.10+ / 3.4.27+ mvcc/kvstore.go hashByRev: `if rev > 0 && rev < compactRev { ErrCompacted }`
+    // (commit 8cffdbafb): the compacted revision itself can be hashed. Keel reports version 3.5.17.
+    it('HashKV hashes the compacted revision itself, as etcd 3.5.17 does', async () => {
+      await put(m, 'a', '1');
+      await put(m, 'a', '2');
+      await put(m, 'b', '1');
+      await m.client.compact({ revision: 3, physical: true });
+      const at = await mc.hashKv(3);
+      assert.equal(at.compact_revision, '3');
+      assert.deepEqual(await failure(mc.hashKv(2)), { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' });
     });
 
     it('Snapshot streams the state in chunks counting down, then the sha256 of the contents', async () => {

@@ -18,6 +18,11 @@ const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 
 /** etcdserverpb.Maintenance, as etcd 3.4 answers it (Downgrade is 3.5 and stays unimplemented). */
 export function maintenanceService(server: KeelServer, log: Logger): Partial<MaintenanceHandlers> {
+  // As etcd's interceptor: of the unary calls a learner answers only Status (Snapshot streams it still serves).
+  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => unary(log, async (req: Req) => {
+    server.ensureServes(true);
+    return handle(req);
+  });
   return {
     Status: unary(log, async () => {
       const s = await server.status();
@@ -39,9 +44,9 @@ export function maintenanceService(server: KeelServer, log: Logger): Partial<Mai
       });
     }),
     // etcd answers alarms without a header.
-    Alarm: unary(log, async (req) => ({ alarms: (await server.alarm(req)).alarms })),
-    Hash: unary(log, async () => withHeader<HashResponse>(server, { hash: await server.hash() })),
-    HashKV: unary(log, async (req) => {
+    Alarm: voting(async (req) => ({ alarms: (await server.alarm(req)).alarms })),
+    Hash: voting(async () => withHeader<HashResponse>(server, { hash: await server.hash() })),
+    HashKV: voting(async (req) => {
       const h = await server.hashKv(Number(req.revision));
       return withHeader<HashKVResponse>(server, {
         header: { revision: h.currentRev },
@@ -52,13 +57,14 @@ export function maintenanceService(server: KeelServer, log: Logger): Partial<Mai
       });
     }),
     // etcd 3.4 answers a defragmentation without a header.
-    Defragment: unary(log, async () => {
+    Defragment: voting(async () => {
       await server.defragment();
       return {};
     }),
-    MoveLeader: unary(log, async (req) => {
+    MoveLeader: voting(async (req) => {
       await server.moveLeader(BigInt(req.targetID));
-      return withHeader(server, {});
+      // etcd answers a leader transfer without a header.
+      return {};
     }),
     Snapshot: (call) => void streamSnapshot(server, call, log),
   };

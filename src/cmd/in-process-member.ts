@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { EtcdClient } from '../client/etcd-client';
 import { KeelServer, ServerConfig } from '../server/keel-server';
+import type { RaftNode } from '../server/raft-node';
 import { LevelEngine } from '../storage/level-engine';
 import { walDirOf } from '../storage/wal';
 import { InMemoryNetwork } from '../transport/in-memory-transport';
@@ -24,6 +25,8 @@ export interface InProcessMember {
   registry: Registry;
   /** The member's storage, for tests that watch or hold its calls. */
   engine: LevelEngine;
+  /** The voters this member, as leader, counts active for membership checks; undefined unless it leads. */
+  activeVoters(): Set<bigint> | undefined;
   /** Stops everything and removes the data dir. */
   close(): Promise<void>;
 }
@@ -119,6 +122,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const client = new EtcdClient(endpoint);
   return {
     server, client, endpoint, logs: log.lines, registry, engine,
+    activeVoters: () => (server as unknown as { node: RaftNode }).node.activeVoters(cfg.electionTimeoutMs),
     async close() {
       client.close();
       await stopClientServer(clientServer);

@@ -251,8 +251,8 @@ export class MvccStore {
   async hashByRev(rev: number): Promise<{ hash: number; currentRev: number; compactRev: number; hashRev: number }> {
     const compactRev = this.compactRev;
     const currentRev = this.rev;
-    // As etcd 3.4: the compacted revision itself can no longer be hashed.
-    if (rev > 0 && rev <= compactRev) throw new CompactedError();
+    // As etcd 3.5.10+ (and 3.4.27+): the compacted revision itself can still be hashed.
+    if (rev > 0 && rev < compactRev) throw new CompactedError();
     if (rev > currentRev) throw new FutureRevisionError();
     const hashRev = rev === 0 ? currentRev : rev;
     const keep = this.index.keep(hashRev);

@@ -123,6 +123,9 @@ export class Applier {
       }
     }
     if (!this.state.auth.stillPermits(Number(req.auth_revision))) return { ok: false, error: new ServerError('auth-old-revision') };
+    // etcd's corrupt applier: while CORRUPT is raised, no KV, compaction or lease grant/revoke is applied.
+    if (this.state.alarms.has('CORRUPT') && (req.put != null || req.delete_range != null || req.txn != null ||
+      req.compaction != null || req.lease_grant != null || req.lease_revoke != null)) return { ok: false, error: new ServerError('corrupt') };
     // etcd's capped applier: while NOSPACE is raised, nothing that costs space is applied.
     if (this.state.alarms.has('NOSPACE') && quotaCost(req) > 0) return { ok: false, error: new ServerError('no-space') };
     if (req.compaction != null) {

@@ -26,6 +26,7 @@ export type ServerErrorReason =
   | 'bad-member-urls'
   | 'not-supported-for-learner'
   | 'no-space'
+  | 'corrupt'
   | 'not-leader'
   | 'bad-leader-transferee'
   | 'leader-transfer-timeout'

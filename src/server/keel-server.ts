@@ -184,7 +184,7 @@ export class KeelServer {
       learnerReady: (learner) => (this.leader === memberId
         ? Promise.resolve(node.learnerReady(learner))
         : node.transport.learnerReady(this.leader, learner).catch(() => { throw new ServerError('no-leader'); })),
-      activeVoters: () => node.activeVoters(),
+      activeVoters: () => node.activeVoters(cfg.electionTimeoutMs),
       propose: async (change) => {
         this.ensureRunning();
         const id = this.ids.nextId();

@@ -1,8 +1,8 @@
 import { NodeId, NONE } from '../raft/types';
-import { ConfigError, ServerError } from './errors';
-import { Member, memberIdOf, validateUrl } from './membership';
+import { ServerError } from './errors';
+import { Member, memberIdOf } from './membership';
 import { MemberChange } from './member-change';
-import { MembershipState } from './membership-state';
+import { MAX_LEARNERS, MembershipState } from './membership-state';
 
 /** What the cluster service's requests need of the member. */
 export interface MemberAdminDeps {
@@ -17,9 +17,6 @@ export interface MemberAdminDeps {
   propose(change: MemberChange): Promise<void>;
 }
 
-/** etcd's default --max-learners. */
-const MAX_LEARNERS = 1;
-
 /**
  * MemberAdd, MemberRemove, MemberUpdate and MemberPromote: etcd's checks before a change is
  * proposed (--strict-reconfig-check, on by default in etcd), then the change through Raft.
@@ -30,12 +27,17 @@ export class MemberAdmin {
   async add(peerURLs: string[], isLearner: boolean, now: Date): Promise<Member> {
     checkUrls(peerURLs);
     const { membership } = this.d;
-    if (isLearner && membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new ServerError('too-many-learners');
+    // etcd's mayAddMember first,
     if (!isLearner && !this.readyToAddVoter()) throw new ServerError('not-enough-started-members');
+    this.checkEveryVoterActive();
     // As etcd's NewMember: the ID hashes the peer URLs with the time, so re-adding a URL gives a new ID.
     const member: Member = {
       id: memberIdOf(peerURLs, String(Math.floor(now.getTime() / 1000))), name: '', peerURLs, clientURLs: [], isLearner,
     };
+    // then what its ValidateConfigurationChange finds, in its order: the same URLs added again
+    // within the second (ErrIDExists), then a learner too many (checked again at apply).
+    if (membership.member(member.id) !== undefined) throw new ServerError('member-exists');
+    if (isLearner && membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new ServerError('too-many-learners');
     await this.d.propose({ type: 'add', member });
     return member;
   }
@@ -87,6 +89,17 @@ export class MemberAdmin {
     return started + 1 >= quorum(members + 1);
   }
 
+  /**
+   * etcd's mayAddMember (3.4, and 3.5 up to 3.5.29: isConnectedFullySince): this member must be in
+   * touch with every voter. (3.5.30+ relaxes it to a quorum counting the new member as down.)
+   * Only the leader knows who answers.
+   */
+  private checkEveryVoterActive(): void {
+    const active = this.d.activeVoters();
+    const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
+    if (active !== undefined && active.size < voters) throw new ServerError('unhealthy');
+  }
+
   /** etcd's mayRemoveMember: keep a quorum of started members, and of active ones as far as the leader sees. */
   private checkRemovable(id: bigint): void {
     const { members, started } = this.startedVoters(id);
@@ -103,12 +116,17 @@ function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
 }
 
+/** etcd's types.NewURLs for http(s): scheme://[userinfo@]host:port, the port present (any, 80 too), no path. */
+const ETCD_HTTP_URL = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/?#:[\]]*):\d*(?:[?#].*)?$/i;
+
 function checkUrls(peerURLs: string[]): void {
   if (peerURLs.length === 0) throw new ServerError('bad-member-urls');
-  try {
-    for (const url of peerURLs) validateUrl(url, 'peer URL');
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ServerError('bad-member-urls');
-    throw err;
+  for (const url of peerURLs) {
+    if (!ETCD_HTTP_URL.test(url.trim())) throw new ServerError('bad-member-urls');
+    try {
+      new URL(url.trim());
+    } catch {
+      throw new ServerError('bad-member-urls');
+    }
   }
 }

@@ -59,6 +59,9 @@ describe('membership changes through Raft', function () {
     const leader = await c.leader();
     const load = writeLoad(leader);
     for (const name of ['m4', 'm5']) {
+      // As etcd's mayAddMember, the leader adds only while it hears from every voter.
+      await eventually('the leader hears from every voter', () =>
+        leader.activeVoters()?.size === leader.server.members().filter((m) => !m.isLearner).length);
       await leader.server.memberAdmin.add([c.peerUrl(name)], false, new Date());
       const joined = await c.join(name, initialClusterWith(c, leader, [name]));
       await eventually(`${name} publishes its name`, () => leader.server.members().find((m) => m.name === name) !== undefined);
@@ -91,6 +94,8 @@ describe('membership changes through Raft', function () {
     c = await startInProcessCluster(3);
     const leader = await c.leader();
     await leader.client.put({ key: b('a'), value: b('1') });
+    await eventually('the leader hears from every voter', () =>
+      leader.activeVoters()?.size === 3);
     const added = await leader.server.memberAdmin.add([c.peerUrl('m4')], true, new Date());
     assert.equal(added.isLearner, true);
     assert.equal(await reason(leader.server.memberAdmin.add([c.peerUrl('m5')], true, new Date())), 'too-many-learners');

@@ -5,6 +5,9 @@ import { ServerError } from './errors';
 import { Member, sameUrls } from './membership';
 import { MemberChange } from './member-change';
 
+/** etcd's default --max-learners. */
+export const MAX_LEARNERS = 1;
+
 interface StoredMember {
   id: string;
   name: string;
@@ -91,6 +94,10 @@ export class MembershipState {
       case 'add':
         if (existing !== undefined && !sameUrls(existing.peerURLs, member.peerURLs)) throw new ServerError('member-exists');
         if (urlsTaken()) throw new ServerError('peer-url-exists');
+        // As etcd: at most one learner (--max-learners), counted here too, since a proposer may not have applied the last add.
+        if (existing === undefined && member.isLearner && this.members.filter((m) => m.isLearner).length >= MAX_LEARNERS) {
+          throw new ServerError('too-many-learners');
+        }
         return;
       case 'promote':
         if (existing === undefined) throw new ServerError('member-not-found');

@@ -103,6 +103,8 @@ export class RaftNode {
   private stopped = false;
   private readonly readStateHandlers = new Set<(ctx: Uint8Array, index: number) => void>();
   private lastLeader: NodeId = NONE;
+  /** When a message from each peer last reached Raft (performance.now()), for activeVoters(). */
+  private readonly heardAt = new Map<NodeId, number>();
   /** The intake of the snapshot whose state is arriving (as the transport holds it), and the preparation behind it. */
   private arriving: { intake: SnapshotIntake; preparation: SnapshotIntake } | undefined;
   /** A snapshot Raft took, prepared, until it is installed. */
@@ -169,11 +171,16 @@ export class RaftNode {
     return pr.match >= raft.prs.get(raft.id)!.match * LEARNER_READY_FRACTION;
   }
 
-  /** Voters this member, as leader, has heard from since the last check-quorum round, itself included; undefined unless it leads. */
-  activeVoters(): Set<NodeId> | undefined {
+  /**
+   * Voters this member, as leader, has heard from within `withinMs`, itself included; undefined
+   * unless it leads. (Raft's own recentActive is cleared at every check-quorum round, and for a
+   * heartbeat's round trip after it showed the leader alone.)
+   */
+  activeVoters(withinMs: number): Set<NodeId> | undefined {
     const raft = this.o.raw.raft;
     if (raft.state !== 'leader') return undefined;
-    return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === raft.id || pr.recentActive)).map(([id]) => id));
+    const since = performance.now() - withinMs;
+    return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === raft.id || (this.heardAt.get(id) ?? -Infinity) >= since)).map(([id]) => id));
   }
 
   proposeConfChange(cc: ConfChange): void {
@@ -188,6 +195,7 @@ export class RaftNode {
 
   private step(m: Message): void {
     if (this.stopped) return;
+    this.heardAt.set(m.from, performance.now());
     try {
       this.o.raw.step(m);
     } catch (err) {

@@ -68,6 +68,11 @@ export class InMemoryNetwork {
     }
   }
 
+  /** Loses every message from `from` to `to` (one way) until heal(). */
+  cutLink(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}-${to}`);
+  }
+
   heal(): void {
     this.cut.clear();
   }
