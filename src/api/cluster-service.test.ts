@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { status } from '@grpc/grpc-js';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import { failure, InProcessCluster, InProcessMember, startInProcessCluster } from '../cmd/in-process-member';
 import { eventually } from '../util/eventually';
 
@@ -88,7 +88,7 @@ describe('Cluster service, compared with etcd', function () {
   });
 
   // etcd v3rpc/interceptor.go: a learner answers only Status and serializable Range (isRPCSupportedForLearner).
-  it('a learner refuses Cluster and Maintenance calls other than Status', async () => {
+  it('a learner refuses Cluster and Maintenance calls other than Status, and watches', async () => {
     c = await startInProcessCluster(1);
     const leader = await c.leader();
     await settled(leader);
@@ -103,5 +103,12 @@ describe('Cluster service, compared with etcd', function () {
     assert.deepEqual(await failure(learner.client.alarm({ action: 'GET', alarm: 'NONE' })), refused);
     assert.deepEqual(await failure(learner.client.hashKV(0)), refused);
     assert.deepEqual(await failure(learner.client.moveLeader(leader.server.memberId.toString())), refused);
+    const watch = learner.client.watchStream();
+    const watchRefused = new Promise<{ code: number; details: string }>((resolve) => {
+      watch.on('error', (err: ServiceError) => resolve({ code: err.code, details: err.details }));
+      watch.on('data', () => resolve({ code: -1, details: 'the watch was answered' }));
+    });
+    watch.write({ create_request: { key: Buffer.from('a') } });
+    assert.deepEqual(await watchRefused, refused);
   });
 });

@@ -52,6 +52,8 @@ export function watchService(server: KeelServer, log: Logger, opts: WatchService
       }
       let user: string | undefined;
       try {
+        // As etcd's stream interceptor: a learner serves no watch.
+        server.ensureServes(true);
         user = callerOf(server, call);
       } catch (err) {
         call.emit('error', toServiceError(err));
