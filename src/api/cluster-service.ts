@@ -12,17 +12,14 @@ import type { MemberUpdateResponse } from '../generated/etcdserverpb/MemberUpdat
 import { KeelServer } from '../server/keel-server';
 import { Member } from '../server/membership';
 import { Logger } from '../util/logger';
-import { unary, withMemberHeader } from './handler';
+import { votersOnly, withMemberHeader } from './handler';
 
 /** etcdserverpb.Cluster: every call answers with the membership as it is after the change. */
 export function clusterService(server: KeelServer, log: Logger): ClusterHandlers {
   // etcd lists members in ID order.
   const members = () => [...server.members()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toWire);
-  // As etcd's interceptor: a learner serves none of the Cluster service.
-  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => unary(log, async (req: Req) => {
-    server.ensureServes(true);
-    return handle(req);
-  });
+  // A learner serves none of the Cluster service.
+  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => votersOnly(server, log, handle);
   return {
     MemberList: voting(async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
     MemberAdd: voting(async (req: MemberAddRequest__Output) => {

@@ -28,6 +28,17 @@ export function unary<Req, Res>(log: Logger, handle: (req: Req) => Promise<Res>)
   };
 }
 
+/**
+ * `unary` for a call a learner refuses, as etcd's learner interceptor refuses every unary call but
+ * Status and a serializable Range.
+ */
+export function votersOnly<Req, Res>(server: KeelServer, log: Logger, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return unary(log, async (req: Req) => {
+    server.ensureServes(true);
+    return handle(req);
+  });
+}
+
 /** Completes a response header: who answered, in which term, and the revision if the core left none. */
 export function withHeader<Res extends { header?: ResponseHeader | null }>(server: KeelServer, res: Res): Res {
   const revision = Number(res.header?.revision ?? 0);

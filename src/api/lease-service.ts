@@ -9,7 +9,7 @@ import { KeelServer } from '../server/keel-server';
 import { InvariantError } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { toGrpcFailure } from './grpc-errors';
-import { unary, withHeader } from './handler';
+import { votersOnly, withHeader } from './handler';
 
 /**
  * etcdserverpb.Lease: grant and revoke through the log; keep-alive and time-to-live by the leader.
@@ -18,24 +18,18 @@ import { unary, withHeader } from './handler';
 export function leaseService(server: KeelServer, log: Logger): LeaseHandlers {
   const leases = server.leases;
   return {
-    LeaseGrant: unary(log, async (req) => {
-      server.ensureServes(true);
+    LeaseGrant: votersOnly(server, log, async (req) => {
       if (Number(req.TTL) > MAX_LEASE_TTL_SECONDS) throw new LeaseTtlTooLargeError();
       return withHeader(server, await leases.grant(req));
     }),
-    LeaseRevoke: unary(log, async (req) => {
-      server.ensureServes(true);
-      return withHeader(server, await leases.revoke(req.ID));
-    }),
-    LeaseTimeToLive: unary(log, async (req) => {
-      server.ensureServes(true);
+    LeaseRevoke: votersOnly(server, log, async (req) => withHeader(server, await leases.revoke(req.ID))),
+    LeaseTimeToLive: votersOnly(server, log, async (req) => {
       const t = await leases.timeToLive(BigInt(req.ID), req.keys);
       return withHeader<LeaseTimeToLiveResponse>(server, { ID: req.ID, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys });
     }),
-    LeaseLeases: unary(log, async () => {
-      server.ensureServes(true);
-      return withHeader<LeaseLeasesResponse>(server, { leases: leases.lessor.list().map((l) => ({ ID: l.id.toString() })) });
-    }),
+    LeaseLeases: votersOnly(server, log, async () => withHeader<LeaseLeasesResponse>(server, {
+      leases: leases.lessor.list().map((l) => ({ ID: l.id.toString() })),
+    })),
     LeaseKeepAlive: (call) => {
       // Keep-alives are answered in order; a failure (no leader) ends the stream with its status.
       let chain = Promise.resolve();

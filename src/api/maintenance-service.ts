@@ -11,18 +11,15 @@ import { ETCD_VERSION } from '../server/version';
 import { InvariantError } from '../util/invariant';
 import { Logger } from '../util/logger';
 import { toGrpcFailure } from './grpc-errors';
-import { unary, withHeader } from './handler';
+import { unary, votersOnly, withHeader } from './handler';
 
 /** etcd sends snapshots in chunks of 32 KiB. */
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 
 /** etcdserverpb.Maintenance, as etcd 3.4 answers it (Downgrade is 3.5 and stays unimplemented). */
 export function maintenanceService(server: KeelServer, log: Logger): Partial<MaintenanceHandlers> {
-  // As etcd's interceptor: of the unary calls a learner answers only Status (Snapshot streams it still serves).
-  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => unary(log, async (req: Req) => {
-    server.ensureServes(true);
-    return handle(req);
-  });
+  // Of the unary calls a learner answers only Status (Snapshot, a stream, it still serves).
+  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => votersOnly(server, log, handle);
   return {
     Status: unary(log, async () => {
       const s = await server.status();

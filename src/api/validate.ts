@@ -4,7 +4,7 @@ import type { RangeRequest__Output } from '../generated/etcdserverpb/RangeReques
 import type { RequestOp__Output } from '../generated/etcdserverpb/RequestOp';
 import type { TxnRequest__Output } from '../generated/etcdserverpb/TxnRequest';
 import { KeySpan, spanContains } from '../mvcc/tree-index';
-import { spanOf } from '../server/apply/span';
+import { isFromKey, spanOf } from '../server/apply/span';
 import { ServerError } from '../server/errors';
 import { toKeyString } from '../util/bytes';
 
@@ -69,7 +69,7 @@ function checkIntervals(ops: RequestOp__Output[]): Intervals {
     const d = op.request_delete_range;
     if (d == null) continue;
     dels.push(intervalOf(d.key, d.range_end));
-    if (d.range_end.length === 1 && d.range_end[0] === 0) fromKey.push(spanOf(d.key, d.range_end));
+    if (isFromKey(d.range_end)) fromKey.push(spanOf(d.key, d.range_end));
   }
   const deleted = (key: string) => dels.some((span) => spanContains(span, key));
   const puts = new Set<string>();

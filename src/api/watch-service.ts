@@ -6,6 +6,7 @@ import type { WatchRequest__Output } from '../generated/etcdserverpb/WatchReques
 import type { WatchResponse } from '../generated/etcdserverpb/WatchResponse';
 import type { WatchEvent, WatchHandle } from '../mvcc/watchable-store';
 import { KeelServer } from '../server/keel-server';
+import { isFromKey } from '../server/apply/span';
 import { Logger } from '../util/logger';
 import { callerOf } from './auth-guard';
 import { goStatusText, toGrpcFailure, toServiceError } from './grpc-errors';
@@ -151,8 +152,7 @@ class WatchStream {
       return;
     }
     // As etcd's watchStream.Watch: a range end not after the key ("\0" aside: from the key on) matches nothing.
-    const fromKey = c.range_end.length === 1 && c.range_end[0] === 0;
-    if (c.range_end.length > 0 && !fromKey && Buffer.compare(key, c.range_end) >= 0) {
+    if (c.range_end.length > 0 && !isFromKey(c.range_end) && Buffer.compare(key, c.range_end) >= 0) {
       this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: watcher range is empty' });
       return;
     }

@@ -718,7 +718,10 @@ export class KeelServer {
    * Fails after etcd's applyTimeout, 1 s.
    */
   private appliedCommitted(): Promise<void> {
-    const applied = this.waitApplied(this.node.raw.raft.log.committed);
+    const committed = this.node.raw.raft.log.committed;
+    // The usual case, on every keep-alive: nothing to wait for, so no timer and no race.
+    if (this.applier.appliedIndex >= committed) return Promise.resolve();
+    const applied = this.waitApplied(committed);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ServerError('timeout')), APPLY_TIMEOUT_MS);
