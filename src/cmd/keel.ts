@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './jit-tier-up';
 import { CommanderError } from 'commander';
 import { randomInt } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
