@@ -33,7 +33,8 @@ describe('keel command line', () => {
     { args: ['--heartbeat-interval', 'fast'], message: /"fast" is not a positive integer/ },
     { args: ['--heartbeat-interval', '100', '--election-timeout', '200'], message: /--election-timeout must be at least 5 times --heartbeat-interval/ },
     { args: ['--listen-client-urls', 'ftp://127.0.0.1:2379'], message: /URL scheme must be http or https/ },
-    { args: ['--listen-client-urls', 'http://127.0.0.1'], message: /has no port/ },
+    { args: ['--listen-client-urls', 'http://127.0.0.1'], message: /URL address does not have the form "host:port": http:\/\/127.0.0.1/ },
+    { args: ['--listen-client-urls', 'http://127.0.0.1:2379/v3'], message: /URL must not contain a path: http:\/\/127.0.0.1:2379\/v3/ },
     { args: ['--initial-cluster-state', 'maybe'], message: /Allowed choices are new, existing/ },
     { args: ['--log-level', 'loud'], message: /Allowed choices are debug, info, warn, error/ },
   ];

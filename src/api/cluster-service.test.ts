@@ -37,6 +37,26 @@ describe('Cluster service, compared with etcd', function () {
     assert.equal(leader.server.members().length, 3);
   });
 
+  // etcd checks on the member that got the request; Keel's followers ask the leader, the one member
+  // that hears from every voter.
+  it('a follower refuses the same add, and removing an active voter, while a voter is down', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    await settled(leader);
+    const [down, follower] = c.members.filter((m) => m !== leader) as [InProcessMember, InProcessMember];
+    const downId = down.server.memberId;
+    await stopMember(c, down);
+    await eventually('the leader sees the stopped member inactive', () => leader.activeVoters()?.has(downId) === false);
+    const unhealthy = { code: status.UNAVAILABLE, details: 'etcdserver: unhealthy cluster' };
+    assert.deepEqual(await failure(follower.client.memberAdd({ peerURLs: [c.peerUrl('m4')], isLearner: false })), unhealthy);
+    // Two voters left active of three: without the leader, one would remain of two, no quorum.
+    assert.deepEqual(await failure(follower.client.memberRemove(leader.server.memberId.toString())), unhealthy);
+    assert.equal(leader.server.members().length, 3);
+    // The member that is down is safe to remove, through a follower too.
+    await follower.client.memberRemove(downId.toString());
+    assert.equal(leader.server.members().length, 2);
+  });
+
   // etcd membership/cluster.go ValidateConfigurationChange: `if members[id] != nil { return ErrIDExists }`;
   // the ID hashes the peer URLs with the time in seconds (NewMember), so the same URLs in the same second give the same ID.
   it('MemberAdd of the same peer URLs twice is refused, not answered with the member already added', async () => {
@@ -85,6 +105,18 @@ describe('Cluster service, compared with etcd', function () {
     });
     const added = await leader.client.memberAdd({ peerURLs: ['http://10.0.0.9:80'], isLearner: true });
     assert.deepEqual(added.member?.peerURLs, ['http://10.0.0.9:80']);
+  });
+
+  // etcd types.NewURLs trims and sorts what it parsed; MemberAdd and MemberUpdate keep that list.
+  it('MemberAdd and MemberUpdate keep the peer URLs trimmed and sorted', async () => {
+    c = await startInProcessCluster(1);
+    const leader = await c.leader();
+    await settled(leader);
+    const added = await leader.client.memberAdd({ peerURLs: ['http://10.0.0.9:2380', ' http://10.0.0.8:2380'], isLearner: true });
+    assert.deepEqual(added.member?.peerURLs, ['http://10.0.0.8:2380', 'http://10.0.0.9:2380']);
+    await leader.client.memberUpdate({ ID: added.member!.ID, peerURLs: ['http://10.0.0.7:2380 ', 'http://10.0.0.6:2380'] });
+    const listed = (await leader.client.memberList()).members.find((m) => m.ID === added.member!.ID);
+    assert.deepEqual(listed?.peerURLs, ['http://10.0.0.6:2380', 'http://10.0.0.7:2380']);
   });
 
   // etcd v3rpc/interceptor.go: a learner answers only Status and serializable Range (isRPCSupportedForLearner).

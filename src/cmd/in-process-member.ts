@@ -122,7 +122,7 @@ async function startMember(cfg: ServerConfig, network: InMemoryNetwork, seed: nu
   const client = new EtcdClient(endpoint);
   return {
     server, client, endpoint, logs: log.lines, registry, engine,
-    activeVoters: () => (server as unknown as { node: RaftNode }).node.activeVoters(cfg.electionTimeoutMs),
+    activeVoters: () => (server as unknown as { node: RaftNode }).node.activeVoters(),
     async close() {
       client.close();
       await stopClientServer(clientServer);

@@ -180,11 +180,8 @@ export class KeelServer {
     this.memberAdmin = new MemberAdmin({
       memberId,
       membership,
-      leader: () => this.leader,
-      learnerReady: (learner) => (this.leader === memberId
-        ? Promise.resolve(node.learnerReady(learner))
-        : node.transport.learnerReady(this.leader, learner).catch(() => { throw new ServerError('no-leader'); })),
-      activeVoters: () => node.activeVoters(cfg.electionTimeoutMs),
+      learnerReady: (learner) => this.askLeader(() => node.learnerReady(learner), (leader) => node.transport.learnerReady(leader, learner)),
+      activeVoters: () => this.askLeader(() => node.activeVoters()!, (leader) => node.transport.activeVoters(leader)),
       propose: async (change) => {
         this.ensureRunning();
         const id = this.ids.nextId();
@@ -288,6 +285,7 @@ export class KeelServer {
       raw, storage, logStore,
       transport: deps.transport(identity.memberId, identity.clusterId, identity.peers),
       snapshotCount: cfg.snapshotCount,
+      activeWithinMs: cfg.electionTimeoutMs,
       log,
       stateMachine: {
         apply: async (entries) => {
@@ -676,6 +674,16 @@ export class KeelServer {
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError('request-too-large');
     const result = await this.submit(id, () => this.node.propose(data));
     return { response: result.response as T, physicalCompaction: result.physicalCompaction };
+  }
+
+  /** What only the leader knows: answered here if this member leads, else asked of the leader. */
+  private async askLeader<T>(here: () => T, ask: (leader: NodeId) => Promise<T>): Promise<T> {
+    const leader = this.leader;
+    if (leader === NONE) throw new ServerError('no-leader');
+    if (leader === this.memberId) return here();
+    return ask(leader).catch(() => {
+      throw new ServerError('no-leader');
+    });
   }
 
   /** Hands a proposal to Raft and waits until it is applied here, or fails, or times out. */

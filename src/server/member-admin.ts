@@ -1,6 +1,6 @@
-import { NodeId, NONE } from '../raft/types';
+import { NodeId } from '../raft/types';
 import { ServerError } from './errors';
-import { Member, memberIdOf } from './membership';
+import { Member, memberIdOf, urlProblem } from './membership';
 import { MemberChange } from './member-change';
 import { MAX_LEARNERS, MembershipState } from './membership-state';
 
@@ -8,11 +8,10 @@ import { MAX_LEARNERS, MembershipState } from './membership-state';
 export interface MemberAdminDeps {
   memberId: bigint;
   membership: MembershipState;
-  leader(): NodeId;
   /** Whether the learner has caught up, asked of the leader (see RaftNode.learnerReady). */
   learnerReady(learner: NodeId): Promise<boolean>;
-  /** Voters this member has heard from recently, itself included; undefined unless it leads. */
-  activeVoters(): Set<NodeId> | undefined;
+  /** Voters the leader has heard from recently, itself included (asked of it by a follower). */
+  activeVoters(): Promise<Set<NodeId>>;
   /** Proposes the change through Raft and resolves once it is applied here. */
   propose(change: MemberChange): Promise<void>;
 }
@@ -24,12 +23,12 @@ export interface MemberAdminDeps {
 export class MemberAdmin {
   constructor(private readonly d: MemberAdminDeps) {}
 
-  async add(peerURLs: string[], isLearner: boolean, now: Date): Promise<Member> {
-    checkUrls(peerURLs);
+  async add(given: string[], isLearner: boolean, now: Date): Promise<Member> {
+    const peerURLs = parseUrls(given);
     const { membership } = this.d;
     // etcd's mayAddMember first,
     if (!isLearner && !this.readyToAddVoter()) throw new ServerError('not-enough-started-members');
-    this.checkEveryVoterActive();
+    await this.checkEveryVoterActive();
     // As etcd's NewMember: the ID hashes the peer URLs with the time, so re-adding a URL gives a new ID.
     const member: Member = {
       id: memberIdOf(peerURLs, String(Math.floor(now.getTime() / 1000))), name: '', peerURLs, clientURLs: [], isLearner,
@@ -44,12 +43,12 @@ export class MemberAdmin {
 
   async remove(id: bigint): Promise<void> {
     const member = this.existing(id);
-    if (!member.isLearner) this.checkRemovable(id);
+    if (!member.isLearner) await this.checkRemovable(id);
     await this.d.propose({ type: 'remove', member });
   }
 
-  async update(id: bigint, peerURLs: string[]): Promise<void> {
-    checkUrls(peerURLs);
+  async update(id: bigint, given: string[]): Promise<void> {
+    const peerURLs = parseUrls(given);
     const member = this.existing(id);
     await this.d.propose({ type: 'update', member: { ...member, peerURLs } });
   }
@@ -58,8 +57,6 @@ export class MemberAdmin {
     const member = this.existing(id);
     if (!member.isLearner) throw new ServerError('member-not-learner');
     if (!this.readyToPromote()) throw new ServerError('not-enough-started-members');
-    const leader = this.d.leader();
-    if (leader === NONE) throw new ServerError('no-leader');
     if (!(await this.d.learnerReady(id))) throw new ServerError('learner-not-ready');
     await this.d.propose({ type: 'promote', member: { ...member, isLearner: false } });
   }
@@ -90,23 +87,23 @@ export class MemberAdmin {
   }
 
   /**
-   * etcd's mayAddMember (3.4, and 3.5 up to 3.5.29: isConnectedFullySince): this member must be in
-   * touch with every voter. (3.5.30+ relaxes it to a quorum counting the new member as down.)
-   * Only the leader knows who answers.
+   * etcd's mayAddMember (3.4, and 3.5 up to 3.5.29: isConnectedFullySince): every voter must be
+   * in touch. (3.5.30+ relaxes it to a quorum counting the new member as down.) etcd asks its own
+   * transport; here the leader, the one member that hears from every voter, says.
    */
-  private checkEveryVoterActive(): void {
-    const active = this.d.activeVoters();
+  private async checkEveryVoterActive(): Promise<void> {
+    const active = await this.d.activeVoters();
     const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
-    if (active !== undefined && active.size < voters) throw new ServerError('unhealthy');
+    if (active.size < voters) throw new ServerError('unhealthy');
   }
 
-  /** etcd's mayRemoveMember: keep a quorum of started members, and of active ones as far as the leader sees. */
-  private checkRemovable(id: bigint): void {
+  /** etcd's mayRemoveMember: keep a quorum of started members, and of active ones as the leader sees them. */
+  private async checkRemovable(id: bigint): Promise<void> {
     const { members, started } = this.startedVoters(id);
     if (started < quorum(members)) throw new ServerError('not-enough-started-members');
-    const active = this.d.activeVoters();
-    // Only the leader knows who answers; a member that is down is always safe to remove.
-    if (active === undefined || (id !== this.d.memberId && !active.has(id))) return;
+    const active = await this.d.activeVoters();
+    // A member that is down is always safe to remove.
+    if (id !== this.d.memberId && !active.has(id)) return;
     const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
     if (active.size - 1 < quorum(voters - 1)) throw new ServerError('unhealthy');
   }
@@ -116,17 +113,10 @@ function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
 }
 
-/** etcd's types.NewURLs for http(s): scheme://[userinfo@]host:port, the port present (any, 80 too), no path. */
-const ETCD_HTTP_URL = /^https?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/?#:[\]]*):\d*(?:[?#].*)?$/i;
-
-function checkUrls(peerURLs: string[]): void {
-  if (peerURLs.length === 0) throw new ServerError('bad-member-urls');
-  for (const url of peerURLs) {
-    if (!ETCD_HTTP_URL.test(url.trim())) throw new ServerError('bad-member-urls');
-    try {
-      new URL(url.trim());
-    } catch {
-      throw new ServerError('bad-member-urls');
-    }
-  }
+/** The URLs trimmed and sorted, as etcd's NewURLs gives them back, or 'bad-member-urls'. */
+function parseUrls(given: string[]): string[] {
+  if (given.length === 0) throw new ServerError('bad-member-urls');
+  const urls = given.map((u) => u.trim());
+  if (urls.some((url) => urlProblem(url) !== undefined)) throw new ServerError('bad-member-urls');
+  return urls.sort();
 }

@@ -26,16 +26,28 @@ export function parseInitialCluster(spec: string): Map<string, string[]> {
 }
 
 export function validateUrl(url: string, flag: string): void {
+  const problem = urlProblem(url);
+  if (problem !== undefined) throw new ConfigError(`${flag}: ${problem}`);
+}
+
+/**
+ * Why etcd's types.NewURLs refuses a URL (for http and https, the schemes Keel serves), in its
+ * words, or undefined: the host must carry a port (any, 80 too) and there must be no path.
+ */
+export function urlProblem(url: string): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`${flag}: "${url}" is not a URL`);
+    return `"${url}" is not a URL`;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(`${flag}: URL scheme must be http or https: "${url}"`);
-  }
-  if (parsed.port === '') throw new ConfigError(`${flag}: URL "${url}" has no port`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `URL scheme must be http or https: "${url}"`;
+  // What follows "//": the authority ends at the first "/", "?" or "#". (WHATWG's URL drops a
+  // default port and adds a "/" path, so the text itself is looked at.)
+  const [, authority = '', rest = ''] = /^[^:]*:\/\/([^/?#]*)(.*)$/s.exec(url) ?? [];
+  if (!/:\d*$/.test(authority.replace(/^.*@/, ''))) return `URL address does not have the form "host:port": ${url}`;
+  if (rest.startsWith('/')) return `URL must not contain a path: ${url}`;
+  return undefined;
 }
 
 /** etcd's member ID: SHA-1 over the sorted peer URLs and the cluster token, first 8 bytes. */

@@ -35,11 +35,11 @@ describe('RaftNode', () => {
     let receiver: TransportReceiver | undefined;
     const transport: PeerTransport = {
       send: () => {}, sendSnapshot: () => Promise.resolve(), forwardLease: () => Promise.reject(new Error('alone')), attach: (r) => { receiver = r; },
-      learnerReady: () => Promise.resolve(false), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
+      learnerReady: () => Promise.resolve(false), activeVoters: () => Promise.reject(new Error('alone')), setPeer: () => {}, removePeer: () => {}, close: () => Promise.resolve(),
     };
     const logStore = await LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
     const node = new RaftNode({
-      raw, storage, logStore, transport, snapshotCount: 100_000, log: silentLogger, stateMachine,
+      raw, storage, logStore, transport, snapshotCount: 100_000, activeWithinMs: 1000, log: silentLogger, stateMachine,
       onLeaderChange: () => {}, onLeaseForward: () => Promise.reject(new Error('alone')),
       clusterInfo: () => ({ clusterId: 1n, members: [] }), isRemoved: () => false, onRemoved: () => {},
       proposalsWaiting: () => 0,

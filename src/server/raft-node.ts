@@ -68,6 +68,8 @@ export interface RaftNodeOptions {
   transport: PeerTransport;
   stateMachine: StateMachine;
   snapshotCount: number;
+  /** A voter heard from within this long counts as active (activeVoters). */
+  activeWithinMs: number;
   log: Logger;
   /** Told when this member learns of a new leader (or of none). */
   onLeaderChange(lead: NodeId, term: number): void;
@@ -128,6 +130,7 @@ export class RaftNode {
       isRemoved: (id) => o.isRemoved(id),
       removed: () => o.onRemoved(),
       learnerReady: (learner) => this.learnerReady(learner),
+      activeVoters: () => this.activeVoters(),
     });
   }
 
@@ -172,14 +175,14 @@ export class RaftNode {
   }
 
   /**
-   * Voters this member, as leader, has heard from within `withinMs`, itself included; undefined
+   * Voters this member, as leader, has heard from within `activeWithinMs`, itself included; undefined
    * unless it leads. (Raft's own recentActive is cleared at every check-quorum round, and for a
    * heartbeat's round trip after it showed the leader alone.)
    */
-  activeVoters(withinMs: number): Set<NodeId> | undefined {
+  activeVoters(): Set<NodeId> | undefined {
     const raft = this.o.raw.raft;
     if (raft.state !== 'leader') return undefined;
-    const since = performance.now() - withinMs;
+    const since = performance.now() - this.o.activeWithinMs;
     return new Set([...raft.prs].filter(([id, pr]) => !pr.isLearner && (id === raft.id || (this.heardAt.get(id) ?? -Infinity) >= since)).map(([id]) => id));
   }
 

@@ -42,6 +42,13 @@ export class InMemoryNetwork {
         if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
         return target.learnerReady(learner);
       },
+      activeVoters: async (to) => {
+        const target = this.receivers.get(to);
+        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
+        const active = target.activeVoters();
+        if (active === undefined) throw new Error(`member ${to.toString(16)} is not the leader`);
+        return active;
+      },
       // Messages are routed by member ID; there are no addresses to keep.
       setPeer: () => {},
       removePeer: () => {},

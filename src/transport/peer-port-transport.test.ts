@@ -283,6 +283,15 @@ describe('PeerPortTransport Raft streams', () => {
       [['MsgHeartbeat', 0, 1, undefined], ['MsgApp', 1, 0, 1], ['MsgApp', 2, 0, 2], ['MsgApp', 3, 0, 3], ['MsgHeartbeat', 0, 2, undefined]]);
   });
 
+  it('asks a peer which voters it hears from, and hears a refusal when it does not lead', async () => {
+    let leads = true;
+    const receiving = await member(SELF, CLUSTER, { ...recorder(), activeVoters: () => (leads ? new Set([SELF, 7n]) : undefined) });
+    const asking = await member(SENDER, CLUSTER, recorder(), [[SELF, receiving.ports[0]!]]);
+    assert.deepEqual(await asking.activeVoters(SELF), new Set([SELF, 7n]));
+    leads = false;
+    await assert.rejects(asking.activeVoters(SELF), /not the leader/);
+  });
+
   it('refuses a sender of another cluster, which logs the reason', async () => {
     const got = recorder();
     const receiving = await member(SELF, CLUSTER, got);

@@ -21,6 +21,7 @@ import type { MembersResponse, MembersResponse__Output } from '../generated/keel
 import type { PeerClient } from '../generated/keelpb/Peer';
 import type { LearnerReadyRequest__Output } from '../generated/keelpb/LearnerReadyRequest';
 import type { LearnerReadyResponse } from '../generated/keelpb/LearnerReadyResponse';
+import type { ActiveVotersResponse, ActiveVotersResponse__Output } from '../generated/keelpb/ActiveVotersResponse';
 import type { LeaseForwardRequest__Output } from '../generated/keelpb/LeaseForwardRequest';
 import type { LeaseForwardResponse } from '../generated/keelpb/LeaseForwardResponse';
 import type { LeaseForwardBatchRequest__Output } from '../generated/keelpb/LeaseForwardBatchRequest';
@@ -104,6 +105,12 @@ export class PeerPortTransport implements PeerTransport {
         if (!t.acceptFrom(call.metadata, cb)) return;
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
         cb(null, { ready: t.receiver.learnerReady(BigInt(call.request.learner)) });
+      },
+      ActiveVoters: (call: grpc.ServerUnaryCall<unknown, ActiveVotersResponse>, cb: grpc.sendUnaryData<ActiveVotersResponse>) => {
+        if (!t.acceptFrom(call.metadata, cb)) return;
+        const active = t.receiver?.activeVoters();
+        if (active === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'not the leader' });
+        cb(null, { ids: [...active].map(String) });
       },
       LeaseForward: (call: grpc.ServerUnaryCall<LeaseForwardRequest__Output, LeaseForwardResponse>, cb: grpc.sendUnaryData<LeaseForwardResponse>) => {
         if (t.receiver === undefined) return cb({ code: grpc.status.UNAVAILABLE, details: 'member is starting' });
@@ -278,6 +285,12 @@ export class PeerPortTransport implements PeerTransport {
     return sender.learnerReady(learner);
   }
 
+  activeVoters(to: NodeId): Promise<Set<NodeId>> {
+    const sender = this.senders.get(to);
+    if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
+    return sender.activeVoters();
+  }
+
   send(msgs: Message[]): void {
     const touched = new Set<PeerSender>();
     for (const m of msgs) {
@@ -418,6 +431,13 @@ class PeerSender {
     return new Promise((resolve, reject) => {
       this.client.LearnerReady({ learner: learner.toString() }, this.metadata,
         { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS }, (err, res) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(res.ready)));
+    });
+  }
+
+  activeVoters(): Promise<Set<NodeId>> {
+    return new Promise((resolve, reject) => {
+      this.client.ActiveVoters({}, this.metadata, { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS },
+        (err: grpc.ServiceError | null, res?: ActiveVotersResponse__Output) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(new Set(res.ids.map(BigInt)))));
     });
   }
 

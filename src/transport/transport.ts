@@ -22,6 +22,8 @@ export interface PeerTransport {
   attach(receiver: TransportReceiver): void;
   /** Asks the leader `to` whether a learner has caught up enough to be promoted. */
   learnerReady(to: NodeId, learner: NodeId): Promise<boolean>;
+  /** Asks the leader `to` which voters it has heard from lately (it refuses if it no longer leads). */
+  activeVoters(to: NodeId): Promise<Set<NodeId>>;
   /** A member was added, or its peer URLs changed (the first URL is used). */
   setPeer(id: NodeId, peerURLs: string[]): void;
   /** A member was removed: nothing more is sent to it. */
@@ -50,6 +52,8 @@ export interface TransportReceiver {
   leaseRequest(req: LeaseForward): Promise<LeaseForwardReply>;
   /** Whether a learner has caught up enough to be promoted (asked of the leader). */
   learnerReady(learner: NodeId): boolean;
+  /** Voters heard from lately, itself included (asked of the leader); undefined unless it leads. */
+  activeVoters(): Set<NodeId> | undefined;
   /** Whether `id` was removed from the cluster (its messages are refused, and it is told so). */
   isRemoved(id: NodeId): boolean;
   /** A peer said this member was removed from the cluster. */

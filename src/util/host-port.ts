@@ -1,7 +1,7 @@
-/** host:port of a URL, the form socket servers bind to and gRPC dials. */
+/** host:port of a URL, the form socket servers bind to and gRPC dials (the scheme's port if it names its default). */
 export function hostPort(url: string): string {
   const u = new URL(url);
-  return `${u.hostname}:${u.port}`;
+  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
 }
 
 /** The host (IPv6 without its brackets) and port of host:port. */
