@@ -235,6 +235,23 @@ describe('Watch progress and fragments', function () {
     s.end();
   });
 
+  // etcd v3rpc/watch.go sendLoop: a watcher that was sent events since the last notification skips the next one.
+  it('sends no progress notification to a watcher that had events in the interval', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('busy'), progress_notify: true } });
+    s.send({ create_request: { key: b('idle'), progress_notify: true } });
+    s.send({ create_request: { key: b('idle too'), progress_notify: true } });
+    await s.until((r) => r.filter((x) => x.created).length === 3);
+    const notes = (id: string) => s.responses.filter((x) => !x.created && x.watch_id === id && x.events.length === 0).length;
+    // Puts to the busy key, one after another, until both idle watchers have had three notifications
+    // (a 200 ms interval: well within 10 s).
+    const deadline = Date.now() + 10_000;
+    for (let i = 0; (notes('1') < 3 || notes('2') < 3) && Date.now() < deadline; i++) await m.client.put({ key: b('busy'), value: b(String(i)) });
+    assert.deepEqual([notes('0'), Math.min(notes('1'), 3), Math.min(notes('2'), 3)], [0, 3, 3], 'notifications of the busy watcher and the two idle ones');
+    assert.ok(s.events('0').length > 0);
+    s.end();
+  });
+
   it('splits a revision larger than the limit into fragments for a watcher that allows them', async () => {
     // A request is at most 100 KiB, but with previous values the events of one revision are twice that.
     const value = Buffer.alloc(20 * 1024, 'x');

@@ -76,6 +76,8 @@ interface StreamWatcher {
   prevKv: boolean;
   fragment: boolean;
   progressNotify: boolean;
+  /** Events went to it since the last periodic progress notification, so it skips the next one. */
+  hadEvents: boolean;
 }
 
 type Call = grpc.ServerDuplexStream<WatchRequest__Output, WatchResponse>;
@@ -163,6 +165,7 @@ class WatchStream {
       prevKv: c.prev_kv,
       fragment: c.fragment,
       progressNotify: c.progress_notify,
+      hadEvents: false,
     };
     this.watchers.set(id, w);
     // The created reply goes first and carries the store's revision as the watch begins, as etcd's:
@@ -201,6 +204,7 @@ class WatchStream {
     if (this.closed || this.backedUp()) return false;
     const wanted = events.filter((e) => !(e.type === 'PUT' ? w.noPut : w.noDelete));
     if (wanted.length === 0) return true;
+    w.hadEvents = true;
     const writeAll = (out: OutgoingEvent[]) => {
       for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
         for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
@@ -250,8 +254,11 @@ class WatchStream {
     const now = Date.now();
     if (now - this.lastProgressNotify >= this.opts.progressNotifyIntervalMs) {
       this.lastProgressNotify = now;
+      // Taken before the loop: each notification queued in it counts as pending.
+      const nothingQueued = this.pending === 0;
       for (const [id, w] of this.watchers) {
-        if (w.progressNotify && w.handle?.synced() && this.pending === 0) this.send({ watch_id: id });
+        if (w.progressNotify && !w.hadEvents && nothingQueued && w.handle?.synced()) this.send({ watch_id: id });
+        w.hadEvents = false;
       }
     }
   }
