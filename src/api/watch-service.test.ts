@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { type ClientDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
 import type { WatchRequest } from '../generated/etcdserverpb/WatchRequest';
 import type { WatchResponse__Output } from '../generated/etcdserverpb/WatchResponse';
 import { InProcessCluster, InProcessMember, startInProcessCluster, startInProcessMember } from '../cmd/in-process-member';
@@ -11,12 +11,16 @@ const b = (s: string) => Buffer.from(s);
 /** A watch stream with its responses collected, and a way to wait for some to arrive. */
 class Stream {
   readonly responses: WatchResponse__Output[] = [];
+  /** The status the stream ended with, if it failed. */
+  failure: { code: number; details: string } | undefined;
   private readonly call: ClientDuplexStream<WatchRequest, WatchResponse__Output>;
 
   constructor(m: InProcessMember) {
     this.call = m.client.watchStream();
     this.call.on('data', (r: WatchResponse__Output) => this.responses.push(r));
-    this.call.on('error', () => { /* ended by the test */ });
+    this.call.on('error', (err: ServiceError) => {
+      this.failure = { code: err.code, details: err.details };
+    });
   }
 
   send(req: WatchRequest): void {
@@ -167,6 +171,17 @@ describe('Watch service over gRPC', () => {
     await eventually('the event arrived, or the stream ended', () => got.some((r) => r.events.length === 1) || ended);
     assert.equal(ended, false, 'the server ended the stream when the client only half-closed it');
     call.cancel();
+  });
+
+  it('ends a stream that asks for a watcher after its member stopped, with no created reply', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('a') } });
+    await s.until((r) => r.length === 1);
+    await m.server.stop();
+    s.send({ create_request: { key: b('b') } });
+    await eventually('the stream ended', () => s.failure !== undefined);
+    assert.deepEqual(s.failure, { code: status.UNAVAILABLE, details: 'etcdserver: server stopped' });
+    assert.deepEqual(s.summary().map((r) => r.id), ['0']);
   });
 
   it('refuses a watch whose range is empty (range_end not after key), as etcd does', async () => {

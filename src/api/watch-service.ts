@@ -133,6 +133,13 @@ class WatchStream {
   }
 
   private create(c: WatchCreateRequest__Output): void {
+    try {
+      // The checks the stream passed when it opened: a member that has stopped since ends it.
+      this.server.ensureServes(true);
+    } catch (err) {
+      this.call.emit('error', toServiceError(err));
+      return;
+    }
     let id = c.watch_id;
     if (id === '0') {
       while (this.watchers.has(String(this.nextId))) this.nextId++;
