@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { EtcdClient } from '../src/client/etcd-client';
+import type { WatchResponse__Output } from '../src/generated/etcdserverpb/WatchResponse';
 import { eventually } from '../src/util/eventually';
 import { etcdctl } from './support/etcdctl';
 import { startCluster, type ClusterProcesses, type MemberKind } from './support/member-process';
@@ -58,6 +59,29 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
         assert.equal((await etcdctl(e3, ['--user', 'root:rootpw', 'get', 'k1', '--print-value-only'])).stdout, 'v\n');
       } finally {
         for (const c of [issuer, ...others]) c.close();
+      }
+    });
+
+    it('takes a token from before an auth change for admin calls (etcd\'s IsAdminPermitted), not for keys or watches', async () => {
+      const [e1] = cluster.endpoints as [string];
+      const c = new EtcdClient(e1);
+      try {
+        await c.authenticate('root', 'rootpw');
+        assert.equal((await etcdctl(e1, ['--user', 'root:rootpw', 'user', 'add', 'third:thirdpw'])).code, 0);
+        assert.ok((await c.authCall('UserList', {})).users.includes('third'));
+        await c.authCall('UserDelete', { name: 'third' });
+        await c.defragment();
+        await assert.rejects(c.range({ key: b('x') }), (err) => detailsOf(err) === 'etcdserver: revision of auth store is old');
+        const stream = c.watchStream();
+        const reply = new Promise<WatchResponse__Output>((resolve) => stream.once('data', resolve));
+        stream.on('error', () => {});
+        stream.write({ create_request: { key: b('x') } });
+        const r = await reply;
+        stream.cancel();
+        assert.deepEqual([r.watch_id, r.created, r.canceled, r.cancel_reason],
+          ['-1', true, true, 'rpc error: code = InvalidArgument desc = etcdserver: revision of auth store is old']);
+      } finally {
+        c.close();
       }
     });
 

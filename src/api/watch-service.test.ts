@@ -75,6 +75,7 @@ describe('Watch service over gRPC', () => {
     const refused = rs.filter((r) => r.canceled);
     assert.equal(refused.length, 1);
     assert.match(refused[0]!.cancel_reason, /too many watchers on one stream/);
+    assert.equal(refused[0]!.watch_id, '-1');
     await m.client.put({ key: b('w0'), value: b('v') });
     await s.until((all) => all.some((r) => r.watch_id === '0' && r.events.length === 1));
     s.end();
@@ -135,7 +136,7 @@ describe('Watch service over gRPC', () => {
     s.send({ create_request: { key: b('p'), watch_id: 7 } });
     s.send({ create_request: { key: b('q'), watch_id: 7 } });
     await s.until((r) => r.length === 2);
-    assert.deepEqual([s.responses[1]?.canceled, s.responses[1]?.cancel_reason], [true, 'mvcc: duplicate watch ID provided on the WatchStream']);
+    assert.deepEqual([s.responses[1]?.watch_id, s.responses[1]?.canceled, s.responses[1]?.cancel_reason], ['-1', true, 'mvcc: duplicate watch ID provided on the WatchStream']);
     await m.client.put({ key: b('p'), value: b('1') });
     // A put is answered once applied in memory; watchers hear of it once it reaches the engine, and
     // a progress answer names the newest revision they have all been given: it reaches 2 shortly.
@@ -188,9 +189,12 @@ describe('Watch service over gRPC', () => {
     const s = new Stream(m);
     s.send({ create_request: { key: b('b'), range_end: b('a') } });
     s.send({ create_request: { key: b('b'), range_end: b('b') } });
-    const rs = await s.until((r) => r.length === 2);
-    assert.deepEqual(rs.map((r) => [r.created, r.canceled, r.cancel_reason]), [
-      [true, true, 'mvcc: watcher range is empty'], [true, true, 'mvcc: watcher range is empty'],
+    s.send({ create_request: { key: b('b') } });
+    const rs = await s.until((r) => r.length === 3);
+    // etcd's recvLoop: a watcher it could not create has no ID, so the reply carries -1 (InvalidWatchID),
+    // and the next watcher gets the first ID.
+    assert.deepEqual(rs.map((r) => [r.watch_id, r.created, r.canceled, r.cancel_reason]), [
+      ['-1', true, true, 'mvcc: watcher range is empty'], ['-1', true, true, 'mvcc: watcher range is empty'], ['0', true, false, ''],
     ]);
     s.end();
   });

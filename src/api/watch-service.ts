@@ -51,17 +51,15 @@ export function watchService(server: KeelServer, log: Logger, opts: WatchService
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
         return;
       }
-      let user: string | undefined;
       try {
         // As etcd's stream interceptor: a learner serves no watch.
         server.ensureServes(true);
-        user = callerOf(server, call);
       } catch (err) {
         call.emit('error', toServiceError(err));
         return;
       }
       acceptFramedMessages(call);
-      new WatchStream(call, server, log, opts, user).start();
+      new WatchStream(call, server, log, opts).start();
     },
   };
 }
@@ -109,8 +107,6 @@ class WatchStream {
     private readonly server: KeelServer,
     private readonly log: Logger,
     private readonly opts: WatchServiceOptions,
-    /** Who opened the stream, once auth is on (callerOf); each watcher needs read access to its keys. */
-    private readonly user: string | undefined,
   ) {}
 
   start(): void {
@@ -140,29 +136,32 @@ class WatchStream {
       this.call.emit('error', toServiceError(err));
       return;
     }
+    // As etcd: an empty key means the smallest key, "\0".
+    const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
+    try {
+      // As etcd: the stream's token is looked at for each watcher it creates, which needs read
+      // access to its keys; no token, a bad or stale one only refuses the watcher, not the stream.
+      this.server.checkPermitted(callerOf(this.server, this.call), key, c.range_end, 'read');
+    } catch (err) {
+      this.refuse(goStatusText(toGrpcFailure(err)));
+      return;
+    }
+    // In etcd's watchStream.Watch order, so that a refused watcher takes no ID: a range end not after
+    // the key ("\0" aside: from the key on) matches nothing; then the ID.
+    if (c.range_end.length > 0 && !isFromKey(c.range_end) && Buffer.compare(key, c.range_end) >= 0) {
+      this.refuse('mvcc: watcher range is empty');
+      return;
+    }
+    if (this.watchers.size >= MAX_WATCHERS_PER_STREAM) {
+      this.refuse(`etcdserver: too many watchers on one stream (at most ${MAX_WATCHERS_PER_STREAM}); open another stream`);
+      return;
+    }
     let id = c.watch_id;
     if (id === '0') {
       while (this.watchers.has(String(this.nextId))) this.nextId++;
       id = String(this.nextId++);
     } else if (this.watchers.has(id)) {
-      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream' });
-      return;
-    }
-    if (this.watchers.size >= MAX_WATCHERS_PER_STREAM) {
-      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: `etcdserver: too many watchers on one stream (at most ${MAX_WATCHERS_PER_STREAM}); open another stream` });
-      return;
-    }
-    // As etcd: an empty key means the smallest key, "\0".
-    const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
-    try {
-      this.server.checkPermitted(this.user, key, c.range_end, 'read');
-    } catch (err) {
-      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: goStatusText(toGrpcFailure(err)) });
-      return;
-    }
-    // As etcd's watchStream.Watch: a range end not after the key ("\0" aside: from the key on) matches nothing.
-    if (c.range_end.length > 0 && !isFromKey(c.range_end) && Buffer.compare(key, c.range_end) >= 0) {
-      this.send({ watch_id: id, created: true, canceled: true, cancel_reason: 'mvcc: watcher range is empty' });
+      this.refuse('mvcc: duplicate watch ID provided on the WatchStream');
       return;
     }
     const w: StreamWatcher = {
@@ -188,6 +187,11 @@ class WatchStream {
         this.send({ watch_id: id, canceled: true, compact_revision: compactRev });
       },
     });
+  }
+
+  /** As etcd's recvLoop: a watcher it could not create has no ID, so the reply carries -1 (clientv3.InvalidWatchID). */
+  private refuse(reason: string): void {
+    this.send({ watch_id: -1, created: true, canceled: true, cancel_reason: reason });
   }
 
   /**

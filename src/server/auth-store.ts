@@ -84,6 +84,11 @@ export class AuthStore {
     return this.users.has(name);
   }
 
+  /** Whether the user holds the role (the root role included). */
+  hasRole(user: string, role: string): boolean {
+    return this.users.get(user)?.roles.includes(role) ?? false;
+  }
+
   isAdmin(user: string): boolean {
     return this.users.get(user)?.roles.includes(ROOT) ?? false;
   }
@@ -151,7 +156,9 @@ export class AuthStore {
       }
       case 'user_change_password': {
         const { name, hashedPassword } = req.user_change_password!;
-        this.user(name).password = hashedPassword;
+        const u = this.user(name);
+        // As etcd's: a user added with no password stays one (it keeps its options), a new password notwithstanding.
+        if (u.password !== '') u.password = hashedPassword;
         this.tokens.invalidateUser(name);
         return this.changed(batch);
       }
@@ -195,9 +202,11 @@ export class AuthStore {
         const { name, perm } = req.role_grant_permission!;
         const perms = this.role(name);
         const granted: StoredPermission = { permType: perm!.permType as PermType, key: Buffer.from(perm!.key), rangeEnd: Buffer.from(perm!.range_end) };
-        // The same key range granted again takes the new type.
-        const kept = perms.filter((p) => !(p.key.equals(granted.key) && p.rangeEnd.equals(granted.rangeEnd)));
-        this.roles.set(name, [...kept, granted].sort((a, b) => Buffer.compare(a.key, b.key) || Buffer.compare(a.rangeEnd, b.rangeEnd)));
+        // The same key range granted again takes the new type, in its place; a new one is ordered by
+        // its key only, after those with the same key (etcd's order, which RoleGet shows).
+        const same = perms.findIndex((p) => p.key.equals(granted.key) && p.rangeEnd.equals(granted.rangeEnd));
+        const updated = same >= 0 ? perms.map((p, i) => (i === same ? granted : p)) : [...perms, granted].sort((a, b) => Buffer.compare(a.key, b.key));
+        this.roles.set(name, updated);
         return this.changed(batch);
       }
       case 'role_revoke_permission': {

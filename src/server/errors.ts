@@ -33,6 +33,7 @@ export type ServerErrorReason =
   | 'root-user-not-exist'
   | 'root-role-not-exist'
   | 'auth-failed'
+  | 'no-password-user'
   | 'auth-not-enabled'
   | 'invalid-auth-token'
   | 'permission-denied'

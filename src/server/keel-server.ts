@@ -54,7 +54,7 @@ import type { AlarmResponse } from '../generated/etcdserverpb/AlarmResponse';
 import { hashStore } from '../mvcc/hash';
 import { AlarmStore } from './alarm-store';
 import { AuthStore } from './auth-store';
-import { SimpleTokens } from './auth-tokens';
+import { SimpleTokens, type TokenHolder } from './auth-tokens';
 import { JwtTokens, type JwtOptions } from './jwt-tokens';
 import { hashPassword, verifyPassword } from './password';
 import type { AuthRequest } from '../generated/keelpb/AuthRequest';
@@ -543,7 +543,8 @@ export class KeelServer {
   async authenticate(name: string, password: string): Promise<{ token: string }> {
     if (!this.authStore.isEnabled) throw new ServerError('auth-not-enabled');
     const hash = this.authStore.passwordOf(name);
-    if (hash === undefined || hash === '' || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
+    if (hash === '') throw new ServerError('no-password-user');
+    if (hash === undefined || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
     const token = this.authStore.tokens.issue(name, this.authStore.currentRevision);
     return (await this.propose<{ token: string }>({ auth: { authenticate: { name, simple_token: token } } })).response;
   }
@@ -552,32 +553,48 @@ export class KeelServer {
    * Who makes a call, from its token or else its client certificate's common name; undefined
    * while auth is off (everyone may do everything). With auth on, an unknown or expired token and
    * a call with neither are refused as etcd refuses them. The common name is asked for only then:
-   * reading the peer certificate is wasted on every call while auth is off.
+   * reading the peer certificate is wasted on every call while auth is off. A JWT's auth revision
+   * comes along: only key permission checks (checkPermitted) refuse one issued before an auth change.
    */
-  caller(token: string | undefined, commonName: () => string | undefined): string | undefined {
+  caller(token: string | undefined, commonName: () => string | undefined): TokenHolder | undefined {
     if (!this.authStore.isEnabled) return undefined;
     if (token !== undefined) {
       const holder = this.authStore.tokens.holder(token);
       if (holder === undefined) throw new ServerError('invalid-auth-token');
-      // A JWT names the auth revision it was issued at: after any auth change it must be renewed.
-      if (holder.revision !== undefined && holder.revision < this.authStore.currentRevision) throw new ServerError('auth-old-revision');
-      return holder.user;
+      return holder;
     }
     const cn = commonName();
-    if (cn !== undefined && this.authStore.hasUser(cn)) return cn;
+    if (cn !== undefined && this.authStore.hasUser(cn)) return { user: cn };
     throw new ServerError('user-empty');
   }
 
-  /** Refuses a caller (from caller()) without the access to every key of [key, rangeEnd). */
-  checkPermitted(user: string | undefined, key: Uint8Array, rangeEnd: Uint8Array, access: 'read' | 'write'): void {
-    if (user !== undefined && !this.authStore.isPermitted(user, Buffer.from(key), Buffer.from(rangeEnd), access)) {
+  /**
+   * Refuses a caller (from caller()) without the access to every key of [key, rangeEnd). As etcd's
+   * isOpPermitted, a JWT issued before the last auth change is refused first, even root's: the
+   * permissions it was checked against may have changed.
+   */
+  checkPermitted(caller: TokenHolder | undefined, key: Uint8Array, rangeEnd: Uint8Array, access: 'read' | 'write'): void {
+    if (caller === undefined) return;
+    if (caller.revision !== undefined && caller.revision < this.authStore.currentRevision) throw new ServerError('auth-old-revision');
+    if (!this.authStore.isPermitted(caller.user, Buffer.from(key), Buffer.from(rangeEnd), access)) {
       throw new ServerError('permission-denied');
     }
   }
 
-  /** Refuses a caller without the root role (maintenance, membership and auth management). */
-  checkAdmin(user: string | undefined): void {
-    if (user !== undefined && !this.authStore.isAdmin(user)) throw new ServerError('permission-denied');
+  /**
+   * Refuses a caller without the root role (maintenance, membership and auth management). As
+   * etcd's IsAdminPermitted: the token's auth revision is not looked at, and a user that is gone
+   * (a JWT outlives its user) is "not found".
+   */
+  checkAdmin(caller: TokenHolder | undefined): void {
+    if (caller === undefined) return;
+    if (!this.authStore.hasUser(caller.user)) throw new ServerError('user-not-found');
+    if (!this.authStore.isAdmin(caller.user)) throw new ServerError('permission-denied');
+  }
+
+  /** Whether the caller holds the role (a user may read its own roles: RoleGet). */
+  callerHasRole(caller: TokenHolder, role: string): boolean {
+    return this.authStore.hasRole(caller.user, role);
   }
 
   /** The keys attached to a lease (revoking it deletes them, so the caller must be allowed to). */
