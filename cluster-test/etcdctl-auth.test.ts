@@ -70,13 +70,15 @@ const answer = (r: CtlResult) => ({
   code: r.code, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n'),
 });
 
-describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', function () {
-  this.timeout(120_000);
-  let dir: string;
+/**
+ * For the suite it is called in: a keel member for etcdctl, an etcd member, and a keel member for
+ * keelctl, each with auth off, started before its tests and stopped after them.
+ */
+function threeMembers(prefix: string): { members: Map<MemberKind | 'keelctl', MemberProcess>; dir: () => string } {
+  let dir = '';
   const members = new Map<MemberKind | 'keelctl', MemberProcess>();
-
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-auth-'));
+    dir = await mkdtemp(join(tmpdir(), prefix));
     members.set('keel', await startKeel({ baseDir: join(dir, 'keel') }));
     members.set('etcd', await startEtcd({ baseDir: join(dir, 'etcd') }));
     members.set('keelctl', await startKeel({ baseDir: join(dir, 'keelctl') }));
@@ -85,6 +87,12 @@ describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', funct
     await Promise.all([...members.values()].map((m) => m.stop()));
     await rm(dir, { recursive: true, force: true });
   });
+  return { members, dir: () => dir };
+}
+
+describe('etcdctl 3.4 users, roles and permissions: keel answers as etcd', function () {
+  this.timeout(120_000);
+  const { members } = threeMembers('keel-auth-');
 
   for (const step of STEPS) {
     it(step.join(' '), async () => {
@@ -152,13 +160,22 @@ describe('auth on keel across a restart', function () {
 /**
  * More of etcd's auth answers, etcdctl on a keel member and on an etcd member (etcd 3.4; each
  * also as in 3.5): what a user may read of itself, no-password users, the raw auth errors of the
- * maintenance calls, a watch without a token, the order RoleGet lists permissions in.
+ * maintenance calls, a watch without a token, the order RoleGet lists permissions in. keelctl
+ * runs every step on a second keel member and must answer as etcdctl does on the first.
  */
 const BOB = ['--user', 'bob:bobpw'];
-const MORE_STEPS: Array<{ args: string[]; stdin?: string; stopAfterMs?: number }> = [
+const BAD = ['--user', 'bob:wrong'];
+const MORE_STEPS: Array<{ args: string[]; stdin?: string; stopAfterMs?: number; digits?: boolean }> = [
   { args: ['user', 'add', 'root:rootpw'] },
+  // With auth still disabled, --user is no obstacle: clientv3 goes on without a token.
+  { args: [...ROOT, 'get', '/z/'] },
+  { args: [...ROOT, 'defrag'] },
   { args: ['user', 'add', 'bob:bobpw'] },
   { args: ['user', 'add', 'np', '--no-password'] },
+  // With --no-password the whole argument is the name, a colon included.
+  { args: ['user', 'add', 'np2:x', '--no-password'] },
+  { args: ['user', 'get', 'np2:x'] },
+  { args: ['user', 'add', '--no-password'] },
   { args: ['role', 'add', 'reader'] },
   { args: ['role', 'add', 'other'] },
   // etcd orders a role's permissions by key alone, keeping the order they were granted in.
@@ -191,37 +208,57 @@ const MORE_STEPS: Array<{ args: string[]; stdin?: string; stopAfterMs?: number }
   // A watch stream needs no token: each watcher it creates does.
   { args: ['watch', '/z/'], stopAfterMs: 1500 },
   { args: [...ROOT, 'defrag'] },
+  // The maintenance commands that call each endpoint themselves log in there with --user; a
+  // refused login ends them first (exit 2), as etcdctl's client does.
+  { args: [...ROOT, 'defrag', '--cluster'] },
+  { args: [...BOB, 'defrag', '--cluster'] },
+  { args: [...BAD, 'defrag'] },
+  { args: [...BAD, 'defrag', '--cluster'] },
+  { args: [...ROOT, 'endpoint', 'hashkv'] },
+  { args: [...ROOT, 'endpoint', 'hashkv', '--cluster'] },
+  { args: [...BOB, 'endpoint', 'hashkv', '--cluster'] },
+  { args: [...BAD, 'endpoint', 'hashkv'] },
+  { args: [...BAD, 'endpoint', 'status'] },
+  { args: [...BAD, 'endpoint', 'status', '--cluster'] },
+  { args: [...ROOT, 'endpoint', 'health'], digits: true },
+  { args: [...BOB, 'endpoint', 'health', '--cluster'], digits: true },
+  { args: [...BAD, 'endpoint', 'health'] },
+  // etcdctl lists the members without logging in: each endpoint's refused login is its answer.
+  { args: [...BAD, 'endpoint', 'health', '--cluster'] },
+  { args: [...ROOT, 'move-leader', '1'] },
+  { args: [...BAD, 'move-leader', '1'] },
+  { args: [...ROOT, 'snapshot', 'save', 'SNAPSHOT'] },
+  { args: [...BAD, 'snapshot', 'save', 'SNAPSHOT'] },
+  { args: [...ROOT, 'alarm', 'list'] },
+  { args: [...BAD, 'alarm', 'list'] },
+  { args: [...BAD, 'member', 'list'] },
 ];
 
 describe('etcdctl 3.4 auth, more: keel answers as etcd', function () {
   this.timeout(120_000);
-  let dir: string;
-  const members = new Map<MemberKind, MemberProcess>();
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-auth-more-'));
-    members.set('keel', await startKeel({ baseDir: join(dir, 'keel') }));
-    members.set('etcd', await startEtcd({ baseDir: join(dir, 'etcd') }));
-  });
-  after(async () => {
-    await Promise.all([...members.values()].map((m) => m.stop()));
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { members, dir } = threeMembers('keel-auth-more-');
 
   for (const step of MORE_STEPS) {
     it(step.args.join(' '), async () => {
       const opts = { ...(step.stdin === undefined ? {} : { stdin: step.stdin }), ...(step.stopAfterMs === undefined ? {} : { stopAfterMs: step.stopAfterMs }) };
-      const run = (kind: MemberKind) => {
+      const run = (kind: MemberKind | 'keelctl') => {
         const m = members.get(kind)!;
-        const args = step.args.map((a) => (a === 'SNAPSHOT' ? join(dir, `${kind}.snapshot.db`) : a));
-        // Output naming the endpoint is compared without it.
-        return etcdctl(m.endpoint, args, opts).then((r) => {
+        const snapshot = join(dir(), `${kind}.snapshot.db`);
+        const args = step.args.map((a) => (a === 'SNAPSHOT' ? snapshot : a));
+        // Output naming the endpoint or the snapshot file is compared without it; with `digits`,
+        // without numbers either (health's durations).
+        const generic = (text: string) => {
+          const out = text.replaceAll(m.endpoint, 'ENDPOINT').replaceAll(snapshot, 'SNAPSHOT');
+          return step.digits ? out.replace(/\d+(\.\d+)?(µs|ms|s|ns)?/g, 'N') : out;
+        };
+        return (kind === 'keelctl' ? keelctl : etcdctl)(m.endpoint, args, opts).then((r) => {
           const a = answer(r);
-          return { ...a, stdout: a.stdout.replaceAll(m.endpoint, 'ENDPOINT'), stderr: a.stderr.replaceAll(m.endpoint, 'ENDPOINT') };
+          return { ...a, stdout: generic(a.stdout), stderr: generic(a.stderr) };
         });
       };
-      const [fromKeel, fromEtcd] = await Promise.all([run('keel'), run('etcd')]);
+      const [fromKeel, fromEtcd, fromKeelctl] = await Promise.all([run('keel'), run('etcd'), run('keelctl')]);
       assert.deepEqual(fromKeel, fromEtcd, 'etcdctl on keel and on etcd');
+      assert.deepEqual(fromKeelctl, fromKeel, 'keelctl and etcdctl, each on a keel member');
     });
   }
 });

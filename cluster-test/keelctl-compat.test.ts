@@ -104,6 +104,9 @@ const KV_STEPS: Step[] = [
   { args: ['get', 'foo/a', '--rev=3', '-w', 'json'] },
   { args: ['get', 'foo/a', 'foo/c'] },
   { args: ['get', 'foo', '--consistency=s'] },
+  // Auth is disabled: clientv3 logs in, is told so, and goes on without a token.
+  { args: ['--user', 'root:x', 'get', 'foo'] },
+  { args: ['--user', 'root:x', 'endpoint', 'hashkv'] },
   { args: ['get', 'foo', '--print-value-only', '-w', 'json'], code: 128 },
   { args: ['get', 'foo', '--prefix', '--from-key'], code: 128 },
   { args: ['get', 'foo', '--consistency=x'], code: 4 },

@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Permission__Output } from '../generated/authpb/Permission';
 import { CtlCommand, leaf } from './command';
 import type { CtlContext } from './context';
@@ -21,6 +22,17 @@ async function nameAndPassword(ctx: CtlContext, arg: string): Promise<[string, s
 /** What Go's fmt.Scanf("%s") reads: the first whitespace-delimited word of standard input. */
 async function firstWord(ctx: CtlContext): Promise<string> {
   return (await ctx.io.readStdin()).toString('utf8').trim().split(/\s+/)[0] ?? '';
+}
+
+/**
+ * etcdctl's `--no-password` (a user that never logs in with a password, for CN-based auth). Commander
+ * reads any `--no-x` flag as the negation of `--x`; this one is a flag of its own, named noPassword.
+ */
+function noPasswordOption(): Option {
+  const option = new Option('--no-password', 'Create a user without password (CN based auth only)');
+  option.negate = false;
+  option.defaultValue = false;
+  return option;
 }
 
 function interactiveOnly(opts: Record<string, unknown>): void {
@@ -81,8 +93,15 @@ export const authCommands: CtlCommand = {
     const user = program.command('user').description('User related commands');
     leaf(user, 'add', 'Adds a new user')
       .option('--interactive <bool>', 'Read password from stdin instead of interactive terminal', 'true')
+      .addOption(noPasswordOption())
       .action(bind(async (ctx, args, opts) => {
         if (args.length !== 1) throw new CtlError(ExitCode.BadArgs, 'user add command requires user name as its argument');
+        if (opts.noPassword === true) {
+          // As etcdctl: the whole argument is the name (a colon included) and no password is read.
+          await (await ctx.client()).authCall('UserAdd', { name: args[0]!, password: '', options: { no_password: true } });
+          say(ctx, `User ${args[0]} created`);
+          return;
+        }
         if (!args[0]!.includes(':')) interactiveOnly(opts);
         const [name, password] = await nameAndPassword(ctx, args[0]!);
         await (await ctx.client()).authCall('UserAdd', { name, password });
@@ -97,7 +116,7 @@ export const authCommands: CtlCommand = {
       if (args.length !== 1) throw new CtlError(ExitCode.BadArgs, 'user get command requires user name as its argument');
       const resp = await (await ctx.client()).authCall('UserGet', { name: args[0]! });
       say(ctx, `User: ${args[0]}`);
-      say(ctx, `Roles: ${resp.roles.join(' ')}`);
+      say(ctx, `Roles:${resp.roles.map((r) => ` ${r}`).join('')}`); // etcdctl: "Roles:" then " role" per role
     }));
     leaf(user, 'list', 'Lists all users').action(bind(async (ctx, args) => {
       if (args.length !== 0) throw new CtlError(ExitCode.BadArgs, 'user list command requires no arguments');

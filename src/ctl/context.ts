@@ -5,6 +5,9 @@ import type { Output } from './output';
 import type { Printer } from './printer';
 import { newPrinter } from './printers';
 
+/** etcd's answer to Authenticate while auth is disabled. */
+const AUTH_NOT_ENABLED = 'etcdserver: authentication is not enabled';
+
 /** etcdctl's global flags, after the command line and the ETCDCTL_* environment are merged. */
 export interface GlobalOptions {
   /** host:port or URLs, as given. */
@@ -81,16 +84,38 @@ export class CtlContext {
    * A client on the first endpoint that connects within the dial timeout, as clientv3's balancer
    * would pick one. With none reachable the command fails as etcdctl 3.4's does.
    */
-  async client(): Promise<EtcdClient> {
+  async client(options: { logIn?: boolean } = {}): Promise<EtcdClient> {
     void this.printer; // etcdctl checks -w while it builds its client, before any request
+    const logIn = options.logIn ?? true;
     for (const ep of this.globals.endpoints) {
       const c = this.clientFor(ep);
       const connected = await c.waitForReady(new Date(Date.now() + this.globals.dialTimeoutMs)).then(() => true, () => false);
       if (!connected) continue;
-      await this.logIn(c);
+      if (logIn) await this.logIn(c);
       return c;
     }
-    throw new CtlError(ExitCode.Error, 'context deadline exceeded');
+    // With --user, clientv3 fails while fetching its token: etcdctl's bad-connection exit.
+    throw new CtlError(logIn && this.globals.user !== undefined ? ExitCode.BadConnection : ExitCode.Error, 'context deadline exceeded');
+  }
+
+  /**
+   * etcdctl's mustClientFromCmd for the commands that then call each endpoint on its own (defrag,
+   * endpoint status and hashkv, move-leader): with --user, log in first, so a refused or
+   * unreachable login ends the command (exit 2) before any endpoint is visited.
+   */
+  async checkLogIn(): Promise<void> {
+    if (this.globals.user !== undefined) await this.client();
+  }
+
+  /**
+   * A client on exactly this endpoint, logged in there with --user, as clientv3's Dial(endpoint)
+   * gives the maintenance calls (defrag, hashkv, status, health, move-leader). A refused login
+   * rejects with a CtlError (exit 2) whose message is the server's.
+   */
+  async endpointClient(endpoint: string): Promise<EtcdClient> {
+    const c = this.clientFor(endpoint);
+    await this.logIn(c);
+    return c;
   }
 
   /** A client on exactly this endpoint (endpoint status, defrag, snapshot), connected. */
@@ -111,6 +136,8 @@ export class CtlContext {
     try {
       await c.authenticate(name, secret);
     } catch (err) {
+      // clientv3 goes on without a token when the cluster has auth disabled.
+      if (errorText(err) === AUTH_NOT_ENABLED) return;
       throw new CtlError(ExitCode.BadConnection, errorText(err));
     }
   }

@@ -8,9 +8,10 @@ export const defragCommand: CtlCommand = {
       .option('--cluster', 'use all endpoints from the cluster member list')
       .action(bind(async (ctx, _args, opts) => {
         let failures = 0;
+        await ctx.checkLogIn();
         for (const ep of await targetEndpoints(ctx, Boolean(opts.cluster))) {
           try {
-            await ctx.clientFor(ep).defragment();
+            await (await ctx.endpointClient(ep)).defragment();
             ctx.out.out(`Finished defragmenting etcd member[${ep}]\n`);
           } catch (err) {
             ctx.out.err(`Failed to defragment etcd member[${ep}] (${errorText(err)})\n`);

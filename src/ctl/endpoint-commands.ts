@@ -21,7 +21,9 @@ export const endpointCommands: CtlCommand = {
         // A linearizable read of the key "health" on each endpoint, all at once.
         const list: EpHealth[] = await Promise.all(eps.map(async (ep) => {
           const started = process.hrtime.bigint();
-          const error = await ctx.clientFor(ep).range({ key: Buffer.from('health') }).then(() => '', (err: unknown) => errorText(err));
+          // etcdctl builds one client per endpoint, logged in there: a refused login is that endpoint's error.
+          const error = await ctx.endpointClient(ep).then((c) => c.range({ key: Buffer.from('health') }))
+            .then(() => '', (err: unknown) => errorText(err));
           const took = formatGoDuration(process.hrtime.bigint() - started);
           const healthy = error === '' || error === PERMISSION_DENIED;
           return { ep, health: healthy, took, error: healthy ? '' : error };
@@ -33,13 +35,14 @@ export const endpointCommands: CtlCommand = {
     leaf(endpoint, 'status', 'Prints out the status of endpoints specified in `--endpoints` flag')
       .option('--cluster', 'use all endpoints from the cluster member list')
       .action(bind(async (ctx, _args, opts) => {
+        await ctx.checkLogIn();
         const eps = await targetEndpoints(ctx, cluster(opts, endpoint.opts()));
         void ctx.printer;
         const list: EpStatus[] = [];
         let failed = false;
         for (const ep of eps) {
           try {
-            list.push({ ep, resp: await ctx.clientFor(ep).status() });
+            list.push({ ep, resp: await (await ctx.endpointClient(ep)).status() });
           } catch (err) {
             failed = true;
             ctx.out.err(`Failed to get the status of endpoint ${ep} (${errorText(err)})\n`);
@@ -53,13 +56,14 @@ export const endpointCommands: CtlCommand = {
       .option('--cluster', 'use all endpoints from the cluster member list')
       .option('--rev <rev>', 'maximum revision to hash (default: all revisions)', int64Flag, 0)
       .action(bind(async (ctx, _args, opts) => {
+        await ctx.checkLogIn();
         const eps = await targetEndpoints(ctx, cluster(opts, endpoint.opts()));
         void ctx.printer;
         const list: EpHashKV[] = [];
         let lastError: string | undefined;
         for (const ep of eps) {
           try {
-            list.push({ ep, resp: await ctx.clientFor(ep).hashKV(opts.rev as number) });
+            list.push({ ep, resp: await (await ctx.endpointClient(ep)).hashKV(opts.rev as number) });
           } catch (err) {
             lastError = errorText(err);
             ctx.out.err(`Failed to get the hash of endpoint ${ep} (${lastError})\n`);

@@ -8,9 +8,11 @@ export const moveLeaderCommand: CtlCommand = {
       if (args.length !== 1) throw new CtlError(ExitCode.BadArgs, 'move-leader command needs 1 argument');
       const target = parseMemberId(args[0]!, '%v');
       void ctx.printer;
-      // Only the leader can hand over leadership: find it among the given endpoints.
+      await ctx.checkLogIn();
+      // Only the leader can hand over leadership: find it among the given endpoints, each logged
+      // in on its own with --user (a refused login exits 2, as etcdctl's per-endpoint client does).
       for (const ep of ctx.globals.endpoints) {
-        const client = ctx.clientFor(ep);
+        const client = await ctx.endpointClient(ep);
         const status = await client.status();
         if (status.header?.member_id === status.leader) {
           const resp = await client.moveLeader(target);
