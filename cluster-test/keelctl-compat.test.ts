@@ -275,3 +275,20 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
     });
   });
 }
+
+describe('keelctl against etcdctl 3.4: an endpoint nobody answers at', function () {
+  this.timeout(60_000);
+  // Nothing listens on port 1 of loopback: both clients wait for a connection until the command
+  // timeout, as clientv3's calls do, and say so in etcdctl's words.
+  const NOBODY = '127.0.0.1:1';
+  const steps = [['defrag'], ['endpoint', 'status'], ['endpoint', 'hashkv'], ['endpoint', 'health']];
+  for (const step of steps) {
+    it(step.join(' '), async () => {
+      const args = ['--command-timeout=1s', ...step];
+      const [e, k] = await Promise.all([etcdctl(NOBODY, args), keelctl(NOBODY, args)]);
+      // etcdctl's clientv3 also logs its retries as JSON lines on stderr; keelctl does not.
+      const words = (r: CtlResult) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n') });
+      assert.deepEqual(words(k), words(e));
+    });
+  }
+});

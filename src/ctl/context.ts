@@ -109,19 +109,15 @@ export class CtlContext {
 
   /**
    * A client on exactly this endpoint, logged in there with --user, as clientv3's Dial(endpoint)
-   * gives the maintenance calls (defrag, hashkv, status, health, move-leader). A refused login
-   * rejects with a CtlError (exit 2) whose message is the server's.
+   * gives the maintenance calls (defrag, hashkv, status, health, move-leader, snapshot). Its calls
+   * wait for the connection, so an endpoint that never answers ends in 'context deadline exceeded'
+   * after `waitMs` (the command timeout, as etcdctl's). A refused login rejects with a CtlError
+   * (exit 2) whose message is the server's.
    */
-  async endpointClient(endpoint: string): Promise<EtcdClient> {
+  async endpointClient(endpoint: string, waitMs = this.globals.commandTimeoutMs): Promise<EtcdClient> {
     const c = this.clientFor(endpoint);
-    await this.logIn(c);
-    return c;
-  }
-
-  /** A client on exactly this endpoint (endpoint status, defrag, snapshot), connected. */
-  async connect(endpoint: string): Promise<EtcdClient> {
-    const c = this.clientFor(endpoint);
-    await c.waitForReady(new Date(Date.now() + this.globals.dialTimeoutMs));
+    const connected = await c.waitForReady(new Date(Date.now() + waitMs)).then(() => true, () => false);
+    if (!connected) throw new Error('context deadline exceeded');
     await this.logIn(c);
     return c;
   }

@@ -16,7 +16,7 @@ async function saveSnapshot(ctx: CtlContext, path: string): Promise<void> {
   if (endpoint === undefined || more.length > 0) {
     throw new Error(`snapshot must be requested to one selected node, not multiple [${ctx.globals.endpoints.join(' ')}]`);
   }
-  const client = await ctx.connect(endpoint);
+  const client = await ctx.endpointClient(endpoint, ctx.globals.dialTimeoutMs);
   const part = `${path}.part`;
   const file = await open(part, 'w', 0o600);
   try {
