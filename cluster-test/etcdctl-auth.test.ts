@@ -132,24 +132,34 @@ function grepData(dir: string, text: string): boolean {
   }
 }
 
+/**
+ * For the suite it is called in: a fresh dir, and the member a test starts in it (`running`),
+ * stopped and removed after the suite.
+ */
+function oneMember(prefix: string): { dir: string; running?: MemberProcess } {
+  const s: { dir: string; running?: MemberProcess } = { dir: '' };
+  before(async () => {
+    s.dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    await s.running?.stop();
+    await rm(s.dir, { recursive: true, force: true });
+  });
+  return s;
+}
+
 describe('auth on keel across a restart', function () {
   this.timeout(60_000);
-  let dir: string;
-  let member: MemberProcess | undefined;
-  after(async () => {
-    await member?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const s = oneMember('keel-auth-restart-');
 
   it('keeps users, roles and the enabled switch; tokens from before the restart are gone', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'keel-auth-restart-'));
-    member = await startKeel({ baseDir: dir });
+    let member = s.running = await startKeel({ baseDir: s.dir });
     for (const step of [['user', 'add', 'root:rootpw'], ['auth', 'enable'], [...ROOT, 'put', 'k', 'v']]) {
       const r = await etcdctl(member.endpoint, step);
       assert.equal(r.code, 0, `${step.join(' ')}: ${r.stderr}`);
     }
     await member.stop();
-    member = await member.restart();
+    member = s.running = await member.restart();
     const anonymous = await etcdctl(member.endpoint, ['get', 'k']);
     assert.deepEqual(answer(anonymous), { code: 1, stdout: '', stderr: 'Error: etcdserver: user name is empty\n' });
     const asRoot = await etcdctl(member.endpoint, [...ROOT, 'get', 'k', '--print-value-only']);
@@ -270,17 +280,11 @@ describe('etcdctl 3.4 auth, more: keel answers as etcd', function () {
 for (const kind of ['keel', 'etcd'] as MemberKind[]) {
   describe(`a put to a lease holding keys the user may not write, on ${kind}`, function () {
     this.timeout(60_000);
-    let dir: string;
-    let member: MemberProcess | undefined;
-    after(async () => {
-      await member?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const s = oneMember(`keel-auth-lease-${kind}-`);
 
     it('is refused with "permission denied"; a lease with only its own keys is fine', async () => {
-      dir = await mkdtemp(join(tmpdir(), `keel-auth-lease-${kind}-`));
-      member = kind === 'keel' ? await startKeel({ baseDir: dir }) : await startEtcd({ baseDir: dir });
-      const ctl = async (args: string[]) => answer(await etcdctl(member!.endpoint, args));
+      const member = s.running = kind === 'keel' ? await startKeel({ baseDir: s.dir }) : await startEtcd({ baseDir: s.dir });
+      const ctl = async (args: string[]) => answer(await etcdctl(member.endpoint, args));
       for (const step of [
         ['user', 'add', 'root:rootpw'], ['user', 'add', 'alice:alicepw'], ['role', 'add', 'app'],
         ['role', 'grant-permission', 'app', 'readwrite', '/app/', '--prefix'], ['user', 'grant-role', 'alice', 'app'], ['auth', 'enable'],
