@@ -19,7 +19,7 @@ export function clusterService(server: KeelServer, log: Logger): ClusterHandlers
   // etcd lists members in ID order.
   const members = () => [...server.members()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toWire);
   // A learner serves none of the Cluster service.
-  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => votersOnly(server, log, handle);
+  const voting = votersOnly(server, log);
   return {
     MemberList: voting(async () => withMemberHeader<MemberListResponse>(server, { members: members() })),
     MemberAdd: voting(async (req: MemberAddRequest__Output) => {

@@ -31,11 +31,11 @@ export function unary<Req, Res>(log: Logger, handle: (req: Req) => Promise<Res>)
 }
 
 /**
- * `unary` for a call a learner refuses, as etcd's learner interceptor refuses every unary call but
- * Status and a serializable Range.
+ * `unary` for the calls a learner refuses, as etcd's learner interceptor refuses every unary call but
+ * Status and a serializable Range: `votersOnly(server, log)(handle)`.
  */
-export function votersOnly<Req, Res>(server: KeelServer, log: Logger, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-  return unary(log, async (req: Req) => {
+export function votersOnly(server: KeelServer, log: Logger) {
+  return <Req, Res>(handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> => unary(log, async (req: Req) => {
     server.ensureServes(true);
     return handle(req);
   });

@@ -17,17 +17,18 @@ import { votersOnly, withHeader } from './handler';
  */
 export function leaseService(server: KeelServer, log: Logger): LeaseHandlers {
   const leases = server.leases;
+  const voting = votersOnly(server, log);
   return {
-    LeaseGrant: votersOnly(server, log, async (req) => {
+    LeaseGrant: voting(async (req) => {
       if (Number(req.TTL) > MAX_LEASE_TTL_SECONDS) throw new LeaseTtlTooLargeError();
       return withHeader(server, await leases.grant(req));
     }),
-    LeaseRevoke: votersOnly(server, log, async (req) => withHeader(server, await leases.revoke(req.ID))),
-    LeaseTimeToLive: votersOnly(server, log, async (req) => {
+    LeaseRevoke: voting(async (req) => withHeader(server, await leases.revoke(req.ID))),
+    LeaseTimeToLive: voting(async (req) => {
       const t = await leases.timeToLive(BigInt(req.ID), req.keys);
       return withHeader<LeaseTimeToLiveResponse>(server, { ID: req.ID, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys });
     }),
-    LeaseLeases: votersOnly(server, log, async () => withHeader<LeaseLeasesResponse>(server, {
+    LeaseLeases: voting(async () => withHeader<LeaseLeasesResponse>(server, {
       leases: leases.lessor.list().map((l) => ({ ID: l.id.toString() })),
     })),
     LeaseKeepAlive: (call) => {

@@ -19,7 +19,7 @@ const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 /** etcdserverpb.Maintenance, as etcd 3.4 answers it (Downgrade is 3.5 and stays unimplemented). */
 export function maintenanceService(server: KeelServer, log: Logger): Partial<MaintenanceHandlers> {
   // Of the unary calls a learner answers only Status (Snapshot, a stream, it still serves).
-  const voting = <Req, Res>(handle: (req: Req) => Promise<Res>) => votersOnly(server, log, handle);
+  const voting = votersOnly(server, log);
   return {
     Status: unary(log, async () => {
       const s = await server.status();

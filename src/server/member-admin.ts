@@ -2,7 +2,7 @@ import { NodeId } from '../raft/types';
 import { ServerError } from './errors';
 import { Member, memberIdOf, urlProblem } from './membership';
 import { MemberChange } from './member-change';
-import { MAX_LEARNERS, MembershipState } from './membership-state';
+import { MembershipState } from './membership-state';
 
 /** What the cluster service's requests need of the member. */
 export interface MemberAdminDeps {
@@ -36,7 +36,7 @@ export class MemberAdmin {
     // then what its ValidateConfigurationChange finds, in its order: the same URLs added again
     // within the second (ErrIDExists), then a learner too many (checked again at apply).
     if (membership.member(member.id) !== undefined) throw new ServerError('member-exists');
-    if (isLearner && membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new ServerError('too-many-learners');
+    if (isLearner && membership.learnersFull()) throw new ServerError('too-many-learners');
     await this.d.propose({ type: 'add', member });
     return member;
   }
@@ -67,6 +67,10 @@ export class MemberAdmin {
     return member;
   }
 
+  private voterCount(): number {
+    return this.d.membership.list().filter((m) => !m.isLearner).length;
+  }
+
   /** A member is started once it has published its name through the log. */
   private startedVoters(except?: bigint): { members: number; started: number } {
     const voters = this.d.membership.list().filter((m) => !m.isLearner && m.id !== except);
@@ -93,8 +97,7 @@ export class MemberAdmin {
    */
   private async checkEveryVoterActive(): Promise<void> {
     const active = await this.d.activeVoters();
-    const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
-    if (active.size < voters) throw new ServerError('unhealthy');
+    if (active.size < this.voterCount()) throw new ServerError('unhealthy');
   }
 
   /** etcd's mayRemoveMember: keep a quorum of started members, and of active ones as the leader sees them. */
@@ -104,8 +107,7 @@ export class MemberAdmin {
     const active = await this.d.activeVoters();
     // A member that is down is always safe to remove.
     if (id !== this.d.memberId && !active.has(id)) return;
-    const voters = this.d.membership.list().filter((m) => !m.isLearner).length;
-    if (active.size - 1 < quorum(voters - 1)) throw new ServerError('unhealthy');
+    if (active.size - 1 < quorum(this.voterCount() - 1)) throw new ServerError('unhealthy');
   }
 }
 

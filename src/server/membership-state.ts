@@ -6,7 +6,7 @@ import { Member, sameUrls } from './membership';
 import { MemberChange } from './member-change';
 
 /** etcd's default --max-learners. */
-export const MAX_LEARNERS = 1;
+const MAX_LEARNERS = 1;
 
 interface StoredMember {
   id: string;
@@ -61,6 +61,11 @@ export class MembershipState {
     return this.members;
   }
 
+  /** As etcd: at most --max-learners learners (its default, 1). */
+  learnersFull(): boolean {
+    return this.members.filter((m) => m.isLearner).length >= MAX_LEARNERS;
+  }
+
   member(id: bigint): Member | undefined {
     return this.members.find((m) => m.id === id);
   }
@@ -94,10 +99,8 @@ export class MembershipState {
       case 'add':
         if (existing !== undefined && !sameUrls(existing.peerURLs, member.peerURLs)) throw new ServerError('member-exists');
         if (urlsTaken()) throw new ServerError('peer-url-exists');
-        // As etcd: at most one learner (--max-learners), counted here too, since a proposer may not have applied the last add.
-        if (existing === undefined && member.isLearner && this.members.filter((m) => m.isLearner).length >= MAX_LEARNERS) {
-          throw new ServerError('too-many-learners');
-        }
+        // Counted here too, since a proposer may not have applied the last add.
+        if (existing === undefined && member.isLearner && this.learnersFull()) throw new ServerError('too-many-learners');
         return;
       case 'promote':
         if (existing === undefined) throw new ServerError('member-not-found');

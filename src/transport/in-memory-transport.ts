@@ -32,20 +32,10 @@ export class InMemoryNetwork {
       attach: (r) => {
         this.receivers.set(id, r);
       },
-      forwardLease: async (to, req) => {
-        const target = this.receivers.get(to);
-        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
-        return target.leaseRequest(req);
-      },
-      learnerReady: async (to, learner) => {
-        const target = this.receivers.get(to);
-        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
-        return target.learnerReady(learner);
-      },
+      forwardLease: async (to, req) => this.reachable(id, to).leaseRequest(req),
+      learnerReady: async (to, learner) => this.reachable(id, to).learnerReady(learner),
       activeVoters: async (to) => {
-        const target = this.receivers.get(to);
-        if (target === undefined || this.cut.has(`${id}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
-        const active = target.activeVoters();
+        const active = this.reachable(id, to).activeVoters();
         if (active === undefined) throw new Error(`member ${to.toString(16)} is not the leader`);
         return active;
       },
@@ -73,6 +63,13 @@ export class InMemoryNetwork {
       this.cut.add(`${id}-${other}`);
       this.cut.add(`${other}-${id}`);
     }
+  }
+
+  /** The member `to`, as `from` asks it a question; throws if it is gone or the link is cut. */
+  private reachable(from: NodeId, to: NodeId): TransportReceiver {
+    const target = this.receivers.get(to);
+    if (target === undefined || this.cut.has(`${from}-${to}`)) throw new Error(`member ${to.toString(16)} is unreachable`);
+    return target;
   }
 
   /** Loses every message from `from` to `to` (one way) until heal(). */

@@ -274,21 +274,22 @@ export class PeerPortTransport implements PeerTransport {
   }
 
   forwardLease(to: NodeId, req: LeaseForward): Promise<LeaseForwardReply> {
-    const sender = this.senders.get(to);
-    if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
-    return sender.forwardLease(req);
+    return this.ask(to, (sender) => sender.forwardLease(req));
   }
 
   learnerReady(to: NodeId, learner: NodeId): Promise<boolean> {
-    const sender = this.senders.get(to);
-    if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
-    return sender.learnerReady(learner);
+    return this.ask(to, (sender) => sender.learnerReady(learner));
   }
 
   activeVoters(to: NodeId): Promise<Set<NodeId>> {
+    return this.ask(to, (sender) => sender.activeVoters());
+  }
+
+  /** A question to the member `to`, refused at once if it is not one this member knows. */
+  private ask<T>(to: NodeId, question: (sender: PeerSender) => Promise<T>): Promise<T> {
     const sender = this.senders.get(to);
     if (sender === undefined) return Promise.reject(new Error(`unknown member ${to.toString(16)}`));
-    return sender.activeVoters();
+    return question(sender);
   }
 
   send(msgs: Message[]): void {
@@ -429,16 +430,18 @@ class PeerSender {
 
   learnerReady(learner: NodeId): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.LearnerReady({ learner: learner.toString() }, this.metadata,
-        { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS }, (err, res) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(res.ready)));
+      this.client.LearnerReady({ learner: learner.toString() }, this.metadata, this.questionDeadline(), answer(resolve, reject, (res) => res.ready));
     });
   }
 
   activeVoters(): Promise<Set<NodeId>> {
     return new Promise((resolve, reject) => {
-      this.client.ActiveVoters({}, this.metadata, { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS },
-        (err: grpc.ServiceError | null, res?: ActiveVotersResponse__Output) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(new Set(res.ids.map(BigInt)))));
+      this.client.ActiveVoters({}, this.metadata, this.questionDeadline(), answer(resolve, reject, (res: ActiveVotersResponse__Output) => new Set(res.ids.map(BigInt))));
     });
+  }
+
+  private questionDeadline(): grpc.CallOptions {
+    return { deadline: Date.now() + LEASE_FORWARD_TIMEOUT_MS };
   }
 
   /** Sends a snapshot on a connection of its own (snapshot-stream.ts), and reports how it went. */
@@ -573,4 +576,9 @@ class PeerSender {
     this.reconnectAt = Date.now() + this.backoffMs;
     this.transport.unreachable(this.id);
   }
+}
+
+/** The callback of a question to a peer: its answer, through `pick`, or the failure (none is one too). */
+function answer<Res, T>(resolve: (value: T) => void, reject: (err: Error) => void, pick: (res: Res) => T): grpc.requestCallback<Res> {
+  return (err, res) => (err || !res ? reject(err ?? new Error('no answer')) : resolve(pick(res)));
 }
