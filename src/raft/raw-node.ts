@@ -1,6 +1,7 @@
 import { RaftConfig } from './config';
 import { StepLocalMessageError, StepPeerNotFoundError } from './errors';
 import { Raft } from './raft';
+import { coalesce } from './coalesce';
 import { ConfChange, encodeConfChange } from './conf-change';
 import {
   ConfState, HardState, isEmptyHardState, isLocalMessage, isResponseMessage, message, Message, NodeId, Ready, SoftState,
@@ -90,7 +91,7 @@ export class RawNode {
     const rd: Ready = {
       entries,
       committedEntries: r.log.nextCommittedEntries(),
-      messages: r.msgs,
+      messages: coalesce(r.msgs, r.cfg.maxSizePerMsg),
       readStates: r.readStates,
       mustSync: entries.length > 0 || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
       ...(sameSoftState(soft, this.prevSoftState) ? {} : { softState: soft }),
