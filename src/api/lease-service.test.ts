@@ -140,6 +140,30 @@ describe('Leases across a three-member cluster', function () {
     });
   });
 
+  // etcd fills a keep-alive's header before it renews, so that the revision it names is never
+  // later than the renewal: a lease revoked at revision 3 must not look renewed at revision 4.
+  it('names in a keep-alive\'s header the revision from before the renewal, not one applied while it waited', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const follower = c.members.find((x) => x !== leader)!;
+    await follower.client.leaseGrant({ ID: 41, TTL: 10 });
+    const before = (await follower.client.put({ key: b('k'), value: b('1') })).header!.revision;
+    const held = c.network.holdLeaseForwards(follower.server.memberId);
+    const stream = follower.client.leaseKeepAliveStream();
+    const answer = new Promise<LeaseKeepAliveResponse__Output>((resolve, reject) => {
+      stream.once('data', resolve);
+      stream.once('error', reject);
+    });
+    stream.write({ ID: '41' });
+    await held.sent;
+    const during = (await follower.client.put({ key: b('k'), value: b('2') })).header!.revision;
+    held.release();
+    const renewed = await answer;
+    stream.end();
+    assert.equal(renewed.TTL, '10');
+    assert.deepEqual([renewed.header!.revision, during], [before, String(Number(before) + 1)]);
+  });
+
   // A leader cut off (or paused) keeps believing it leads until its election timeout runs out,
   // while the others elect a new one: renewing there would keep a lease alive that the new leader
   // lets expire.

@@ -37,8 +37,11 @@ export function leaseService(server: KeelServer, log: Logger): LeaseHandlers {
       call.on('data', (req: LeaseKeepAliveRequest__Output) => {
         chain = chain.then(async () => {
           server.ensureServes(true);
-          const ttl = await leases.keepAlive(BigInt(req.ID));
-          call.write(withHeader<LeaseKeepAliveResponse>(server, { ID: req.ID, TTL: ttl }));
+          // As etcd: the header is taken before the renewal, so the revision it names is never
+          // later than the renewal (a lease revoked at revision 3 must not look renewed at 4).
+          const res = withHeader<LeaseKeepAliveResponse>(server, { ID: req.ID });
+          res.TTL = await leases.keepAlive(BigInt(req.ID));
+          call.write(res);
         }).catch((err: unknown) => {
           if (err instanceof InvariantError) throw err;
           const f = toGrpcFailure(err);

@@ -9,7 +9,9 @@ export class InMemoryNetwork {
   private readonly receivers = new Map<NodeId, TransportReceiver>();
   private readonly cut = new Set<string>();
   /** Snapshots to a member wait here while a test holds them. */
-  private readonly snapshotHolds = new Map<NodeId, { sent(): void; released: Promise<void> }>();
+  private readonly snapshotHolds = new Map<NodeId, Hold>();
+  /** Lease questions a member forwards wait here while a test holds them. */
+  private readonly leaseHolds = new Map<NodeId, Hold>();
   private readonly deliveryWaiters: Array<{ type: Message['type']; to: NodeId; resolve(): void }> = [];
   /** Kinds of message lost on every link, as a test asked. */
   private readonly lostTypes = new Set<Message['type']>();
@@ -20,11 +22,7 @@ export class InMemoryNetwork {
         for (const m of msgs) if (!this.lostTypes.has(m.type)) setImmediate(() => this.deliver(id, m));
       },
       sendSnapshot: async (m, state) => {
-        const hold = this.snapshotHolds.get(m.to);
-        if (hold !== undefined) {
-          hold.sent();
-          await hold.released;
-        }
+        await waitOut(this.snapshotHolds.get(m.to));
         const intake = this.receivers.get(m.to)?.snapshotIntake(m);
         for await (const piece of state) await intake?.add(Buffer.from(piece));
         this.deliver(id, m, intake);
@@ -32,7 +30,10 @@ export class InMemoryNetwork {
       attach: (r) => {
         this.receivers.set(id, r);
       },
-      forwardLease: async (to, req) => this.reachable(id, to).leaseRequest(req),
+      forwardLease: async (to, req) => {
+        await waitOut(this.leaseHolds.get(id));
+        return this.reachable(id, to).leaseRequest(req);
+      },
       learnerReady: async (to, learner) => this.reachable(id, to).learnerReady(learner),
       activeVoters: async (to) => {
         const active = this.reachable(id, to).activeVoters();
@@ -82,19 +83,13 @@ export class InMemoryNetwork {
   }
 
   /** Holds the snapshots sent to `to` until `release()`; `sent` resolves once one is held. */
-  holdSnapshots(to: NodeId): { sent: Promise<void>; release(): void } {
-    let sent!: () => void;
-    let release!: () => void;
-    const wasSent = new Promise<void>((resolve) => { sent = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
-    this.snapshotHolds.set(to, { sent, released });
-    return {
-      sent: wasSent,
-      release: () => {
-        this.snapshotHolds.delete(to);
-        release();
-      },
-    };
+  holdSnapshots(to: NodeId): HeldTraffic {
+    return hold(this.snapshotHolds, to);
+  }
+
+  /** Holds the lease questions `from` forwards to the leader until `release()`; `sent` resolves once one is held. */
+  holdLeaseForwards(from: NodeId): HeldTraffic {
+    return hold(this.leaseHolds, from);
   }
 
   /** Loses every message of `type` (not a snapshot: those have holdSnapshots) until the returned function is called. */
@@ -133,4 +128,37 @@ export class InMemoryNetwork {
       }
     }
   }
+}
+
+/** What a test holds back: `sent` resolves once something is held, `release()` lets all of it go. */
+export interface HeldTraffic {
+  sent: Promise<void>;
+  release(): void;
+}
+
+interface Hold {
+  sent(): void;
+  released: Promise<void>;
+}
+
+function hold(holds: Map<NodeId, Hold>, key: NodeId): HeldTraffic {
+  let sent!: () => void;
+  let release!: () => void;
+  const wasSent = new Promise<void>((resolve) => { sent = resolve; });
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  holds.set(key, { sent, released });
+  return {
+    sent: wasSent,
+    release: () => {
+      holds.delete(key);
+      release();
+    },
+  };
+}
+
+/** Waits while `held` holds this piece of traffic back. */
+async function waitOut(held: Hold | undefined): Promise<void> {
+  if (held === undefined) return;
+  held.sent();
+  await held.released;
 }
