@@ -90,7 +90,7 @@ export class AuthStore {
   }
 
   isAdmin(user: string): boolean {
-    return this.users.get(user)?.roles.includes(ROOT) ?? false;
+    return this.hasRole(user, ROOT);
   }
 
   /**
