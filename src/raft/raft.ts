@@ -311,8 +311,9 @@ export class Raft {
   }
 
   maybeCommit(): boolean {
-    const mci = committedIndex(this.voters, (id) => this.prs.get(id)?.match ?? 0);
-    return this.log.maybeCommit(mci, this.term);
+    const matched: number[] = [];
+    for (const pr of this.prs.values()) if (!pr.isLearner) matched.push(pr.match);
+    return this.log.maybeCommit(committedIndex(matched), this.term);
   }
 
   committedEntryInCurrentTerm(): boolean {

@@ -38,6 +38,19 @@ function generic(m: Message) {
   };
 }
 
+/** As `generic`, without the fields proto3 leaves out when they hold their default (protobufjs writes any field given). */
+function canonical(m: Message) {
+  const all: Record<string, unknown> = generic(m);
+  const omit = (v: unknown) => v === 0 || v === false || v === '0' || (v instanceof Uint8Array && v.length === 0) || (Array.isArray(v) && v.length === 0);
+  const kept = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined && !omit(v)));
+  kept['entries'] = m.entries.map((e) => Object.fromEntries(Object.entries(generic({ ...m, entries: [e] }).entries[0]!).filter(([k, v]) => !omit(v) && !(k === 'type' && v === 'NORMAL'))));
+  if (kept['snapshot']) {
+    const s = kept['snapshot'] as { index: number; term: number; conf_state: object };
+    kept['snapshot'] = { conf_state: s.conf_state, ...(s.index !== 0 && { index: s.index }), ...(s.term !== 0 && { term: s.term }) };
+  }
+  return kept;
+}
+
 const plain = (ms: Message[]) => ms.map((m) => ({ ...m, entries: m.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })), ...(m.context && { context: Buffer.from(m.context) }) }));
 
 /** raft.proto's MessageBatch as protobufjs reads and writes it: the reference the hand codec must match. */
@@ -68,6 +81,10 @@ describe('raft messages on the peer wire', () => {
     const decoded = stream.requestDeserialize(encodeMessageBatch(messages)) as { messages: unknown[] };
     const expected = stream.requestDeserialize(stream.requestSerialize({ messages: messages.map(generic) })) as { messages: unknown[] };
     assert.deepEqual(decoded, expected);
+  });
+
+  it('write the very bytes protobuf writes for the same messages', () => {
+    assert.equal(encodeMessageBatch(messages).toString('hex'), stream.requestSerialize({ messages: messages.map(canonical) }).toString('hex'));
   });
 
   it('skip fields it does not know and refuse bytes cut short', () => {

@@ -16,21 +16,24 @@ export function readVarint(bytes: Uint8Array, pos: number, end = bytes.length): 
   throw new Error('malformed varint');
 }
 
-/** Bytes a protobuf varint of `value` (an integer from 0 to 2^32-1, such as a length) takes. */
+/**
+ * Bytes a protobuf varint of `value` takes: an integer from 0 to 2^53 (a length, a term, an index).
+ * Division rather than shifts, which would cut values above 2^32.
+ */
 export function varintLength(value: number): number {
   let n = 1;
   while (value >= 0x80) {
-    value >>>= 7;
+    value = Math.floor(value / 0x80);
     n++;
   }
   return n;
 }
 
-/** Writes `value` (an integer from 0 to 2^32-1) as a varint at `pos`; returns the position after it. */
+/** Writes `value` (an integer from 0 to 2^53) as a varint at `pos`; returns the position after it. */
 export function writeVarint(out: Uint8Array, pos: number, value: number): number {
   while (value >= 0x80) {
-    out[pos++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
+    out[pos++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
   }
   out[pos++] = value;
   return pos;
