@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
+import { PROTO_DIR } from '../util/paths';
 import { decodeIndexFields, decodeKeyValue, encodeKeyValue, KeyValue } from './key-value';
 
 describe('stored key-value records', () => {
@@ -12,6 +15,18 @@ describe('stored key-value records', () => {
 
   it('decode to what was encoded', () => {
     for (const kv of records) assert.deepEqual(decodeKeyValue(encodeKeyValue(kv)), kv);
+  });
+
+  it('are the bytes protobuf writes for mvccpb.KeyValue (records already on disk stay readable)', () => {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
+    root.loadSync('mvccpb/kv.proto', { keepCase: true });
+    const type = root.lookupType('mvccpb.KeyValue');
+    for (const kv of records) {
+      // proto3 leaves out empty and zero fields; protobufjs writes any field it is given.
+      const given = Object.fromEntries(Object.entries(kv).filter(([, v]) => !(v === 0 || v === '0' || (Buffer.isBuffer(v) && v.length === 0))));
+      assert.equal(encodeKeyValue(kv).toString('hex'), Buffer.from(type.encode(type.fromObject(given)).finish()).toString('hex'));
+    }
   });
 
   it('give the index fields without the value, equal to the full decode', () => {

@@ -1,5 +1,7 @@
-import { Long, Reader, util, Writer } from 'protobufjs/minimal';
+import { Long, Reader, util } from 'protobufjs/minimal';
 import { asBuffer, EMPTY_BYTES } from '../util/bytes';
+import { invariant } from '../util/invariant';
+import { bigintVarint, bytesFieldSize, LENGTH_DELIMITED, numberFieldSize, ProtoWriter, varintFieldSize } from '../util/proto-writer';
 import { readVarint } from '../util/varint';
 
 /**
@@ -22,22 +24,24 @@ const F_MOD = 3;
 const F_VERSION = 4;
 const F_VALUE = 5;
 const F_LEASE = 6;
-const VARINT = 0;
-const BYTES = 2;
 
 /**
- * The record is the writer's own buffer, and a decoded record's key and value are views of it: no
- * copies (copying them cost a member replaying the log 2.5 % of its time).
+ * Written into one buffer sized first (util/proto-writer.ts); a decoded record's key and value are
+ * views of it: no copies (copying them cost a member replaying the log 2.5 % of its time).
  */
 export function encodeKeyValue(kv: KeyValue): Buffer {
-  const w = Writer.create();
-  if (kv.key.length > 0) w.uint32((F_KEY << 3) | BYTES).bytes(kv.key);
-  if (kv.create_revision !== 0) w.uint32((F_CREATE << 3) | VARINT).int64(kv.create_revision);
-  if (kv.mod_revision !== 0) w.uint32((F_MOD << 3) | VARINT).int64(kv.mod_revision);
-  if (kv.version !== 0) w.uint32((F_VERSION << 3) | VARINT).int64(kv.version);
-  if (kv.value.length > 0) w.uint32((F_VALUE << 3) | BYTES).bytes(kv.value);
-  if (kv.lease !== '0') w.uint32((F_LEASE << 3) | VARINT).int64(kv.lease);
-  return asBuffer(w.finish());
+  const lease = kv.lease === '0' ? undefined : bigintVarint(BigInt(kv.lease));
+  const size = bytesFieldSize(kv.key) + numberFieldSize(kv.create_revision) + numberFieldSize(kv.mod_revision)
+    + numberFieldSize(kv.version) + bytesFieldSize(kv.value) + varintFieldSize(lease);
+  const out = new ProtoWriter(Buffer.allocUnsafe(size));
+  out.bytesField(F_KEY, kv.key);
+  out.numberField(F_CREATE, kv.create_revision);
+  out.numberField(F_MOD, kv.mod_revision);
+  out.numberField(F_VERSION, kv.version);
+  out.bytesField(F_VALUE, kv.value);
+  out.varintField(F_LEASE, lease);
+  invariant(out.full, 'key-value record sized wrong');
+  return out.buf;
 }
 
 export function decodeKeyValue(bytes: Uint8Array): KeyValue {
@@ -76,7 +80,7 @@ export function decodeIndexFields(bytes: Buffer): IndexFields {
   let pos = 0;
   while (pos < bytes.length) {
     const tag = bytes[pos++]!; // every field number here is below 16: the tag is one byte
-    if ((tag & 7) === BYTES) {
+    if ((tag & 7) === LENGTH_DELIMITED) {
       const [length, start] = readVarint(bytes, pos);
       if (start + length > bytes.length) throw new Error('record cut short');
       if ((tag >>> 3) === F_KEY) fields.key = bytes.toString('latin1', start, start + length);

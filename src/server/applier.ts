@@ -70,7 +70,8 @@ export class Applier {
         results.push(this.applyMemberChange(entry.data, batch));
       } else if (entry.data.length > 0) { // a new leader's empty entry only moves the applied index
         const req = decodeInternalRequest(entry.data);
-        results.push({ id: req.id, result: await this.applyRequest(req, batch) });
+        const result = this.applyRequest(req, batch);
+        results.push({ id: req.id, result: result instanceof Promise ? await result : result });
       }
       // Only now: a linearizable read waiting for this index (it may ask while the apply awaits
       // the engine) must see what the entry wrote.
@@ -104,7 +105,8 @@ export class Applier {
     return { id: requestId, result: { ok: true, response: {} } };
   }
 
-  private async applyRequest(req: InternalRequest__Output, batch: EngineOp[]): Promise<ApplyResult> {
+  /** A result at once where nothing had to be read first (see applyPut), else a promise of it. */
+  private applyRequest(req: InternalRequest__Output, batch: EngineOp[]): ApplyResult | Promise<ApplyResult> {
     if (req.member_attributes != null) {
       const a = req.member_attributes;
       this.membership.setAttributes(BigInt(a.member_id), a.name, a.client_urls, batch);
@@ -148,35 +150,53 @@ export class Applier {
       }
     }
     const txn = this.store.beginWrite(batch);
+    let response: object | Promise<object>;
     try {
-      const response = await this.applyWrite(txn, req, batch);
+      response = this.applyWrite(txn, req, batch);
+    } catch (err) {
+      return writeFailed(txn, err);
+    }
+    if (response instanceof Promise) return response.then((r) => this.writeDone(txn, r), (err: unknown) => writeFailed(txn, err));
+    return this.writeDone(txn, response);
+  }
+
+  private writeDone(txn: WriteTxn, response: object): ApplyResult {
+    try {
       // Keys follow their leases: a put moves a key to the lease it names, a delete frees it.
       txn.changes.forEach((kv, i) => this.lessor.setKeyLease(txn.changedKeys[i]!, kv.create_revision === 0 ? 0n : BigInt(kv.lease)));
       return { ok: true, response };
-    } catch (err) {
-      invariant(txn.changes.length === 0, `request failed after writing: ${String(err)}`);
-      return failure(err);
     } finally {
       txn.end();
     }
   }
 
-  private async applyWrite(txn: WriteTxn, req: InternalRequest__Output, batch: EngineOp[]): Promise<object> {
+  private applyWrite(txn: WriteTxn, req: InternalRequest__Output, batch: EngineOp[]): object | Promise<object> {
     // Every member applies every write, but only the proposer's answer reaches a client: the
     // others skip the reads that serve the answer alone (a compare-and-put's failure branch reads
     // the key back on each member, through the engine's thread pool, as Kubernetes' writes do).
     const answer: AnswerReads = this.state.awaited(req.id) ? 'read' : 'skip';
     if (req.put != null) return applyPut(txn, req.put, this.leaseExists, answer);
     if (req.delete_range != null) return applyDeleteRange(txn, req.delete_range, answer);
-    if (req.lease_revoke != null) {
-      // The lease's keys go in one revision, in key order, as etcd deletes them.
-      const id = BigInt(req.lease_revoke.ID);
-      for (const key of this.lessor.revoke(id)) await txn.deleteRange({ start: key, end: undefined });
-      batch.push({ type: 'del', key: leaseKey(id) });
-      return { header: { revision: txn.headRev } };
-    }
+    if (req.lease_revoke != null) return this.revokeLease(txn, BigInt(req.lease_revoke.ID), batch);
     invariant(req.txn != null, `log entry ${req.id} holds no request`);
     return applyTxn(txn, req.txn, this.leaseExists, answer);
+  }
+
+  /** The lease's keys go in one revision, in key order, as etcd deletes them. */
+  private async revokeLease(txn: WriteTxn, id: bigint, batch: EngineOp[]): Promise<object> {
+    for (const key of this.lessor.revoke(id)) await txn.deleteRange({ start: key, end: undefined });
+    batch.push({ type: 'del', key: leaseKey(id) });
+    return { header: { revision: txn.headRev } };
+  }
+}
+
+/** A write that failed must have changed nothing; expected failures become results (see failure). */
+function writeFailed(txn: WriteTxn, err: unknown): ApplyResult {
+  try {
+    invariant(txn.changes.length === 0, `request failed after writing: ${String(err)}`);
+    return failure(err);
+  } finally {
+    txn.end();
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Entry, Message, MessageType, NodeId, SnapshotMetadata } from '../raft/types';
 import { asBuffer } from '../util/bytes';
-import { readVarint, varintLength, writeVarint } from '../util/varint';
+import { invariant } from '../util/invariant';
+import { bigintVarint, bytesFieldSize, delimitedSize, LENGTH_DELIMITED, numberFieldSize, ProtoWriter, VARINT, varintFieldSize } from '../util/proto-writer';
+import { readVarint } from '../util/varint';
 
 /**
  * Raft messages on the peer port, encoded and decoded by hand as proto/keelpb/raft.proto defines
@@ -37,24 +39,19 @@ const C_LEARNERS = 2;
 /** EntryType CONF_CHANGE; NORMAL is 0. */
 const CONF_CHANGE = 1;
 
-const VARINT = 0;
 const FIXED64 = 1;
-const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
-/**
- * One buffer, sized first and then filled: protobufjs' Writer made an object per field (and one
- * per 64-bit value), a fifth of what a leader allocated per entry under load.
- */
+/** One buffer, sized first and then filled (util/proto-writer.ts). */
 export function encodeMessageBatch(messages: Message[]): Buffer {
   let size = 0;
   for (const m of messages) size += delimitedSize(messageSize(m));
-  const out = new Out(Buffer.allocUnsafe(size));
+  const out = new ProtoWriter(Buffer.allocUnsafe(size));
   for (const m of messages) {
-    out.tag(BATCH_MESSAGES, LENGTH_DELIMITED);
-    out.varint(messageSize(m));
+    out.delimited(BATCH_MESSAGES, messageSize(m));
     writeMessage(out, m);
   }
+  invariant(out.full, 'raft message batch sized wrong');
   return out.buf;
 }
 
@@ -68,38 +65,24 @@ export function decodeMessageBatch(bytes: Uint8Array): Message[] {
   return messages;
 }
 
-function tag(field: number, wireType: number): number {
-  return (field << 3) | wireType;
-}
-
-// Sizes of the fields as writeMessage writes them: every field number here is below 16, so
-// each tag is one byte; a zero number, an empty list and false are left out, as proto3 does.
-
-function delimitedSize(bodyBytes: number): number {
-  return 1 + varintLength(bodyBytes) + bodyBytes;
-}
-
-function numberFieldSize(value: number): number {
-  return value === 0 ? 0 : 1 + varintLength(value);
-}
+// Sizes of what writeMessage writes; false is left out, as proto3 leaves it.
 
 function idFieldSize(id: NodeId): number {
-  return id === 0n ? 0 : 1 + idVarint(id).length;
+  return id === 0n ? 0 : varintFieldSize(idVarint(id));
 }
 
 function messageSize(m: Message): number {
   let size = delimitedSize(Buffer.byteLength(m.type)) + idFieldSize(m.to) + idFieldSize(m.from)
     + numberFieldSize(m.term) + numberFieldSize(m.logTerm) + numberFieldSize(m.index);
   for (const e of m.entries) size += delimitedSize(entrySize(e));
-  size += numberFieldSize(m.commit) + (m.reject ? 2 : 0) + numberFieldSize(m.rejectHint);
+  size += numberFieldSize(m.commit) + numberFieldSize(m.reject ? 1 : 0) + numberFieldSize(m.rejectHint);
   if (m.snapshot) size += delimitedSize(snapshotMetadataSize(m.snapshot.metadata));
-  if (m.context !== undefined) size += (m.context.length > 0 ? delimitedSize(m.context.length) : 0) + 2;
+  if (m.context !== undefined) size += bytesFieldSize(m.context) + numberFieldSize(1);
   return size;
 }
 
 function entrySize(e: Entry): number {
-  return numberFieldSize(e.term) + numberFieldSize(e.index) + (e.type === 'conf-change' ? 2 : 0)
-    + (e.data.length > 0 ? delimitedSize(e.data.length) : 0);
+  return numberFieldSize(e.term) + numberFieldSize(e.index) + numberFieldSize(e.type === 'conf-change' ? CONF_CHANGE : 0) + bytesFieldSize(e.data);
 }
 
 function confStateSize(confState: SnapshotMetadata['confState']): number {
@@ -118,107 +101,52 @@ function snapshotMetadataSize(meta: SnapshotMetadata): number {
   return delimitedSize(confStateSize(meta.confState)) + numberFieldSize(meta.index) + numberFieldSize(meta.term);
 }
 
-function writeMessage(out: Out, m: Message): void {
-  out.tag(M_TYPE, LENGTH_DELIMITED);
-  out.string(m.type);
-  out.idField(M_TO, m.to);
-  out.idField(M_FROM, m.from);
+function writeMessage(out: ProtoWriter, m: Message): void {
+  out.string(M_TYPE, m.type);
+  if (m.to !== 0n) out.varintField(M_TO, idVarint(m.to));
+  if (m.from !== 0n) out.varintField(M_FROM, idVarint(m.from));
   out.numberField(M_TERM, m.term);
   out.numberField(M_LOG_TERM, m.logTerm);
   out.numberField(M_INDEX, m.index);
   for (const e of m.entries) {
-    out.tag(M_ENTRIES, LENGTH_DELIMITED);
-    out.varint(entrySize(e));
+    out.delimited(M_ENTRIES, entrySize(e));
     out.numberField(E_TERM, e.term);
     out.numberField(E_INDEX, e.index);
-    if (e.type === 'conf-change') out.numberField(E_TYPE, CONF_CHANGE);
-    if (e.data.length > 0) out.bytesField(E_DATA, e.data);
+    out.numberField(E_TYPE, e.type === 'conf-change' ? CONF_CHANGE : 0);
+    out.bytesField(E_DATA, e.data);
   }
   out.numberField(M_COMMIT, m.commit);
-  if (m.reject) out.numberField(M_REJECT, 1);
+  out.numberField(M_REJECT, m.reject ? 1 : 0);
   out.numberField(M_REJECT_HINT, m.rejectHint);
   if (m.snapshot) writeSnapshotMetadata(out, m.snapshot.metadata);
   if (m.context !== undefined) {
-    if (m.context.length > 0) out.bytesField(M_CONTEXT, m.context);
+    out.bytesField(M_CONTEXT, m.context);
     out.numberField(M_HAS_CONTEXT, 1);
   }
 }
 
-function writeSnapshotMetadata(out: Out, meta: SnapshotMetadata): void {
-  out.tag(M_SNAPSHOT, LENGTH_DELIMITED);
-  out.varint(snapshotMetadataSize(meta));
-  out.tag(S_CONF_STATE, LENGTH_DELIMITED);
-  out.varint(confStateSize(meta.confState));
+function writeSnapshotMetadata(out: ProtoWriter, meta: SnapshotMetadata): void {
+  out.delimited(M_SNAPSHOT, snapshotMetadataSize(meta));
+  out.delimited(S_CONF_STATE, confStateSize(meta.confState));
   for (const [field, ids] of [[C_VOTERS, meta.confState.voters], [C_LEARNERS, meta.confState.learners]] as const) {
     if (ids.length === 0) continue;
-    out.tag(field, LENGTH_DELIMITED); // packed, as proto3 writes repeated scalars
-    out.varint(packedIdsSize(ids));
+    out.delimited(field, packedIdsSize(ids)); // packed, as proto3 writes repeated scalars
     for (const id of ids) out.raw(idVarint(id));
   }
   out.numberField(S_INDEX, meta.index);
   out.numberField(S_TERM, meta.term);
 }
 
-/** Fills a buffer sized beforehand with protobuf's wire format. */
-class Out {
-  private pos = 0;
-
-  constructor(readonly buf: Buffer) {}
-
-  tag(field: number, wireType: number): void {
-    this.buf[this.pos++] = tag(field, wireType);
-  }
-
-  varint(value: number): void {
-    this.pos = writeVarint(this.buf, this.pos, value);
-  }
-
-  numberField(field: number, value: number): void {
-    if (value === 0) return;
-    this.tag(field, VARINT);
-    this.varint(value);
-  }
-
-  idField(field: number, id: NodeId): void {
-    if (id === 0n) return;
-    this.tag(field, VARINT);
-    this.raw(idVarint(id));
-  }
-
-  bytesField(field: number, bytes: Uint8Array): void {
-    this.tag(field, LENGTH_DELIMITED);
-    this.varint(bytes.length);
-    this.raw(bytes);
-  }
-
-  string(text: string): void {
-    this.varint(Buffer.byteLength(text));
-    this.pos += this.buf.write(text, this.pos);
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-}
-
 /** Member IDs at most this many are remembered as varints; past it the memory starts over. */
 const MAX_REMEMBERED_IDS = 64;
 const idVarints = new Map<NodeId, Uint8Array>();
 
-/**
- * A member ID's varint bytes. The same few IDs are in every message, and working one out takes
- * a BigInt per 7 bits, so each is worked out once.
- */
+/** A member ID's varint bytes, worked out once: the same few IDs are in every message. */
 function idVarint(id: NodeId): Uint8Array {
   let bytes = idVarints.get(id);
   if (bytes === undefined) {
     if (idVarints.size >= MAX_REMEMBERED_IDS) idVarints.clear();
-    const out: number[] = [];
-    let rest = BigInt.asUintN(64, id);
-    for (; rest >= 0x80n; rest >>= 7n) out.push(Number(rest & 0x7fn) | 0x80);
-    out.push(Number(rest));
-    bytes = Uint8Array.from(out);
+    bytes = bigintVarint(id);
     idVarints.set(id, bytes);
   }
   return bytes;

@@ -18,9 +18,12 @@ const ALL = { rev: 0, limit: 0, countOnly: false };
  */
 export type AnswerReads = 'read' | 'skip';
 
-/** The key's current value, read only when the request (or its answer) needs it. */
-async function previous(view: KvView, req: PutRequest__Output, answer: AnswerReads): Promise<KeyValue | undefined> {
-  if (!req.ignore_value && !req.ignore_lease && !(req.prev_kv && answer === 'read')) return undefined;
+/** Whether the put (or its answer) needs the key's current value. */
+function needsPrevious(req: PutRequest__Output, answer: AnswerReads): boolean {
+  return req.ignore_value || req.ignore_lease || (req.prev_kv && answer === 'read');
+}
+
+async function readPrevious(view: KvView, req: PutRequest__Output): Promise<KeyValue | undefined> {
   return (await view.range(spanOf(req.key, EMPTY_BYTES), ALL)).kvs[0];
 }
 
@@ -32,17 +35,26 @@ export type LeaseExists = (id: string) => boolean;
  * when the put names a lease that does not exist.
  */
 export async function checkPut(view: KvView, req: PutRequest__Output, leaseExists: LeaseExists): Promise<void> {
-  if ((req.ignore_value || req.ignore_lease) && (await previous(view, req, 'read')) === undefined) {
+  if ((req.ignore_value || req.ignore_lease) && (await readPrevious(view, req)) === undefined) {
     throw new ServerError('key-not-found');
   }
   if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
 }
 
-export async function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists, answer: AnswerReads): Promise<PutResponse> {
+/**
+ * A put that reads nothing first (most do) is applied and answered at once, without a promise:
+ * a promise and a suspended frame per write at each level were a tenth of what a member
+ * allocated under load.
+ */
+export function applyPut(txn: WriteTxn, req: PutRequest__Output, leaseExists: LeaseExists, answer: AnswerReads): PutResponse | Promise<PutResponse> {
   // As etcd's Put: the lease first, then the key ignore_value/ignore_lease borrow from (checkPut
   // has already checked both, in etcd's txn order, for a put inside a txn).
   if (!req.ignore_lease && req.lease !== '0' && !leaseExists(req.lease)) throw new LeaseNotFoundError();
-  const prev = await previous(txn, req, answer);
+  if (!needsPrevious(req, answer)) return putOver(txn, req, undefined);
+  return readPrevious(txn, req).then((prev) => putOver(txn, req, prev));
+}
+
+function putOver(txn: WriteTxn, req: PutRequest__Output, prev: KeyValue | undefined): PutResponse {
   if ((req.ignore_value || req.ignore_lease) && prev === undefined) throw new ServerError('key-not-found');
   txn.put(req.key, req.ignore_value ? prev!.value : req.value, req.ignore_lease ? prev!.lease : req.lease);
   return { header: { revision: txn.headRev }, prev_kv: req.prev_kv ? prev ?? null : null };
