@@ -1,8 +1,7 @@
 import type { Entry, Message, MessageType, NodeId, SnapshotMetadata } from '../raft/types';
-import { asBuffer } from '../util/bytes';
 import { invariant } from '../util/invariant';
-import { bigintVarint, bytesFieldSize, delimitedSize, LENGTH_DELIMITED, numberFieldSize, ProtoWriter, VARINT, varintFieldSize } from '../util/proto-writer';
-import { readVarint } from '../util/varint';
+import { bigintVarint, bytesFieldSize, delimitedSize, LENGTH_DELIMITED, numberFieldSize, ProtoWriter, varintFieldSize } from '../util/proto-writer';
+import { ProtoReader, readFields } from '../util/proto-reader';
 
 /**
  * Raft messages on the peer port, encoded and decoded by hand as proto/keelpb/raft.proto defines
@@ -39,8 +38,6 @@ const C_LEARNERS = 2;
 /** EntryType CONF_CHANGE; NORMAL is 0. */
 const CONF_CHANGE = 1;
 
-const FIXED64 = 1;
-const FIXED32 = 5;
 
 /** One buffer, sized first and then filled (util/proto-writer.ts). */
 export function encodeMessageBatch(messages: Message[]): Buffer {
@@ -57,7 +54,7 @@ export function encodeMessageBatch(messages: Message[]): Buffer {
 
 export function decodeMessageBatch(bytes: Uint8Array): Message[] {
   const messages: Message[] = [];
-  readFields(new Cursor(bytes), (field, c) => {
+  readFields(new ProtoReader(bytes), (field, c) => {
     if (field === BATCH_MESSAGES) messages.push(readMessage(c.sub()));
     else return false;
     return true;
@@ -152,7 +149,7 @@ function idVarint(id: NodeId): Uint8Array {
   return bytes;
 }
 
-function readMessage(c: Cursor): Message {
+function readMessage(c: ProtoReader): Message {
   const m: Message = { type: '' as MessageType, to: 0n, from: 0n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
   let context: Uint8Array | undefined;
   let hasContext = false;
@@ -182,7 +179,7 @@ function readMessage(c: Cursor): Message {
   return m;
 }
 
-function readEntry(c: Cursor): Entry {
+function readEntry(c: ProtoReader): Entry {
   const e: Entry = { term: 0, index: 0, type: 'normal', data: new Uint8Array() };
   readFields(c, (field, f) => {
     switch (field) {
@@ -197,7 +194,7 @@ function readEntry(c: Cursor): Entry {
   return e;
 }
 
-function readSnapshotMetadata(c: Cursor): SnapshotMetadata {
+function readSnapshotMetadata(c: ProtoReader): SnapshotMetadata {
   const meta: SnapshotMetadata = { index: 0, term: 0, confState: { voters: [], learners: [] } };
   readFields(c, (field, f) => {
     if (field === S_CONF_STATE) {
@@ -218,101 +215,4 @@ function readSnapshotMetadata(c: Cursor): SnapshotMetadata {
     return true;
   });
   return meta;
-}
-
-/**
- * Calls `onField` for each field in turn, with the cursor at its value; a field it does not take
- * (returns false) is skipped, as protobuf skips unknown fields.
- */
-function readFields(c: Cursor, onField: (field: number, c: Cursor, wireType: number) => boolean): void {
-  while (!c.done()) {
-    const key = c.number();
-    const field = Math.floor(key / 8);
-    const wireType = key & 7;
-    if (!onField(field, c, wireType)) c.skip(wireType);
-  }
-}
-
-/** Reads protobuf's wire format from bytes, refusing to read past their end. */
-class Cursor {
-  private pos: number;
-
-  constructor(private readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
-    this.pos = start;
-  }
-
-  done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  /** A varint as a number: exact below 2^53, which every term, index and length here is. */
-  number(): number {
-    const [value, next] = readVarint(this.buf, this.pos, this.end);
-    this.pos = next;
-    return value;
-  }
-
-  /**
-   * A varint as a full 64-bit unsigned bigint (member IDs), gathered as two 32-bit halves in
-   * numbers: a BigInt operation per 7 bits allocated a BigInt each, on every message received.
-   */
-  bigint(): bigint {
-    let low = 0;
-    let high = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      const bits = this.byte();
-      const value = bits & 0x7f;
-      if (shift < 28) low += value * 2 ** shift;
-      else if (shift === 28) {
-        low += (value & 0x0f) * 2 ** 28;
-        high += value >>> 4;
-      } else high += value * 2 ** (shift - 32);
-      if (bits < 0x80) return BigInt.asUintN(64, (BigInt(high) << 32n) | BigInt(low));
-    }
-    throw new Error('malformed varint');
-  }
-
-  /** The bytes of a length-delimited field, as a view (no copy). */
-  bytes(): Uint8Array {
-    const [start, end] = this.span();
-    return this.buf.subarray(start, end);
-  }
-
-  string(): string {
-    const [start, end] = this.span();
-    return asBuffer(this.buf).toString('utf8', start, end);
-  }
-
-  /** A cursor over an embedded message or packed field, this one moved past it. */
-  sub(): Cursor {
-    const [start, end] = this.span();
-    return new Cursor(this.buf, start, end);
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case VARINT: this.number(); break;
-      case FIXED64: this.advance(8); break;
-      case LENGTH_DELIMITED: this.span(); break;
-      case FIXED32: this.advance(4); break;
-      default: throw new Error(`unsupported wire type ${wireType}`);
-    }
-  }
-
-  private span(): [number, number] {
-    const length = this.number();
-    const start = this.pos;
-    this.advance(length);
-    return [start, this.pos];
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.end) throw new Error('message cut short');
-    this.pos += n;
-  }
-
-  private byte(): number {
-    if (this.pos >= this.end) throw new Error('message cut short');
-    return this.buf[this.pos++]!;
-  }
 }
