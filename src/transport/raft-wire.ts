@@ -38,7 +38,6 @@ const C_LEARNERS = 2;
 /** EntryType CONF_CHANGE; NORMAL is 0. */
 const CONF_CHANGE = 1;
 
-
 /** One buffer, sized first and then filled (util/proto-writer.ts). */
 export function encodeMessageBatch(messages: Message[]): Buffer {
   let size = 0;
