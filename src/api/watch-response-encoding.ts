@@ -1,7 +1,7 @@
 import { Writer } from 'protobufjs/minimal';
 import { encodeKeyValue, KeyValue } from '../mvcc/key-value';
 import type { HeaderFields } from '../server/keel-server';
-import { varintLength, writeVarint } from '../util/varint';
+import { delimitedSize, LENGTH_DELIMITED, ProtoWriter, tag, VARINT } from '../util/proto-writer';
 import { etcdPackage } from '../wire/etcd-package';
 
 /**
@@ -21,20 +21,17 @@ export interface OutgoingEvent {
 }
 
 // Field numbers and wire types of etcdserverpb.WatchResponse, ResponseHeader and mvccpb.Event.
-const VARINT = 0;
-const BYTES = 2;
-const tag = (field: number, wireType: number) => (field << 3) | wireType;
-const RESPONSE_HEADER = tag(1, BYTES);
+const RESPONSE_HEADER = tag(1, LENGTH_DELIMITED);
 const RESPONSE_WATCH_ID = tag(2, VARINT);
 const RESPONSE_FRAGMENT = tag(7, VARINT);
-const RESPONSE_EVENTS = tag(11, BYTES);
+const RESPONSE_EVENTS_FIELD = 11;
 const HEADER_CLUSTER_ID = tag(1, VARINT);
 const HEADER_MEMBER_ID = tag(2, VARINT);
 const HEADER_REVISION = tag(3, VARINT);
 const HEADER_RAFT_TERM = tag(4, VARINT);
 const EVENT_TYPE = tag(1, VARINT);
-const EVENT_KV = tag(2, BYTES);
-const EVENT_PREV_KV = tag(3, BYTES);
+const EVENT_KV = tag(2, LENGTH_DELIMITED);
+const EVENT_PREV_KV = tag(3, LENGTH_DELIMITED);
 const EVENT_TYPE_DELETE = 1; // PUT is 0, proto3's default, and is left out
 
 /** Events without a previous value, by the stored change they carry, which every watcher shares. */
@@ -75,23 +72,16 @@ const FRAGMENT_FIELD = Uint8Array.of(RESPONSE_FRAGMENT, 1);
 export function encodeEventResponse(headerField: Uint8Array, watchIdField: Uint8Array, events: OutgoingEvent[], fragment: boolean): Buffer {
   const encoded = events.map(encodeEvent);
   let size = headerField.length + watchIdField.length + (fragment ? FRAGMENT_FIELD.length : 0);
-  for (const e of encoded) size += 1 + varintLength(e.length) + e.length;
-  const out = Buffer.allocUnsafe(size);
-  out.set(headerField, 0);
-  let at = headerField.length;
-  out.set(watchIdField, at);
-  at += watchIdField.length;
-  if (fragment) {
-    out.set(FRAGMENT_FIELD, at);
-    at += FRAGMENT_FIELD.length;
-  }
+  for (const e of encoded) size += delimitedSize(e.length);
+  const out = new ProtoWriter(Buffer.allocUnsafe(size));
+  out.raw(headerField);
+  out.raw(watchIdField);
+  if (fragment) out.raw(FRAGMENT_FIELD);
   for (const e of encoded) {
-    out[at++] = RESPONSE_EVENTS;
-    at = writeVarint(out, at, e.length);
-    out.set(e, at);
-    at += e.length;
+    out.delimited(RESPONSE_EVENTS_FIELD, e.length);
+    out.raw(e);
   }
-  return out;
+  return out.buf;
 }
 
 const generatedSerialize = etcdPackage.Watch.service.Watch!.responseSerialize as (value: unknown) => Buffer;

@@ -40,13 +40,14 @@ const CONF_CHANGE = 1;
 
 /** One buffer, sized first and then filled (util/proto-writer.ts). */
 export function encodeMessageBatch(messages: Message[]): Buffer {
+  const sizes = messages.map(messageSize);
   let size = 0;
-  for (const m of messages) size += delimitedSize(messageSize(m));
+  for (const s of sizes) size += delimitedSize(s);
   const out = new ProtoWriter(Buffer.allocUnsafe(size));
-  for (const m of messages) {
-    out.delimited(BATCH_MESSAGES, messageSize(m));
+  messages.forEach((m, i) => {
+    out.delimited(BATCH_MESSAGES, sizes[i]!);
     writeMessage(out, m);
-  }
+  });
   invariant(out.full, 'raft message batch sized wrong');
   return out.buf;
 }
