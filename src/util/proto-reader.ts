@@ -16,8 +16,9 @@ const FIXED32 = 5;
  */
 export function readFields(c: ProtoReader, onField: (field: number, c: ProtoReader, wireType: number) => boolean): void {
   while (!c.done()) {
-    const { field, wireType } = c.key();
-    if (!onField(field, c, wireType)) c.skip(wireType);
+    const key = c.number();
+    const wireType = key & 7;
+    if (!onField(Math.floor(key / 8), c, wireType)) c.skip(wireType);
   }
 }
 
@@ -31,12 +32,6 @@ export class ProtoReader {
 
   done(): boolean {
     return this.pos >= this.end;
-  }
-
-  /** The next field's number and wire type. */
-  key(): { field: number; wireType: number } {
-    const key = this.number();
-    return { field: Math.floor(key / 8), wireType: key & 7 };
   }
 
   /** A varint as a number: exact below 2^53, which every term, index and length here is. */
