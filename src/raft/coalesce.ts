@@ -38,18 +38,12 @@ export function coalesce(messages: Message[], maxBytes: number): Message[] {
 /** Whether `next` may be folded into `prev`, the last message to the same peer. */
 function joins(prev: Message, next: Message): boolean {
   if (prev.type !== next.type || prev.term !== next.term) return false;
-  // A leader drops a whole proposal that carries a configuration change while another change is
-  // pending: joined, the proposals beside it would be lost with it.
-  if (next.type === 'MsgProp') return !changesConfiguration(prev) && !changesConfiguration(next);
+  if (next.type === 'MsgProp') return true;
   if (next.type !== 'MsgApp') return false;
   const prevLast = prev.entries[prev.entries.length - 1];
   const endIndex = prev.index + prev.entries.length;
   const endTerm = prevLast === undefined ? prev.logTerm : prevLast.term;
   return next.index === endIndex && next.logTerm === endTerm;
-}
-
-function changesConfiguration(m: Message): boolean {
-  return m.entries.some((e) => e.type === 'conf-change');
 }
 
 function dataBytes(entries: Entry[]): number {

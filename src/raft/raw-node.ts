@@ -37,7 +37,10 @@ export class RawNode {
     this.raft.propose(data);
   }
 
-  /** Proposes a configuration change; throws ProposalDroppedError as propose() does, or while another is pending. */
+  /**
+   * Proposes a configuration change; throws ProposalDroppedError as propose() does. A leader with
+   * another change not yet applied logs it as an empty entry instead, and it never takes effect.
+   */
   proposeConfChange(cc: ConfChange): void {
     this.raft.propose(encodeConfChange(cc), 'conf-change');
   }

@@ -20,12 +20,15 @@ export function stepLeader(r: Raft, m: Message): void {
       if (!r.prs.has(r.id) || r.leadTransferee !== NONE) r.dropProposal();
       for (let i = 0; i < m.entries.length; i++) {
         if (m.entries[i]!.type !== 'conf-change') continue;
-        // One change at a time: a second one waits until the first is applied everywhere it counts.
+        // One change at a time. A second one while the first is not applied becomes an empty entry,
+        // as in etcd: its proposer waits and times out, on the leader as through a follower (whose
+        // forwarded proposal the leader could not refuse to it), and the proposals beside it go on.
         if (r.pendingConfIndex > r.log.applied) {
-          r.logger.info('dropped a configuration change while another is pending', { id: idToHex(r.id), pending: r.pendingConfIndex });
-          r.dropProposal();
+          r.logger.info('ignoring a configuration change while another is pending', { id: idToHex(r.id), pending: r.pendingConfIndex, applied: r.log.applied });
+          m.entries[i] = { ...m.entries[i]!, type: 'normal', data: new Uint8Array() };
+        } else {
+          r.pendingConfIndex = r.log.lastIndex() + i + 1;
         }
-        r.pendingConfIndex = r.log.lastIndex() + i + 1;
       }
       r.appendEntry(m.entries);
       bcastAppend(r);

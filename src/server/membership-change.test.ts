@@ -181,6 +181,26 @@ describe('membership changes through Raft', function () {
   });
 });
 
+describe('a second membership change while the first is not applied', function () {
+  this.timeout(60_000);
+  let c: InProcessCluster;
+  afterEach(() => c.close());
+
+  it('is ignored as etcd ignores it: the first takes effect, the caller of the second times out', async () => {
+    c = await startInProcessCluster(3);
+    const leader = await c.leader();
+    const [m2, m3] = leader.server.members().filter((m) => m.id !== leader.server.memberId);
+    // Both reach Raft in this turn of the loop, before the first can be applied anywhere.
+    const first = leader.server.memberAdmin.update(m2!.id, [c.peerUrl('m8')]);
+    const second = reason(leader.server.memberAdmin.update(m3!.id, [c.peerUrl('m9')]));
+    await first;
+    assert.equal(await second, 'timeout');
+    const urls = new Map(leader.server.members().map((m) => [m.id, m.peerURLs]));
+    assert.deepEqual(urls.get(m2!.id), [c.peerUrl('m8')]);
+    assert.deepEqual(urls.get(m3!.id), m3!.peerURLs);
+  });
+});
+
 describe('MoveLeader', function () {
   this.timeout(30_000);
   let c: InProcessCluster;
