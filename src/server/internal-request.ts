@@ -5,6 +5,7 @@ import type { InternalRequest, InternalRequest__Output } from '../generated/keel
 import { arrivedAs } from '../util/arrived-as';
 import { asBuffer } from '../util/bytes';
 import { PROTO_DIR } from '../util/paths';
+import { LENGTH_DELIMITED, tag, VARINT } from '../util/proto-writer';
 
 /**
  * The binary codec of log entries' payloads (proto/keelpb/internal.proto). It produces the same
@@ -37,12 +38,9 @@ export function decodeInternalRequest(data: Uint8Array): InternalRequest__Output
 
 /** A client write's request as the bytes it arrived in, with the ID and auth revision around it. */
 function encodeAround(req: InternalRequest, field: number, bytes: Uint8Array): Buffer {
-  const w = Writer.create().uint32(varintField(ID_FIELD)).uint64(String(req.id ?? 0)).uint32(bytesField(field)).bytes(bytes);
+  const w = Writer.create().uint32(tag(ID_FIELD, VARINT)).uint64(String(req.id ?? 0)).uint32(tag(field, LENGTH_DELIMITED)).bytes(bytes);
   const authRevision = String(req.auth_revision ?? 0);
   // proto3 leaves a zero out, as protobufjs does.
-  if (authRevision !== '0') w.uint32(varintField(AUTH_REVISION_FIELD)).uint64(authRevision);
+  if (authRevision !== '0') w.uint32(tag(AUTH_REVISION_FIELD, VARINT)).uint64(authRevision);
   return asBuffer(w.finish());
 }
-
-const varintField = (field: number) => (field << 3) | 0;
-const bytesField = (field: number) => (field << 3) | 2;
