@@ -2,9 +2,9 @@ import { varintLength, writeVarint } from './varint';
 
 /**
  * protobuf's wire format written by hand into one buffer sized beforehand, for the messages a
- * member writes per entry or event (Raft messages, stored key-values, watch responses): protobufjs' Writer made an object
- * per field and per 64-bit value. Field numbers must be below 16 (one-byte tags). As proto3
- * writes them, a zero number and empty bytes are left out.
+ * member writes per entry or event (Raft messages, stored key-values, watch responses):
+ * protobufjs' Writer made an object per field and per 64-bit value. Field numbers must be below
+ * 16 (one-byte tags). As proto3 writes them, a zero number and empty bytes are left out.
  */
 
 export const VARINT = 0;
