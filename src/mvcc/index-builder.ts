@@ -1,10 +1,6 @@
-import { setImmediate } from 'node:timers/promises';
 import { decodeIndexFields } from './key-value';
 import { parseRevisionKey } from './revision';
 import { TreeIndex } from './tree-index';
-
-/** Records indexed between two yields to the event loop when building beside other work. */
-const RECORDS_PER_SLICE = 10_000;
 
 /**
  * A key index built from revision records given in revision order, with what a load needs besides:
@@ -19,8 +15,16 @@ export class IndexBuilder {
   records = 0;
 
   add(k: Buffer, v: Buffer): void {
-    const { rev, tombstone } = parseRevisionKey(k);
-    const { key, create_revision, version, lease } = decodeIndexFields(v);
+    this.addFrom(k, 0, k.length, v, 0, v.length);
+  }
+
+  /**
+   * Adds the record whose key is k[keyStart, keyEnd) and value v[valueStart, valueEnd): k and v
+   * may be one buffer holding many records, read in place.
+   */
+  addFrom(k: Buffer, keyStart: number, keyEnd: number, v: Buffer, valueStart: number, valueEnd: number): void {
+    const { rev, tombstone } = parseRevisionKey(k, keyStart, keyEnd);
+    const { key, create_revision, version, lease } = decodeIndexFields(v, valueStart, valueEnd);
     this.index.restore(key, rev, { tombstone, createdMain: create_revision, version });
     // Records come in revision order, so the last one of a key says which lease holds it now.
     if (tombstone || lease === '0') this.leased.delete(key);
@@ -32,19 +36,6 @@ export class IndexBuilder {
   /** Adds engine records as they are read, a chunk at a time. */
   async addChunks(source: AsyncIterable<Array<[Buffer, Buffer]>>): Promise<this> {
     for await (const chunk of source) for (const [k, v] of chunk) this.add(k, v);
-    return this;
-  }
-
-  /**
-   * Adds records held in memory, yielding to the event loop every RECORDS_PER_SLICE of them: a
-   * snapshot install builds its index while the batch of the same records is built and written,
-   * and heartbeats must get through meanwhile.
-   */
-  async addYielding(records: Iterable<[Buffer, Buffer]>): Promise<this> {
-    for (const [k, v] of records) {
-      this.add(k, v);
-      if (this.records % RECORDS_PER_SLICE === 0) await setImmediate();
-    }
     return this;
   }
 }

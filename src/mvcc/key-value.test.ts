@@ -38,6 +38,17 @@ describe('stored key-value records', () => {
     }
   });
 
+  it('give the same index fields read in place, among other bytes, as the record alone', () => {
+    const around = Buffer.alloc(5, 0xff);
+    for (const kv of records) {
+      const record = encodeKeyValue(kv);
+      const held = Buffer.concat([around, record, around]);
+      assert.deepEqual(decodeIndexFields(held, around.length, around.length + record.length), decodeIndexFields(record));
+      // The end given bounds the read, not the buffer's: a cut record is refused though bytes follow.
+      assert.throws(() => decodeIndexFields(held, around.length, around.length + record.length - 1), /cut short/);
+    }
+  });
+
   it('refuse a record cut short instead of reading past its end', () => {
     const bytes = encodeKeyValue(records[1]!);
     // Each cut falls inside a field (a cut between fields leaves a shorter valid record).

@@ -72,25 +72,26 @@ export interface IndexFields {
 }
 
 /**
- * Reads a record's index fields straight from its bytes, skipping the value without copying it:
- * the start of a member holding a million keys runs this a million times.
+ * Reads the index fields of the record held in `bytes` from `start` to `end` (the whole buffer by
+ * default) straight from its bytes, skipping the value without copying it: the start of a member
+ * holding a million keys runs this a million times.
  */
-export function decodeIndexFields(bytes: Buffer): IndexFields {
+export function decodeIndexFields(bytes: Buffer, start = 0, end = bytes.length): IndexFields {
   const fields: IndexFields = { key: '', create_revision: 0, version: 0, lease: '0' };
-  let pos = 0;
-  while (pos < bytes.length) {
+  let pos = start;
+  while (pos < end) {
     const tag = bytes[pos++]!; // every field number here is below 16: the tag is one byte
     if ((tag & 7) === LENGTH_DELIMITED) {
-      const [length, start] = readVarint(bytes, pos);
-      if (start + length > bytes.length) throw new Error('record cut short');
-      if ((tag >>> 3) === F_KEY) fields.key = bytes.toString('latin1', start, start + length);
-      pos = start + length;
+      const [length, from] = readVarint(bytes, pos, end);
+      if (from + length > end) throw new Error('record cut short');
+      if ((tag >>> 3) === F_KEY) fields.key = bytes.toString('latin1', from, from + length);
+      pos = from + length;
     } else {
-      const [value, next] = readVarint(bytes, pos);
+      const [value, next] = readVarint(bytes, pos, end);
       if ((tag >>> 3) === F_CREATE) fields.create_revision = value;
       else if ((tag >>> 3) === F_VERSION) fields.version = value;
       // A lease ID can exceed 2^53: take its exact digits from the full decoder.
-      else if ((tag >>> 3) === F_LEASE) fields.lease = decodeKeyValue(bytes).lease;
+      else if ((tag >>> 3) === F_LEASE) fields.lease = decodeKeyValue(bytes.subarray(start, end)).lease;
       pos = next;
     }
   }

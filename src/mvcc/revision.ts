@@ -32,10 +32,11 @@ export function revisionKeyFloor(main: number): Buffer {
   return revisionKey({ main, sub: 0 }, false);
 }
 
-export function parseRevisionKey(key: Buffer): { rev: Revision; tombstone: boolean } {
+/** The revision record key held in `key` from `start` to `end` (the whole buffer by default). */
+export function parseRevisionKey(key: Buffer, start = 0, end = key.length): { rev: Revision; tombstone: boolean } {
   return {
-    rev: { main: readUint64BE(key, 1), sub: readUint64BE(key, 9) },
-    tombstone: key.length > REVISION_KEY_BYTES && key[REVISION_KEY_BYTES] === TOMBSTONE_MARKER,
+    rev: { main: readUint64BE(key, start + 1), sub: readUint64BE(key, start + 9) },
+    tombstone: end - start > REVISION_KEY_BYTES && key[start + REVISION_KEY_BYTES] === TOMBSTONE_MARKER,
   };
 }
 

@@ -4,7 +4,8 @@ import { Engine, EngineOp, LargeBatch } from '../storage/engine';
 import { prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import type { SnapshotIntake } from '../transport/transport';
 import { asBuffer } from '../util/bytes';
-import { compactionFinishedOf, compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf } from './state-snapshot';
+import { invariant } from '../util/invariant';
+import { compactionFinishedOf, compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf, visitRecords } from './state-snapshot';
 
 /** Records taken between two yields to the event loop, when a piece holds many. */
 const RECORDS_PER_SLICE = 10_000;
@@ -110,7 +111,7 @@ export class StatePreparation implements SnapshotIntake {
     const marks = markOps(this.compactRev!, compactionFinishedOf(this.records()), appliedIndex);
     const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...marks, ...finalOps], { sync: true });
     // A failed index build is held until the write is over, so a failed write does not leave it unhandled.
-    const indexed = new IndexBuilder().addYielding(withPrefixes(this.records(), [PREFIX_REVISION])).then((index) => ({ index }), (failed: unknown) => ({ failed }));
+    const indexed = indexRevisions(this.runs).then((index) => ({ index }), (failed: unknown) => ({ failed }));
     await written;
     const outcome = await indexed;
     this.runs.length = 0;
@@ -121,6 +122,26 @@ export class StatePreparation implements SnapshotIntake {
   private *records(): Generator<[Buffer, Buffer]> {
     for (const run of this.runs) yield* recordsOf(run, 0);
   }
+}
+
+/**
+ * The key index of the revision records in `runs`, read in place. It yields to the event loop
+ * every RECORDS_PER_SLICE records: it is built while LevelDB writes the same state, and heartbeats
+ * must get through meanwhile.
+ */
+async function indexRevisions(runs: readonly Buffer[]): Promise<IndexBuilder> {
+  const builder = new IndexBuilder();
+  for (const run of runs) {
+    const indexRevision = (keyStart: number, valueStart: number, valueEnd: number): void => {
+      if (run[keyStart] === PREFIX_REVISION) builder.addFrom(run, keyStart, valueStart, run, valueStart, valueEnd);
+    };
+    for (let at = 0; at < run.length; await setImmediate()) {
+      const next = visitRecords(run, at, RECORDS_PER_SLICE, indexRevision);
+      invariant(next > at, 'a run of records ends inside one');
+      at = next;
+    }
+  }
+  return builder;
 }
 
 /** The records whose key begins with one of `prefixes`, in the order they come. */

@@ -105,6 +105,23 @@ export function* recordsOf(data: Buffer, at: number): Generator<[Buffer, Buffer]
   return at;
 }
 
+/**
+ * Up to `limit` whole records of `data` from byte `at` on, given to `visit` as offsets, not views:
+ * a view costs an object, and a catch-up's key index walks a million records. Returns the offset
+ * after the last record visited.
+ */
+export function visitRecords(data: Buffer, at: number, limit: number,
+  visit: (keyStart: number, valueStart: number, valueEnd: number) => void): number {
+  for (let n = 0; n < limit && at + 8 <= data.length; n++) {
+    const valueStart = at + 8 + data.readUInt32BE(at);
+    const valueEnd = valueStart + data.readUInt32BE(at + 4);
+    if (valueEnd > data.length) break;
+    visit(at + 8, valueStart, valueEnd);
+    at = valueEnd;
+  }
+  return at;
+}
+
 /** A whole dump's records in order; throws on a dump cut short. Its header is read by compactionOf. */
 export function* dumpRecords(data: Buffer): Generator<[Buffer, Buffer]> {
   const end = yield* recordsOf(data, DUMP_HEADER_BYTES);
