@@ -4,7 +4,6 @@ import { Engine, EngineOp, LargeBatch } from '../storage/engine';
 import { prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import type { SnapshotIntake } from '../transport/transport';
 import { asBuffer } from '../util/bytes';
-import { invariant } from '../util/invariant';
 import { compactionFinishedOf, compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf, visitRecords } from './state-snapshot';
 
 /** Records taken between two yields to the event loop, when a piece holds many. */
@@ -13,10 +12,12 @@ const RECORDS_PER_SLICE = 10_000;
 /**
  * The install of a snapshot (state-snapshot.ts's dump) prepared as its state arrives: each record
  * goes into one engine batch as its piece comes, so that once Raft takes the snapshot the batch is
- * ready to write. The pieces themselves are kept, as runs of whole records, for what the install
- * still reads (which old records are stale, the key index): the state is not also gathered into
- * one buffer. The key index is built while LevelDB writes it: building it as the pieces came too
- * made the receiver, not the leader's reading, set the pace of the transfer.
+ * ready to write, and into the key index the install hands the store. The pieces themselves are
+ * kept, as runs of whole records, for what the install still reads (which old records are stale):
+ * the state is not also gathered into one buffer. The index was once built while LevelDB wrote
+ * the batch, as building it here made the receiver set the pace of the transfer; at half the cost
+ * per key it no longer does, and the install is left with LevelDB's write alone (one catch-up of
+ * 1M keys: 6.07 against 6.35 s, its transfer 3.36 against 3.15 s, its write 2.02 against 2.58 s).
  *
  * A record may be cut by the end of a piece; its start waits for the next one. Failing (a
  * malformed piece) or dropped, the preparation lets its batch go and is not used.
@@ -26,6 +27,8 @@ export class StatePreparation implements SnapshotIntake {
   private compactRev: number | undefined;
   /** The records taken so far, in runs of whole records (views into the pieces). */
   private readonly runs: Buffer[] = [];
+  /** The key index of the revision records taken so far; let go with the preparation. */
+  private index: IndexBuilder | undefined = new IndexBuilder();
   /** The start of a record the last piece cut off. */
   private carry: Buffer = Buffer.alloc(0);
   private bytesTaken = 0;
@@ -61,19 +64,21 @@ export class StatePreparation implements SnapshotIntake {
       this.compactRev = compactionOf(data);
       data = data.subarray(DUMP_HEADER_BYTES);
     }
-    const records = recordsOf(data, 0);
-    let taken = 0;
-    for (let r = records.next(); ; r = records.next()) {
-      if (r.done === true) {
-        if (r.value > 0) this.runs.push(data.subarray(0, r.value));
-        this.carry = data.subarray(r.value);
-        return;
-      }
-      this.batch.put(...r.value);
+    let at = 0;
+    for (;;) {
+      let taken = 0;
+      at = visitRecords(data, at, RECORDS_PER_SLICE, (keyStart, valueStart, valueEnd) => {
+        this.batch.put(data.subarray(keyStart, valueStart), data.subarray(valueStart, valueEnd));
+        if (data[keyStart] === PREFIX_REVISION) this.index!.addFrom(data, keyStart, valueStart, data, valueStart, valueEnd);
+        taken++;
+      });
+      if (taken < RECORDS_PER_SLICE) break;
       // A state given whole (not as it arrives) must still let heartbeats through.
-      if (++taken % RECORDS_PER_SLICE === 0) await setImmediate();
+      await setImmediate();
       if (this.unusable !== undefined) return;
     }
+    if (at > 0) this.runs.push(data.subarray(0, at));
+    this.carry = data.subarray(at);
   }
 
   drop(): void {
@@ -84,6 +89,7 @@ export class StatePreparation implements SnapshotIntake {
     this.unusable ??= why;
     this.batch.discard();
     this.runs.length = 0;
+    this.index = undefined;
   }
 
   /** Why what was taken is not a whole state, ready to write, if it is not. */
@@ -97,8 +103,7 @@ export class StatePreparation implements SnapshotIntake {
   /**
    * Writes the prepared state in place of the engine's, in ONE synced batch together with
    * `finalOps` (the Raft snapshot mark): a crash leaves the old state or the new one, never a mix.
-   * Old records the state does not hold are deleted in the same batch. Returns the new key index,
-   * built from the state while the engine writes.
+   * Old records the state does not hold are deleted in the same batch. Returns the new key index.
    */
   async write(engine: Engine, appliedIndex: number, finalOps: EngineOp[]): Promise<IndexBuilder> {
     const unfit = this.unfit();
@@ -107,41 +112,18 @@ export class StatePreparation implements SnapshotIntake {
       throw new Error(unfit);
     }
     this.unusable = 'written';
+    const index = this.index!;
+    this.index = undefined;
     const stale = await staleKeys(engine, this.records());
     const marks = markOps(this.compactRev!, compactionFinishedOf(this.records()), appliedIndex);
-    const written = this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...marks, ...finalOps], { sync: true });
-    // A failed index build is held until the write is over, so a failed write does not leave it unhandled.
-    const indexed = indexRevisions(this.runs).then((index) => ({ index }), (failed: unknown) => ({ failed }));
-    await written;
-    const outcome = await indexed;
     this.runs.length = 0;
-    if ('failed' in outcome) throw outcome.failed;
-    return outcome.index;
+    await this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...marks, ...finalOps], { sync: true });
+    return index;
   }
 
   private *records(): Generator<[Buffer, Buffer]> {
     for (const run of this.runs) yield* recordsOf(run, 0);
   }
-}
-
-/**
- * The key index of the revision records in `runs`, read in place. It yields to the event loop
- * every RECORDS_PER_SLICE records: it is built while LevelDB writes the same state, and heartbeats
- * must get through meanwhile.
- */
-async function indexRevisions(runs: readonly Buffer[]): Promise<IndexBuilder> {
-  const builder = new IndexBuilder();
-  for (const run of runs) {
-    const indexRevision = (keyStart: number, valueStart: number, valueEnd: number): void => {
-      if (run[keyStart] === PREFIX_REVISION) builder.addFrom(run, keyStart, valueStart, run, valueStart, valueEnd);
-    };
-    for (let at = 0; at < run.length; await setImmediate()) {
-      const next = visitRecords(run, at, RECORDS_PER_SLICE, indexRevision);
-      invariant(next > at, 'a run of records ends inside one');
-      at = next;
-    }
-  }
-  return builder;
 }
 
 /** The records whose key begins with one of `prefixes`, in the order they come. */
