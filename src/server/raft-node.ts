@@ -299,6 +299,15 @@ export class RaftNode {
 
   private async handle(rd: Ready): Promise<void> {
     const { storage, logStore, stateMachine } = this.o;
+    // A leader sends its appends before its own fsync, so followers write in parallel with it
+    // (Raft thesis 10.2.1, as etcd does): an entry still commits only once it is durable on a
+    // majority, and nothing is applied or acknowledged here before this Ready's write is done.
+    // A follower must persist first: its replies promise what it has written; so must a new
+    // leader whose term and vote are not yet on disk. Judged by the state the Ready was taken in:
+    // an install below awaits, and the node may have won an election meanwhile.
+    const saved = storage.initialState().hardState;
+    const early = this.o.raw.raft.state === 'leader'
+      && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
     if (rd.snapshot) {
       // The preparation is taken before waiting for the applies: a newer snapshot arriving during
       // the wait must not find it in `prepared` and drop it (this install would then have no state).
@@ -312,14 +321,6 @@ export class RaftNode {
       storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array() });
       logStore.reset(meta);
     }
-    // A leader sends its appends before its own fsync, so followers write in parallel with it
-    // (Raft thesis 10.2.1, as etcd does): an entry still commits only once it is durable on a
-    // majority, and nothing is applied or acknowledged here before this Ready's write is done.
-    // A follower must persist first: its replies promise what it has written; so must a new
-    // leader whose term and vote are not yet on disk.
-    const saved = storage.initialState().hardState;
-    const early = this.o.raw.raft.state === 'leader'
-      && (rd.hardState === undefined || (rd.hardState.term === saved.term && rd.hardState.vote === saved.vote));
     // The transport has written them to the sockets when send() returns, before the save below
     // may hold the event loop for its fsync.
     if (early) this.send(rd.messages);

@@ -5,6 +5,19 @@ import { RaftNode } from './raft-node';
 /** How often a read-index request without an answer is asked again (etcd: 500 ms). */
 const READ_RETRY_MS = 500;
 
+/**
+ * A read round's context: the member's ID, then the round's number. The leader keys pending reads
+ * by context alone, and counts a heartbeat answer carrying one towards the read waiting on it, so
+ * no two members may send the same (an answer delayed from another member's round would confirm
+ * a read it was sent before, as etcd's request IDs, prefixed by the member's, also rule out).
+ */
+export function readContext(member: bigint, round: number): Buffer {
+  const ctx = Buffer.alloc(16);
+  ctx.writeBigUInt64BE(member, 0);
+  ctx.writeBigUInt64BE(BigInt(round), 8);
+  return ctx;
+}
+
 /** When a read round began while this member led, and in which term. */
 interface Leading {
   at: number;
@@ -93,8 +106,7 @@ export class LinearizableReads {
       this.round = undefined;
       return;
     }
-    const ctx = Buffer.alloc(8);
-    ctx.writeBigUInt64BE(BigInt(++this.seq));
+    const ctx = readContext(this.node.raw.raft.id, ++this.seq);
     const retry = setTimeout(() => this.retry(), READ_RETRY_MS);
     const raft = this.node.raw.raft;
     const leading = raft.state === 'leader' && raft.leadTransferee === NONE ? { at: performance.now(), term: raft.term } : undefined;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../util/logger';
 import { LoadedLog, LogEntry, LogStore, StoredSnapshotMeta } from './log-store';
@@ -8,7 +9,12 @@ describe('LogStore', () => {
   const t = tempEngineEachTest('keel-log-store-');
 
   const entry = (index: number, term: number, text = `e${index}`): LogEntry => ({ index, term, type: 'normal', data: Buffer.from(text) });
-  const open = () => LogStore.open(t.engine, join(t.dir, 'wal'), silentLogger);
+  /** Segments of 4 KiB: seven entries of 500 bytes fill one. */
+  const SEGMENT = 4096;
+  const walDir = () => join(t.dir, 'wal');
+  const open = () => LogStore.open(t.engine, walDir(), silentLogger, SEGMENT);
+  const big = (index: number, term: number) => entry(index, term, `e${index}`.padEnd(500, '.'));
+  const segments = () => readdirSync(walDir()).filter((n) => n.endsWith('.wal')).sort();
   const snapshotAt = (index: number, term: number): StoredSnapshotMeta => ({ index, term, voters: [1n], learners: [] });
   const summary = (log: LoadedLog) => log.entries.map((e) => `${e.index}/${e.term}:${Buffer.from(e.data).toString()}`);
 
@@ -84,5 +90,38 @@ describe('LogStore', () => {
     await store.saveSnapshotMeta(snapshotAt(2, 1), 2);
     await store.close();
     assert.deepEqual(summary(await reopened()), ['3/1:e3']);
+  });
+
+  it('reads a rewrite that starts below the segment it landed in, once the segment before is gone', async () => {
+    const store = await open();
+    store.load();
+    await store.save([1, 2, 3, 4, 5, 6].map((i) => big(i, 1)), { term: 1, vote: 1n, commit: 4 }, 'here');
+    // 7 and 8 do not fit: they cut a segment named 7. A new leader then replaces the log from 5.
+    await store.save([big(7, 1), big(8, 1)], undefined, 'here');
+    assert.equal(segments().length, 2);
+    await store.save([5, 6, 7, 8, 9, 10].map((i) => entry(i, 2)), { term: 2, vote: 2n, commit: 10 }, 'here');
+    await store.saveSnapshotMeta(snapshotAt(8, 2), 5);
+    await store.close();
+    const log = await reopened();
+    assert.equal(segments().length, 1, 'the segment holding only entries below the snapshot was deleted');
+    assert.deepEqual(summary(log), ['9/2:e9', '10/2:e10']);
+    assert.deepEqual(log.hardState, { term: 2, vote: 2n, commit: 10 });
+  });
+
+  it('begins a cut segment with the hard state already written, not the one of the write that cut it', async () => {
+    const store = await open();
+    store.load();
+    await store.save([1, 2, 3, 4, 5, 6].map((i) => big(i, 1)), { term: 1, vote: 1n, commit: 4 }, 'here');
+    await store.save([big(7, 1), big(8, 1)], { term: 1, vote: 1n, commit: 8 }, 'here');
+    await store.close();
+    // A crash after the cut segment's head was written and before the entries that followed it.
+    const path = join(walDir(), segments()[1]!);
+    const bytes = readFileSync(path);
+    const headEnd = 8 + bytes.readUInt32LE(0);
+    bytes.fill(0, headEnd);
+    writeFileSync(path, bytes);
+    const log = await reopened();
+    assert.deepEqual(summary(log).map((s) => s.split(':')[0]), ['1/1', '2/1', '3/1', '4/1', '5/1', '6/1']);
+    assert.deepEqual(log.hardState, { term: 1, vote: 1n, commit: 4 }, 'no commit beyond the entries the log holds');
   });
 });

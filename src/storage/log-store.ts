@@ -65,13 +65,16 @@ export class LogStore {
   /**
    * Opens the log kept in `walDir`, its snapshot mark in `engine`. The WAL's segments before the
    * one holding the mark's entry are not read (nor kept): a start needs the log from there on.
+   * `segmentBytes` is the WAL's (tests make it small, so that a few entries cut a segment).
    */
-  static async open(engine: Engine, walDir: string, log: Logger): Promise<LogStore> {
+  static async open(engine: Engine, walDir: string, log: Logger, segmentBytes?: number): Promise<LogStore> {
     const snapshot = await readSnapshotMeta(engine);
     let store: LogStore | undefined;
-    // A new segment starts with the hard state, so that the oldest segment kept holds one.
-    const head = () => (store?.hardStateNow ? [hardStateFrame(store.hardStateNow)] : []);
-    const { wal, frames } = Wal.open(walDir, head, log, { neededFrom: snapshot?.index ?? 0 });
+    // A new segment starts with the hard state, so that the oldest segment kept holds one: the
+    // one already written, not one the append that cuts the segment brings, whose commit may
+    // cover entries a crash keeps from following it.
+    const head = () => (store?.hardStateWritten ? [hardStateFrame(store.hardStateWritten)] : []);
+    const { wal, frames } = Wal.open(walDir, head, log, { neededFrom: snapshot?.index ?? 0, segmentBytes });
     store = new LogStore(engine, wal, frames, snapshot);
     return store;
   }
@@ -89,8 +92,11 @@ export class LogStore {
         case RECORD.entry: {
           const e = decodeEntry(record);
           const first = entries[0]?.index ?? e.index;
-          invariant(e.index >= first && e.index <= first + entries.length, () => `wal: entry ${e.index} does not follow entries ${first}..${first + entries.length - 1}`);
-          entries.length = e.index - first;
+          invariant(e.index <= first + entries.length, () => `wal: entry ${e.index} does not follow entries ${first}..${first + entries.length - 1}`);
+          // A rewrite may start below the entries read so far: from a segment cut while this
+          // member held entries a new leader then replaced, once the segment before it was deleted.
+          if (e.index < first) entries = [];
+          else entries.length = e.index - first;
           entries.push(e);
           break;
         }
@@ -122,19 +128,24 @@ export class LogStore {
       return;
     }
     const frames = entries.map(entryFrame);
-    frames.push(...this.unwrittenHardState());
-    if (frames.length === 0) return;
     const first = entries[0]?.index ?? this.lastIndex + 1;
-    const written = this.wal.append(frames, first, where);
+    const written = this.appendWithHardState(frames, first, where);
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
     await written;
   }
 
-  /** The hard state's frame if the WAL does not hold the newest one yet, and from now on it does. */
-  private unwrittenHardState(): Buffer[] {
-    if (this.hardStateNow === this.hardStateWritten || this.hardStateNow === undefined) return [];
+  /**
+   * Appends `frames` and, after them, the hard state if the WAL does not hold the newest one yet.
+   * It counts as written only after the append is under way, so a segment the append cuts begins
+   * with the one written before.
+   */
+  private appendWithHardState(frames: Buffer[], firstIndex: number, where: WalWrite): Promise<void> | undefined {
+    const hardState = this.hardStateNow === this.hardStateWritten ? undefined : this.hardStateNow;
+    if (hardState !== undefined) frames.push(hardStateFrame(hardState));
+    if (frames.length === 0) return undefined;
+    const written = this.wal.append(frames, firstIndex, where);
     this.hardStateWritten = this.hardStateNow;
-    return [hardStateFrame(this.hardStateNow)];
+    return written;
   }
 
   /**
@@ -168,8 +179,7 @@ export class LogStore {
   /** Writes a hard state still in memory, so a clean stop keeps its commit index. */
   async close(): Promise<void> {
     await this.wal.idle();
-    const last = this.unwrittenHardState();
-    if (last.length > 0) this.wal.append(last, this.lastIndex + 1, 'here');
+    this.appendWithHardState([], this.lastIndex + 1, 'here');
     await this.wal.close();
   }
 }

@@ -141,6 +141,30 @@ describe('Wal', () => {
     assert.deepEqual(third.frames, ['kept', 'written again']);
   });
 
+  it('zeroes what a torn write left after its lost first sector, so that no later write brings it back', async () => {
+    const sized = (tag: string, bytes: number) => Wal.frame(bytes - 8, (record) => void record.fill(0x20).write(tag));
+    const first = open();
+    first.wal.append([sized('acked', 512)], 1, 'here');
+    first.wal.append([sized('torn', 1024), sized('torn too', 512)], 2, 'here');
+    await first.wal.close();
+    // The crash lost the torn write's first sector, the head of its first frame; the rest landed.
+    const path = join(dir, segments()[0]!);
+    const bytes = readFileSync(path);
+    bytes.fill(0, 512, 1024);
+    writeFileSync(path, bytes);
+    const log = recordingLogger();
+    const second = open(() => [], log);
+    assert.deepEqual(second.frames.map((f) => f.trim()), ['acked']);
+    assert.ok(log.lines.some((l) => l.includes('torn write')), log.lines.join('\n'));
+    assert.ok(readFileSync(path).subarray(512).every((b) => b === 0), 'the torn write\'s remains are zeroed');
+    // A write ending where a leftover frame began would have made it readable again.
+    second.wal.append([sized('after', 1024)], 2, 'here');
+    await second.wal.close();
+    const third = open();
+    await third.wal.close();
+    assert.deepEqual(third.frames.map((f) => f.trim()), ['acked', 'after']);
+  });
+
   it('refuses to open a log with a damaged frame that is not a torn end', async () => {
     const { wal } = open();
     append(wal, 1, 'one');

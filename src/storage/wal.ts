@@ -206,7 +206,9 @@ function unneeded(segments: Segment[], neededFrom: number): number {
 /**
  * Reads a segment's frames into `frames` and returns where the valid ones end. A zero length
  * marks the end of what was written. In the last segment a frame with a zero sector or running
- * past the file is a write torn by a crash: the rest is zeroed and the log goes on from there.
+ * past the file is a write torn by a crash, and so is anything written after a zero length (the
+ * torn write's first sector was lost, later ones were not): it is zeroed and the log goes on from
+ * there, so that no later write can end where a leftover frame begins and bring it back.
  */
 function readFrames(fd: number, path: string, last: boolean, frames: Buffer[], log: Logger): number {
   const data = readWhole(fd);
@@ -214,14 +216,15 @@ function readFrames(fd: number, path: string, last: boolean, frames: Buffer[], l
   let offset = 0;
   while (offset + FRAME_HEAD <= data.length) {
     const length = data.readUInt32LE(offset);
-    if (length === 0) break;
+    if (length === 0) {
+      if (last && !isZero(data, offset)) cutTornWrite(fd, data, offset, path, log);
+      break;
+    }
     const end = offset + FRAME_HEAD + length;
     const intact = end <= data.length && new Crc32c().update(data.subarray(offset + FRAME_HEAD, end)).digest() === data.readUInt32LE(offset + 4);
     if (!intact) {
       if (!last || !isTorn(data, offset, end)) throw new Error(`wal: damaged record in ${path} at offset ${offset}`);
-      log.warn('cut off a torn write at the end of the wal', { segment: path, offset });
-      writeSync(fd, Buffer.alloc(data.length - offset), 0, data.length - offset, offset);
-      fdatasyncSync(fd);
+      cutTornWrite(fd, data, offset, path, log);
       break;
     }
     found.push([offset + FRAME_HEAD, end]);
@@ -234,6 +237,23 @@ function readFrames(fd: number, path: string, last: boolean, frames: Buffer[], l
   data.copy(written, 0, 0, offset);
   for (const [from, to] of found) frames.push(written.subarray(from, to));
   return offset;
+}
+
+/** Zeroes the last segment from `offset` on, durably. */
+function cutTornWrite(fd: number, data: Buffer, offset: number, path: string, log: Logger): void {
+  log.warn('cut off a torn write at the end of the wal', { segment: path, offset });
+  writeSync(fd, Buffer.alloc(data.length - offset), 0, data.length - offset, offset);
+  fdatasyncSync(fd);
+}
+
+/** Whether `data` holds only zeros from `from` on (compared a chunk at a time: a segment is 64 MiB). */
+function isZero(data: Buffer, from: number): boolean {
+  const zeros = Buffer.alloc(Math.min(ZERO_FILL_CHUNK, data.length - from));
+  for (let at = from; at < data.length; at += zeros.length) {
+    const chunk = data.subarray(at, Math.min(at + zeros.length, data.length));
+    if (!chunk.equals(zeros.subarray(0, chunk.length))) return false;
+  }
+  return true;
 }
 
 /** A torn write leaves a whole sector of zeros inside the frame, or ends the file within it. */
