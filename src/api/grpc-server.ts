@@ -12,6 +12,7 @@ import { leaseService } from './lease-service';
 import { maintenanceService } from './maintenance-service';
 import { watchService } from './watch-service';
 import { guardService } from './auth-guard';
+import { LeaderRequirement } from './require-leader';
 import { authService } from './auth-service';
 import { acceptConnection } from './authority-repair';
 import { GrpcMetrics } from './grpc-metrics';
@@ -35,6 +36,8 @@ export interface ClientServer {
   ports: number[];
   /** Every client connection open now. */
   connections: Set<Socket>;
+  /** Ends streams that require a leader when the member has none. */
+  leaderRequirement: LeaderRequirement;
 }
 
 /**
@@ -44,7 +47,7 @@ export interface ClientServer {
  */
 export async function startClientServer(
   server: KeelServer, listen: ClientListen[],
-  limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number; maxConcurrentStreams?: number }, log: Logger,
+  limits: { maxRequestBytes: number; watchProgressNotifyIntervalMs: number; maxConcurrentStreams?: number; electionTimeoutMs: number }, log: Logger,
 ): Promise<ClientServer> {
   const { maxRequestBytes } = limits;
   const grpcServer = new grpc.Server({
@@ -57,9 +60,11 @@ export async function startClientServer(
   });
   // Every RPC is counted under go-grpc-prometheus's names, on the member's registry.
   const metrics = new GrpcMetrics(server.registry);
-  // A call auth refuses is still counted, with the code it got.
+  const leaderRequirement = new LeaderRequirement(server, limits.electionTimeoutMs);
+  // A call refused for want of a leader or by auth is still counted, with the code it got.
   const add = (definition: grpc.ServiceDefinition, impl: object) => {
-    grpcServer.addService(definition, metrics.instrument(definition, guardService(server, definition, impl)) as grpc.UntypedServiceImplementation);
+    const guarded = leaderRequirement.apply(definition, guardService(server, definition, impl));
+    grpcServer.addService(definition, metrics.instrument(definition, guarded) as grpc.UntypedServiceImplementation);
   };
   add(KV_SERVICE, kvService(server, log));
   add(etcdPackage.Lease.service, leaseService(server, log));
@@ -101,9 +106,10 @@ export async function startClientServer(
   } catch (err) {
     listeners.forEach((l) => l.close());
     injector.destroy();
+    leaderRequirement.stop();
     throw err;
   }
-  return { grpcServer, listeners, tlsListeners, ports, connections };
+  return { grpcServer, listeners, tlsListeners, ports, connections, leaderRequirement };
 }
 
 /** Time in-flight calls get to finish at shutdown before the rest (watch streams, say) are cut. */
@@ -114,8 +120,9 @@ const SHUTDOWN_GRACE_MS = 2000;
  * left. The connections are cut here: grpc-js's forceShutdown closes only the sessions it tracks
  * for channelz, which is off (a member with a watch open never stopped).
  */
-export function stopClientServer({ grpcServer, listeners, connections }: ClientServer): Promise<void> {
+export function stopClientServer({ grpcServer, listeners, connections, leaderRequirement }: ClientServer): Promise<void> {
   listeners.forEach((l) => l.close());
+  leaderRequirement.stop();
   return new Promise((resolve) => {
     const force = setTimeout(() => {
       grpcServer.forceShutdown();

@@ -46,11 +46,6 @@ export const MAX_WATCHERS_PER_STREAM = 10_000;
 export function watchService(server: KeelServer, log: Logger, opts: WatchServiceOptions): WatchHandlers {
   return {
     Watch: (call) => {
-      if (call.metadata.get('hasleader')[0] === 'true' && server.leader === 0n) {
-        // A client asking for a leader (WithRequireLeader) is refused while there is none.
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
-        return;
-      }
       try {
         // As etcd's stream interceptor: a learner serves no watch.
         server.ensureServes(true);
