@@ -128,6 +128,34 @@ describe('Watch service over gRPC', () => {
     const rs = await s.until((r) => r.some((x) => x.canceled));
     const canceled = rs.find((x) => x.canceled)!;
     assert.deepEqual([canceled.watch_id, canceled.compact_revision], ['0', '4']);
+    assert.equal(canceled.header?.revision, '0', 'as etcd, the cancel names no revision');
+    s.end();
+  });
+
+  it('stamps each response of a catch-up split for size with the revision of its own last event', async () => {
+    await m.client.put({ key: b('s'), value: b('small') }); // 2
+    await m.client.put({ key: b('s'), value: Buffer.alloc(1024 * 1024 + 1, 'x') }); // 3: a response's worth
+    for (let i = 0; i < 5; i++) await m.client.put({ key: b('s'), value: b(`${i}`) }); // 4..8
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('s'), start_revision: 2 } });
+    await s.until(() => s.events('0').length === 7);
+    const withEvents = s.responses.filter((r) => r.events.length > 0);
+    assert.equal(withEvents.length, 2, JSON.stringify(s.summary()));
+    assert.deepEqual(withEvents.map((r) => [r.header?.revision, r.events[r.events.length - 1]!.kv?.mod_revision]), [['3', '3'], ['8', '8']]);
+    s.end();
+  });
+
+  it('gives no previous value to a put that created its key, as etcd, even after a delete in the same txn', async () => {
+    const s = new Stream(m);
+    s.send({ create_request: { key: b('q'), range_end: b('r'), prev_kv: true } });
+    await s.until((r) => r.length === 1);
+    await m.client.put({ key: b('q1'), value: b('a') }); // 2
+    await m.client.put({ key: b('q1'), value: b('b') }); // 3
+    await m.client.txn({ success: [
+      { request_delete_range: { key: b('q'), range_end: Buffer.from([0]) } }, { request_put: { key: b('q1'), value: b('c') } },
+    ] }); // 4
+    await s.until(() => s.events('0').length === 4);
+    assert.deepEqual(s.events('0'), ['PUT q1@2=a', 'PUT q1@3=b prev=a', 'DELETE q1@4 prev=b', 'PUT q1@4=c']);
     s.end();
   });
 

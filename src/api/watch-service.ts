@@ -179,7 +179,8 @@ class WatchStream {
       ready: () => !this.closed && !this.backedUp(),
       compacted: (compactRev) => {
         this.watchers.delete(id);
-        this.send({ watch_id: id, canceled: true, compact_revision: compactRev });
+        // etcd's compacted cancel names no revision: its header's is 0.
+        this.send({ watch_id: id, canceled: true, compact_revision: compactRev }, 0);
       },
     });
   }
@@ -212,10 +213,15 @@ class WatchStream {
     if (wanted.length === 0) return true;
     w.hadEvents = true;
     const writeAll = (out: OutgoingEvent[]) => {
-      for (const chunk of chunkByRevision(out, RESPONSE_BYTES)) {
+      const chunks = chunkByRevision(out, RESPONSE_BYTES);
+      for (const [i, chunk] of chunks.entries()) {
+        // A response before the last names the revision of its own last event: a client that
+        // resumes after a response's header revision (the etcd3 npm client does) would otherwise
+        // skip the events of those still on their way when the stream broke.
+        const revision = i === chunks.length - 1 ? rev : chunk[chunk.length - 1]!.kv.mod_revision;
         for (const part of w.fragment ? this.fragments(chunk) : [{ events: chunk, more: false }]) {
           if (this.closed) return;
-          this.writeCounted(encodeEventResponse(this.headerField(rev), w.idField, part.events, part.more), part.events);
+          this.writeCounted(encodeEventResponse(this.headerField(revision), w.idField, part.events, part.more), part.events);
         }
       }
     };
@@ -227,7 +233,10 @@ class WatchStream {
     this.enqueue(async () => {
       const out: OutgoingEvent[] = [];
       for (const e of wanted) {
-        const prev = w.prevKv ? await this.server.previousKv(e.kv.key, e.kv.mod_revision) : undefined;
+        // As etcd: a put that created its key has no previous value to look for (a txn that
+        // deleted the key and put it again would otherwise find the deleted one).
+        const created = e.type === 'PUT' && e.kv.create_revision === e.kv.mod_revision;
+        const prev = w.prevKv && !created ? await this.server.previousKv(e.kv.key, e.kv.mod_revision) : undefined;
         out.push({ type: e.type, kv: e.kv, ...(prev ? { prev_kv: prev } : {}) });
       }
       writeAll(out);
@@ -282,8 +291,7 @@ class WatchStream {
    * event up to it is queued ahead of it, and events of later revisions may queue behind it. (Stamped
    * as it went out, a progress response could name a revision whose events came after it.)
    */
-  private send(resp: Omit<WatchResponse, 'header'>): void {
-    const revision = this.server.watchRevision;
+  private send(resp: Omit<WatchResponse, 'header'>, revision = this.server.watchRevision): void {
     this.enqueue(async () => this.write({ ...resp, header: this.header(revision) }));
   }
 
