@@ -115,6 +115,16 @@ describe('Txn over gRPC', () => {
     });
   }
 
+  it('checks every put of the chosen branches before any range, as etcd\'s applier does', async () => {
+    const future: RequestOp = { request_range: { key: b('k'), revision: 99 } };
+    assert.deepEqual(await failure(m.client.txn({ success: [future, { request_put: { key: b('w'), value: b('1'), lease: '999' } }] })),
+      { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
+    const borrowing: RequestOp = { request_put: { key: b('missing'), ignore_value: true } };
+    assert.deepEqual(await failure(m.client.txn({ success: [future, { request_txn: { success: [borrowing] } }] })),
+      { code: status.INVALID_ARGUMENT, details: 'etcdserver: key not found' });
+    assert.equal((await m.client.range({ key: b('k') })).header?.revision, '4');
+  });
+
   // etcd's checkIntervals (v3rpc/key.go) builds the delete interval from the raw range_end: "\0" is then
   // the interval [key, "\x00"), which holds no key, so a put beside a delete "from key" is no duplicate.
   it('lets a put share a branch with a delete of every key from one on (range_end "\\0")', async () => {

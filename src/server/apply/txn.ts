@@ -26,10 +26,12 @@ export async function applyTxn(view: KvView, req: TxnRequest__Output, leaseExist
   return resp;
 }
 
-/** Whether the txn can be answered from a read view, without a revision of its own. */
+/**
+ * Whether the txn can be answered from a read view, without a revision of its own: only ranges,
+ * as etcd's isTxnReadonly (a nested txn, even of ranges alone, goes through Raft there too).
+ */
 export function isTxnReadOnly(req: TxnRequest__Output): boolean {
-  return [...req.success, ...req.failure].every((op) =>
-    op.request_range != null || (op.request_txn != null && isTxnReadOnly(op.request_txn)));
+  return [...req.success, ...req.failure].every((op) => op.request_range != null);
 }
 
 /** The branch each txn on the way takes, in depth-first order. */
@@ -86,18 +88,28 @@ function compareKv(c: Compare__Output, kv: KeyValue): boolean {
   }
 }
 
-/** Consumes `path` from the front as it descends into nested txns. */
+/**
+ * As etcd's applier: every put on the chosen branches is checked before any range, so a txn that
+ * fails both ways fails with the put's error (a missing lease, say) whatever the operations' order.
+ */
 async function checkRequests(view: KvView, req: TxnRequest__Output, path: boolean[], leaseExists: LeaseExists): Promise<void> {
-  const ops = path.shift() ? req.success : req.failure;
-  for (const op of ops) {
-    if (op.request_txn != null) await checkRequests(view, op.request_txn, path, leaseExists);
-    else if (op.request_put != null) await checkPut(view, op.request_put, leaseExists);
-    else if (op.request_range != null) {
-      const rev = Number(op.request_range.revision);
-      if (rev > view.headRev) throw new FutureRevisionError();
-      // As etcd's checkRequestRange: only 0 means "now"; a negative revision is below FirstRev() once compacted.
-      if (rev !== 0 && rev < view.compactRev) throw new CompactedError();
-    }
+  await forEachChosen(req, [...path], async (op) => {
+    if (op.request_put != null) await checkPut(view, op.request_put, leaseExists);
+  });
+  await forEachChosen(req, [...path], (op) => {
+    if (op.request_range == null) return;
+    const rev = Number(op.request_range.revision);
+    if (rev > view.headRev) throw new FutureRevisionError();
+    // As etcd's checkRequestRange: only 0 means "now"; a negative revision is below FirstRev() once compacted.
+    if (rev !== 0 && rev < view.compactRev) throw new CompactedError();
+  });
+}
+
+/** The operations of the branches `path` chooses, nested txns entered; consumes `path` from the front. */
+async function forEachChosen(req: TxnRequest__Output, path: boolean[], visit: (op: RequestOp__Output) => Promise<void> | void): Promise<void> {
+  for (const op of path.shift() ? req.success : req.failure) {
+    if (op.request_txn != null) await forEachChosen(op.request_txn, path, visit);
+    else await visit(op);
   }
 }
 
