@@ -9,6 +9,7 @@ import { Revision, revisionId, revisionKey } from './revision';
 import { compactRecords } from './compaction';
 import { hashRecords } from './hash';
 import * as indexCheckpoint from './index-checkpoint';
+import type { IndexCheckpoint } from './index-checkpoint';
 import { RecordCache } from './record-cache';
 import { KeySpan, TreeIndex } from './tree-index';
 import { WriteTxn } from './write-txn';
@@ -108,42 +109,39 @@ export class MvccStore {
    */
   async reload(built?: IndexBuilder): Promise<void> {
     await this.idle();
-    this.index = new TreeIndex();
-    this.unflushed.clear();
-    this.recent.clear();
-    this.rev = 1;
-    this.compactRev = 0;
-    this.everCompacted = false;
     await this.load(built);
   }
 
+  /**
+   * Reads the state's marks and its key index, then takes them in one synchronous step: a read
+   * during a reload sees the old state or the new one, never an empty store at revision 1.
+   */
   private async load(built?: IndexBuilder): Promise<void> {
     const scheduledMark = decodeNumber(await this.engine.get(metaKey('compact-scheduled')));
-    this.everCompacted = scheduledMark !== undefined;
     const scheduled = scheduledMark ?? 0;
     const finished = decodeNumber(await this.engine.get(metaKey('compact-finished'))) ?? 0;
     const { checkpoint, deleteOps } = await indexCheckpoint.load(this.engine, { scheduled, finished });
     // Gone before anything else is written: from here on the records move past it.
     await this.engine.write(deleteOps, { sync: false });
+    let loaded: IndexCheckpoint;
     let rebuiltFrom: number | undefined;
     if (built === undefined && checkpoint !== undefined) {
-      this.index = checkpoint.index;
-      this.leasedAtLoad = checkpoint.leased;
-      this.rev = checkpoint.rev;
+      loaded = checkpoint;
     } else {
       built ??= await new IndexBuilder().addChunks(this.engine.entryChunks(prefixRange(PREFIX_REVISION)));
-      this.index = built.index;
-      this.leasedAtLoad = built.leased;
-      this.rev = built.rev;
+      loaded = built;
       rebuiltFrom = built.records;
     }
-    this.rev = Math.max(this.rev, scheduled);
-    if (scheduled > 0) {
-      this.compactRev = scheduled;
-      if (rebuiltFrom !== undefined) {
-        const keep = this.index.compact(scheduled);
-        if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
-      }
+    this.index = loaded.index;
+    this.leasedAtLoad = loaded.leased;
+    this.rev = Math.max(loaded.rev, scheduled);
+    this.unflushed.clear();
+    this.recent.clear();
+    this.everCompacted = scheduledMark !== undefined;
+    this.compactRev = scheduled;
+    if (scheduled > 0 && rebuiltFrom !== undefined) {
+      const keep = this.index.compact(scheduled);
+      if (scheduled > finished) this.startPhysicalCompaction(scheduled, keep, () => {});
     }
     this.flushedRev = this.rev;
     this.flushAdvanced();

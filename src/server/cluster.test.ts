@@ -64,6 +64,42 @@ describe('a three-member cluster in one process', function () {
     assert.equal((await leader.client.range({ key: b('after-snapshot') })).kvs.length, 1);
   });
 
+  it('never answers a read below a revision it already answered while it installs a snapshot, and agrees after on whether the store was ever compacted', async () => {
+    c = await startInProcessCluster(3, { snapshotCount: 20 });
+    const leader = await c.leader();
+    const lagging = c.members.find((m) => m !== leader)!;
+    await leader.client.put({ key: b('key-early'), value: b('x') });
+    await eventually('the lagging member has the first key', async () =>
+      (await lagging.client.range({ key: b('key-early'), serializable: true })).kvs.length === 1);
+    await writeWhileCutOff(leader, lagging);
+    // Readers on the lagging member all through its install: the store was emptied to revision 1
+    // while it reloaded, and answered so.
+    const backwards: string[] = [];
+    let installed = false;
+    const reader = async () => {
+      let highest = 0;
+      while (!installed) {
+        const r = await lagging.client.range({ key: b('key-'), range_end: b('key.'), count_only: true, serializable: true }).catch(() => undefined);
+        const rev = Number(r?.header?.revision ?? 0);
+        if (rev < highest) backwards.push(`revision ${rev} (count ${r?.count}) after ${highest}`);
+        highest = Math.max(highest, rev);
+      }
+    };
+    const readers = Array.from({ length: 4 }, reader);
+    await eventually('the lagging member installs the snapshot', () => lagging.logs.includes('installed snapshot from the leader'), 20_000);
+    installed = true;
+    await Promise.all(readers);
+    assert.deepEqual(backwards, []);
+    // Nothing was ever compacted: a range at revision -1 passes on every member (etcd's
+    // compactMainRev is -1 until the first compaction), the snapshot-installed one included, so
+    // all of them apply the put beside it.
+    const r = await leader.client.txn({ success: [{ request_range: { key: b('key-1'), revision: -1 } }, { request_put: { key: b('beside'), value: b('1') } }] });
+    await eventually('every member applied the txn', async () => {
+      const answers = await Promise.all(c.members.map((m) => m.client.range({ key: b('beside'), serializable: true })));
+      return answers.every((a) => a.kvs.length === 1 && a.header?.revision === r.header?.revision);
+    });
+  });
+
   /**
    * A member that missed 6,000 writes, with the snapshot that would catch it up held back by the
    * network, reading them linearizably: resolves once the read has its read index, which the member

@@ -29,14 +29,14 @@ export interface RestoreOptions {
  */
 export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<void> {
   if (await exists(o.dataDir)) throw new ConfigError(`data-dir "${o.dataDir}" exists`);
-  const { compactRev, records } = parseDump(readSnapshotFile(await readFile(o.snapshotPath), o.skipHashCheck));
+  const { compaction, records } = parseDump(readSnapshotFile(await readFile(o.snapshotPath), o.skipHashCheck));
   const kept = records.filter(([k]) => k[0] === PREFIX_LEASE || k[0] === PREFIX_REVISION || k.equals(metaKey('auth')));
   const building = `${o.dataDir}.restoring`;
   await rm(building, { recursive: true, force: true });
   const engine = await LevelEngine.open(building);
   try {
     // Applied index 0: the new cluster's bootstrap entries are the first to apply.
-    await engine.write(stateOps(compactRev, kept, 0), { sync: true });
+    await engine.write(stateOps(compaction, kept, 0), { sync: true });
     const identity = await bootstrapIdentity(engine, {
       name: o.name, initialCluster: o.initialCluster, initialClusterToken: o.initialClusterToken,
       initialClusterState: 'new', initialAdvertisePeerUrls: o.initialAdvertisePeerUrls, advertiseClientUrls: [],
@@ -53,7 +53,7 @@ export async function restoreSnapshot(o: RestoreOptions, log: Logger): Promise<v
     await engine.close();
   }
   await rename(building, o.dataDir);
-  log.info('restored snapshot', { path: o.snapshotPath, 'data-dir': o.dataDir, records: kept.length, 'compact-revision': compactRev });
+  log.info('restored snapshot', { path: o.snapshotPath, 'data-dir': o.dataDir, records: kept.length, 'compact-revision': compaction.scheduled ?? 0 });
 }
 
 async function exists(path: string): Promise<boolean> {

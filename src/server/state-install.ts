@@ -4,7 +4,7 @@ import { Engine, EngineOp, LargeBatch } from '../storage/engine';
 import { prefixRange, PREFIX_LEASE, PREFIX_REVISION } from '../storage/keyspace';
 import type { SnapshotIntake } from '../transport/transport';
 import { asBuffer } from '../util/bytes';
-import { compactionFinishedOf, compactionOf, DUMP_HEADER_BYTES, markOps, recordsOf, visitRecords } from './state-snapshot';
+import { compactionOf, compactionOfDump, DUMP_HEADER_BYTES, markOps, recordsOf, visitRecords } from './state-snapshot';
 
 /** Records taken between two yields to the event loop, when a piece holds many. */
 const RECORDS_PER_SLICE = 10_000;
@@ -115,7 +115,7 @@ export class StatePreparation implements SnapshotIntake {
     const index = this.index!;
     this.index = undefined;
     const stale = await staleKeys(engine, this.records());
-    const marks = markOps(this.compactRev!, compactionFinishedOf(this.records()), appliedIndex);
+    const marks = markOps(compactionOfDump(this.compactRev!, this.records()), appliedIndex);
     this.runs.length = 0;
     await this.batch.write([...stale.map((key): EngineOp => ({ type: 'del', key })), ...marks, ...finalOps], { sync: true });
     return index;

@@ -18,6 +18,10 @@ const DUMP_PIECE_BYTES = 1 << 20;
 export async function* dumpPieces(reader: EngineReader): AsyncIterable<Buffer> {
   const compact = await reader.get(metaKey('compact-scheduled'));
   const out = new PieceWriter(encodeNumber(decodeNumber(compact) ?? 0));
+  // The mark itself too, when there is one: the header's 0 cannot tell a compaction at revision 0
+  // from none, and before the first compaction a range at revision -1 is allowed (etcd's
+  // compactMainRev is -1), after it refused, on every member alike.
+  if (compact !== undefined) out.record(metaKey('compact-scheduled'), compact);
   // How far the physical deletion of that compaction had got: a dump taken while it ran holds
   // records it would have removed, and whoever installs the dump must go on removing them.
   out.record(metaKey('compact-finished'), (await reader.get(metaKey('compact-finished'))) ?? encodeNumber(0));
@@ -133,41 +137,59 @@ export function compactionOf(data: Buffer): number {
   return decodeNumber(data.subarray(0, DUMP_HEADER_BYTES)) ?? 0;
 }
 
+/** What a dump says of its member's compaction. */
+export interface DumpCompaction {
+  /** The revision last compacted, or undefined if the member never compacted. */
+  scheduled: number | undefined;
+  /** How far the physical deletion of that compaction had got. */
+  finished: number;
+}
+
 /**
- * Up to which revision the dumping member had physically compacted: the dump's `compact-finished`
- * record, which comes among its first records (the meta ones). A dump that lacks it (an older
- * build's) counts as unfinished, so the member installing it deletes what is left to be safe.
+ * A dump's compaction: its header's revision, and its `compact-scheduled` and `compact-finished`
+ * records, which come among its first records (the meta ones). An older build's dump names a
+ * compaction in its header alone, and one that lacks `compact-finished` counts as unfinished, so
+ * the member installing it deletes what is left to be safe.
  */
-export function compactionFinishedOf(records: Iterable<[Buffer, Buffer]>): number {
-  const name = metaKey('compact-finished');
+export function compactionOfDump(headerRev: number, records: Iterable<[Buffer, Buffer]>): DumpCompaction {
+  const scheduledName = metaKey('compact-scheduled');
+  const finishedName = metaKey('compact-finished');
+  const found: DumpCompaction = { scheduled: headerRev > 0 ? headerRev : undefined, finished: 0 };
   for (const [key, value] of records) {
     if (key[0] !== PREFIX_META) break;
-    if (key.equals(name)) return decodeNumber(value) ?? 0;
+    if (key.equals(scheduledName)) found.scheduled = decodeNumber(value);
+    if (key.equals(finishedName)) found.finished = decodeNumber(value) ?? 0;
   }
-  return 0;
+  return found;
 }
 
 /** A dump's compaction mark and its records in order; throws on a dump cut short. */
-export function parseDump(dump: Uint8Array): { compactRev: number; records: Array<[Buffer, Buffer]> } {
+export function parseDump(dump: Uint8Array): { compaction: DumpCompaction; records: Array<[Buffer, Buffer]> } {
   const data = asBuffer(dump);
-  return { compactRev: compactionOf(data), records: [...dumpRecords(data)] };
+  const records = [...dumpRecords(data)];
+  return { compaction: compactionOfDump(compactionOf(data), records), records };
 }
 
-/** The writes that put a dump's records in place, with its compaction marks and the applied index. */
-export function stateOps(compactRev: number, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
+/** The writes that put `records` in place, with the dump's compaction marks and the applied index. */
+export function stateOps(compaction: DumpCompaction, records: Array<[Buffer, Buffer]>, appliedIndex: number): EngineOp[] {
   const ops: EngineOp[] = records.map(([key, value]) => ({ type: 'put', key, value }));
-  ops.push(...markOps(compactRev, compactionFinishedOf(records), appliedIndex));
+  ops.push(...markOps(compaction, appliedIndex));
   return ops;
 }
 
 /**
- * The marks a dump's records go in with. `finished` below `compactRev` leaves the compaction
- * unfinished, and the store's load resumes its deletion.
+ * The marks a dump's records go in with: none for a member that never compacted (whatever the
+ * installing one had), and a `finished` below the compaction leaves it unfinished, so the store's
+ * load resumes its deletion.
  */
-export function markOps(compactRev: number, finished: number, appliedIndex: number): EngineOp[] {
+export function markOps({ scheduled, finished }: DumpCompaction, appliedIndex: number): EngineOp[] {
+  const applied: EngineOp = { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) };
+  if (scheduled === undefined) {
+    return [{ type: 'del', key: metaKey('compact-scheduled') }, { type: 'del', key: metaKey('compact-finished') }, applied];
+  }
   return [
-    { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(compactRev) },
-    { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(Math.min(finished, compactRev)) },
-    { type: 'put', key: metaKey('applied-index'), value: encodeNumber(appliedIndex) },
+    { type: 'put', key: metaKey('compact-scheduled'), value: encodeNumber(scheduled) },
+    { type: 'put', key: metaKey('compact-finished'), value: encodeNumber(Math.min(finished, scheduled)) },
+    applied,
   ];
 }
