@@ -99,6 +99,16 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal(fresh.metadata.labels.writer, 'c');
       const same = await call(base, 'PUT', `${PODS}/race`, fresh);
       assert.equal(same.body.metadata.resourceVersion, fresh.metadata.resourceVersion);
+      // Nor does one whose fields come in another order, as a Go client's struct order puts them.
+      const reordered = Object.fromEntries(Object.entries(fresh).reverse());
+      assert.equal((await call(base, 'PUT', `${PODS}/race`, reordered)).body.metadata.resourceVersion, fresh.metadata.resourceVersion);
+
+      // Patches name no resourceVersion: however many race, none is refused and none is lost.
+      const merge = { 'Content-Type': 'application/merge-patch+json' };
+      const patches = await Promise.all(Array.from({ length: 20 }, (_, i) => call(base, 'PATCH', `${PODS}/race`, { metadata: { labels: { [`k${i}`]: 'v' } } }, merge)));
+      assert.deepEqual(patches.filter((r) => r.status !== 200).map((r) => r.body.message), []);
+      const labels = (await call(base, 'GET', `${PODS}/race`)).body.metadata.labels as Record<string, string>;
+      assert.equal(Object.keys(labels).filter((k) => /^k\d+$/.test(k)).length, 20);
     });
 
     it('patches (merge, JSON, strategic) and keeps server fields and generation honest', async () => {
@@ -183,6 +193,10 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal(rest.body.metadata.continue, undefined);
       assert.equal(rest.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
       assert.equal((await call(base, 'GET', `${ns}/pods?limit=2&continue=garbage`)).status, 400);
+      // A token names a key within the list it continues: a forged one reaches no other namespace or kind.
+      const forged = Buffer.from(JSON.stringify({ rv: first.body.metadata.resourceVersion, start: '/registry/' })).toString('base64url');
+      const elsewhere = await call(base, 'GET', `${ns}/pods?limit=2&continue=${forged}`);
+      assert.deepEqual(elsewhere.body.items.filter((o: { metadata: { namespace: string } }) => o.metadata.namespace !== 'list-test'), []);
       const exact = await call(base, 'GET', `${ns}/pods?resourceVersion=${first.body.metadata.resourceVersion}&resourceVersionMatch=Exact`);
       assert.deepEqual(names(exact), ['p0', 'p1', 'p2', 'p3', 'p4'], 'the list as it was at that resourceVersion');
       assert.equal((await call(base, 'GET', `${ns}/pods?resourceVersion=99999999&resourceVersionMatch=Exact`)).status, 504);
@@ -251,7 +265,9 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
         assert.equal(all.events[0]!.object.metadata.resourceVersion, w.metadata.resourceVersion);
         const revs = all.events.map((e) => BigInt(e.object.metadata.resourceVersion));
         assert.ok(revs.every((r, i) => i === 0 || r > revs[i - 1]!), 'each event carries a later resourceVersion');
-        assert.deepEqual(blue.events.map((e) => [e.type, e.object.metadata.labels.color]), [['ADDED', 'blue'], ['DELETED', 'green']]);
+        // An object that stops matching leaves as it last matched, at the change's resourceVersion.
+        assert.deepEqual(blue.events.map((e) => [e.type, e.object.metadata.labels.color]), [['ADDED', 'blue'], ['DELETED', 'blue']]);
+        assert.equal(blue.events[1]!.object.metadata.resourceVersion, all.events[2]!.object.metadata.resourceVersion);
 
         // A watcher starting later, from the same revision, gets the same events from the shared store watch.
         const late = await openWatch(base, `${PODS}?watch=true&resourceVersion=${from}`);
@@ -302,6 +318,10 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       await w.ended;
       assert.deepEqual(w.events.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'c1'], ['BOOKMARK', undefined]]);
       assert.ok(w.events[1]!.object.metadata.resourceVersion);
+      // The same by the object's path: that object only, not the rest of its namespace.
+      const byPath = await openWatch(base, `${PODS}/c1?watch=true&timeoutSeconds=1`);
+      await byPath.ended;
+      assert.deepEqual(byPath.events.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'c1']]);
     });
 
     it('answers a watch from a compacted revision with ERROR 410 Expired', async () => {

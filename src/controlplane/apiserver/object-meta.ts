@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../kube-object';
 import { kubeTime } from '../kube-time';
 
@@ -33,5 +34,6 @@ export function carryServerMeta(current: KubeObject, next: KubeObject): void {
     if (current.metadata[f] === undefined) delete next.metadata[f];
     else next.metadata[f] = current.metadata[f];
   }
-  if (JSON.stringify(current.spec) !== JSON.stringify(next.spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+  // Compared as values: a Go client encodes fields in its structs' order, not the order stored.
+  if (!isDeepStrictEqual(current.spec, next.spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
 }

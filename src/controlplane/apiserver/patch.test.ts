@@ -40,6 +40,21 @@ describe('patches', () => {
     assert.deepEqual(strategicMergePatch({ spec: { a: 1, b: 2 } }, { spec: { $patch: 'replace', c: 3 } }), { spec: { c: 3 } });
   });
 
+  it('strategic merge patch keys each list as the Go types do: taints replaced whole, ports by where they are', () => {
+    // kubectl taint nodes n1 b:NoSchedule- sends the taints left.
+    const node = { spec: { taints: [{ key: 'a', effect: 'NoSchedule' }, { key: 'b', effect: 'NoSchedule' }] }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } };
+    assert.deepEqual((strategicMergePatch(node, { spec: { taints: [{ key: 'a', effect: 'NoSchedule' }] } }) as typeof node).spec, { taints: [{ key: 'a', effect: 'NoSchedule' }] });
+    assert.deepEqual((strategicMergePatch(node, { status: { addresses: [{ type: 'InternalIP', address: '10.0.0.2' }] } }) as typeof node).status.addresses,
+      [{ type: 'InternalIP', address: '10.0.0.2' }]);
+    // kubectl apply of a Service whose targetPort changed.
+    const service = { spec: { ports: [{ port: 80, targetPort: 8080 }] } };
+    assert.deepEqual(strategicMergePatch(service, { spec: { '$setElementOrder/ports': [{ port: 80 }], ports: [{ port: 80, targetPort: 9090 }] } }),
+      { spec: { ports: [{ port: 80, targetPort: 9090 }] } });
+    const deployment = { spec: { template: { spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'http' }] }] } } } };
+    assert.deepEqual(strategicMergePatch(deployment, { spec: { template: { spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'web' }] }] } } } }),
+      { spec: { template: { spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'web' }] }] } } } });
+  });
+
   it('picks the patch by Content-Type and refuses others with a 415', () => {
     assert.deepEqual(applyPatch('application/merge-patch+json; charset=utf-8', { a: [1] }, { a: [2] }), { a: [2] });
     assert.throws(() => applyPatch('application/apply-patch+yaml', {}, {}), (e: ApiError) => e.code === 415);

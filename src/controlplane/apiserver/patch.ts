@@ -21,12 +21,27 @@ export function mergePatch(target: Json, patch: Json): Json {
 /**
  * The lists of built-in kinds that a strategic merge patch merges element by element, by this
  * key, rather than replacing (the `patchMergeKey` tags of the Go types kubectl apply relies on).
+ * A list not named here is replaced whole: a Node's `taints` among them, which `kubectl taint`
+ * sends complete.
  */
 const MERGE_KEYS: Record<string, string> = {
   containers: 'name', initContainers: 'name', ephemeralContainers: 'name', env: 'name', volumes: 'name',
-  volumeMounts: 'mountPath', imagePullSecrets: 'name', ports: 'containerPort', conditions: 'type',
-  taints: 'key', hostAliases: 'ip', readinessGates: 'conditionType', addresses: 'ip', ownerReferences: 'uid',
+  volumeMounts: 'mountPath', imagePullSecrets: 'name', conditions: 'type',
+  hostAliases: 'ip', readinessGates: 'conditionType', ownerReferences: 'uid',
 };
+
+const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+
+/**
+ * The merge key of list `name` under `parent` (the field or list holding it), for the lists whose
+ * key depends on where they are: a container's `ports` by containerPort, a Service's `spec.ports`
+ * by port, a Node's `status.addresses` by type (an Endpoints subset's lists have none).
+ */
+function mergeKeyOf(name: string, parent: string | undefined): string | undefined {
+  if (name === 'ports') return parent !== undefined && CONTAINER_LISTS.has(parent) ? 'containerPort' : parent === 'spec' ? 'port' : undefined;
+  if (name === 'addresses') return parent === 'status' ? 'type' : undefined;
+  return MERGE_KEYS[name];
+}
 
 /**
  * Strategic merge patch for the fields kubectl's apply, label, cordon, taint and scale touch: merge
@@ -34,7 +49,7 @@ const MERGE_KEYS: Record<string, string> = {
  * `$patch: delete|replace` (on objects and list elements), `$retainKeys`,
  * `$deleteFromPrimitiveList/<list>` and `$setElementOrder/<list>` are honoured.
  */
-export function strategicMergePatch(target: Json, patch: Json): Json {
+export function strategicMergePatch(target: Json, patch: Json, field?: string): Json {
   if (!isObject(patch)) return patch;
   if (patch.$patch === 'replace') return withoutDirectives(patch);
   if (patch.$patch === 'delete') return null;
@@ -48,10 +63,11 @@ export function strategicMergePatch(target: Json, patch: Json): Json {
       if (Array.isArray(current)) out[list] = current.filter((x) => !drop.has(JSON.stringify(x)));
       continue;
     }
+    const key = Array.isArray(v) ? mergeKeyOf(k, field) : undefined;
     if (v === null) delete out[k];
-    else if (Array.isArray(v) && MERGE_KEYS[k] !== undefined && Array.isArray(out[k])) out[k] = mergeList(out[k] as Json[], v, MERGE_KEYS[k]!);
+    else if (Array.isArray(v) && key !== undefined && Array.isArray(out[k])) out[k] = mergeList(out[k] as Json[], v, key, k);
     else if (Array.isArray(v)) out[k] = v.filter((e) => !(isObject(e) && e.$patch === 'delete')).map(withoutDirectives);
-    else out[k] = strategicMergePatch(out[k] ?? null, v);
+    else out[k] = strategicMergePatch(out[k] ?? null, v, k);
     if (out[k] === null) delete out[k];
   }
   const retain = patch.$retainKeys;
@@ -59,7 +75,8 @@ export function strategicMergePatch(target: Json, patch: Json): Json {
   return out;
 }
 
-function mergeList(current: Json[], patch: Json[], key: string): Json[] {
+/** Merges the elements of list `name` by `key`; an element's own lists have `name` as their parent. */
+function mergeList(current: Json[], patch: Json[], key: string, name: string): Json[] {
   const out = [...current];
   for (const p of patch) {
     if (!isObject(p) || p[key] === undefined) {
@@ -69,7 +86,7 @@ function mergeList(current: Json[], patch: Json[], key: string): Json[] {
     const i = out.findIndex((e) => isObject(e) && e[key] === p[key]);
     if (p.$patch === 'delete') {
       if (i >= 0) out.splice(i, 1);
-    } else if (i >= 0) out[i] = strategicMergePatch(out[i]!, p);
+    } else if (i >= 0) out[i] = strategicMergePatch(out[i]!, p, name);
     else out.push(withoutDirectives(p));
   }
   return out;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { prefixRangeEnd } from '../../client/key-ranges';
@@ -27,14 +28,11 @@ export interface ListResult {
   continue?: string;
 }
 
-/** The continue token: the list's revision (every page reads the same snapshot) and the next key. */
+/** A list's continue token: the revision of its first page, and the key to go on from after the list's prefix. */
 interface ContinueToken { rv: string; start: string }
 
 /** Keys per store read of a list: a big list is read in pages at one revision, bounding each answer. */
 const STORE_PAGE = 500;
-
-/** How often an update whose read went stale is tried again before it gives up with a Conflict. */
-const UPDATE_ATTEMPTS = 10;
 
 /**
  * Objects in the store the way kube-apiserver keeps them in etcd: JSON at
@@ -72,7 +70,9 @@ export class Registry {
   async list(r: ResourceInfo, opts: ListOptions = {}): Promise<ListResult> {
     const token = opts.continue ? parseContinue(opts.continue) : undefined;
     const prefix = this.keyPrefix(r, opts.namespace);
-    let start = token?.start ?? prefix;
+    // A token names where to go on within this list's prefix, as kube's: an absolute key would let
+    // a forged token read any other namespace or kind past the authorizer, which judged the URL.
+    let start = prefix + (token?.start ?? '');
     let revision = token?.rv ?? opts.revision ?? '0';
     const items: KubeObject[] = [];
     const want = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
@@ -90,7 +90,8 @@ export class Registry {
       if (!res.more || last === undefined) return { items, resourceVersion: revision };
       start = Buffer.concat([last.key, Buffer.from([0])]).toString();
       if (items.length >= want) {
-        return { items, resourceVersion: revision, continue: Buffer.from(JSON.stringify({ rv: revision, start })).toString('base64url') };
+        const next: ContinueToken = { rv: revision, start: start.slice(prefix.length) };
+        return { items, resourceVersion: revision, continue: Buffer.from(JSON.stringify(next)).toString('base64url') };
       }
     }
   }
@@ -115,9 +116,11 @@ export class Registry {
 
   /**
    * kube-apiserver's GuaranteedUpdate: reads the object, lets `update` produce the new one and
-   * writes it guarded by the revision read, retrying on a lost race. A `resourceVersion` in the
-   * new object that is not the one read is the client's stale view: 409 Conflict. An update that
-   * changes nothing writes nothing (the resourceVersion stays). Fields only the server sets keep
+   * writes it guarded by the revision read, retrying on a lost race for as long as it takes (a
+   * PATCH names no resourceVersion and must not fail for another writer's sake). A
+   * `resourceVersion` in the new object that is not the one read is the client's stale view: 409
+   * Conflict. An update that changes nothing, compared as values, writes nothing (the
+   * resourceVersion stays). Fields only the server sets keep
    * their stored values unless `byServer` (the server's own change, a graceful deletion say).
    */
   async update(
@@ -125,7 +128,7 @@ export class Registry {
     update: (current: KubeObject) => KubeObject | Promise<KubeObject>, byServer = false,
   ): Promise<KubeObject> {
     const key = Buffer.from(this.key(r, namespace, name));
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const current = await this.get(r, namespace, name);
       const rv = current.metadata.resourceVersion as string;
       const next = await update(structuredClone(current));
@@ -134,7 +137,9 @@ export class Registry {
       next.metadata ??= {};
       if (!byServer) carryServerMeta(current, next);
       const value = encode(next);
-      if (value.equals(encode(current))) return current;
+      // Compared as values, after JSON (which drops undefined fields): a Go client encodes fields
+      // in its structs' order, and a no-op update from it must not write or notify watchers.
+      if (isDeepStrictEqual(JSON.parse(value.toString()), withoutVersion(current))) return current;
       const res = await this.etcd.run((c) => c.txn({
         compare: [{ key, target: 'MOD', result: 'EQUAL', mod_revision: rv }],
         // An object being deleted goes once its last finalizer is removed. ignore_lease: an update
@@ -145,7 +150,6 @@ export class Registry {
         next.metadata.resourceVersion = res.header!.revision;
         return next;
       }
-      if (attempt >= UPDATE_ATTEMPTS) throw conflict(r.name, name);
     }
   }
 
@@ -199,8 +203,12 @@ export function decode(kv: KeyValue__Output, revision = kv.mod_revision): KubeOb
 
 /** resourceVersion is the key's revision, so it is never part of the value. */
 function encode(obj: KubeObject): Buffer {
+  return Buffer.from(JSON.stringify(withoutVersion(obj)));
+}
+
+function withoutVersion(obj: KubeObject): KubeObject {
   const { resourceVersion: _, ...meta } = obj.metadata;
-  return Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
+  return { ...obj, metadata: meta };
 }
 
 function parseContinue(text: string): ContinueToken {

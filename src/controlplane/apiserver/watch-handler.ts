@@ -38,7 +38,7 @@ export async function serveWatch(
   if (rvParam === '' || rvParam === '0') {
     const { limit: _limit, continue: _continue, ...all } = opts;
     const list = await registry.list(r, all);
-    initial = list.items;
+    initial = list.items.filter(match); // the list reads the namespace; the name is this watch's own
     from = BigInt(list.resourceVersion);
   } else {
     from = BigInt(rvParam);
@@ -75,7 +75,9 @@ export async function serveWatch(
         const before = ev.type !== 'ADDED' && ev.previous !== undefined && match(ev.previous);
         if (now && before) send('MODIFIED', ev.object);
         else if (now) send('ADDED', ev.object);
-        else if (before) send('DELETED', ev.object);
+        // One that stops matching leaves as it was when it last matched, at the change's
+        // resourceVersion, as kube's cache watcher sends it.
+        else if (before) send('DELETED', ev.type === 'DELETED' ? ev.object : { ...ev.previous!, metadata: { ...ev.previous!.metadata, resourceVersion: ev.object.metadata.resourceVersion } });
         lastRev = ev.revision;
       }
     },
