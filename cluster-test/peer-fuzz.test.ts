@@ -10,7 +10,9 @@ import { callRaw, fuzzedBody, requestTypeName } from '../src/api/testing/fuzz-bo
 import { EtcdClient } from '../src/client/etcd-client';
 import { PROTO_DIR } from '../src/util/paths';
 import { SeededRand } from '../src/util/rand';
-import { opening, RAFT_PREFACE } from '../src/transport/raft-stream';
+import type { Message } from '../src/raft/types';
+import { frame, opening, RAFT_PREFACE } from '../src/transport/raft-stream';
+import { encodeMessageBatch } from '../src/transport/raft-wire';
 import { SNAPSHOT_PREFACE } from '../src/transport/snapshot-stream';
 import { peerPackage } from '../src/wire/peer-package';
 import { startCluster, type ClusterProcesses, type MemberProcess } from './support/member-process';
@@ -128,6 +130,22 @@ describe('hostile input on the peer port', function () {
     }
     assert.equal(calls, Object.keys(peerPackage.Peer.service).length * PER_METHOD);
     console.log(`      ${calls} inputs to ${Object.keys(peerPackage.Peer.service).length} Peer methods, plus ${GARBAGE_CONNECTIONS} garbage connections`);
+  });
+
+  it('drops Raft messages of the types a node makes only for itself, even from a sender naming the cluster', async () => {
+    const c = new EtcdClient(cluster.endpoints[0]!);
+    try {
+      const { header } = await c.status();
+      const [clusterId, to] = [BigInt(header!.cluster_id!), BigInt(header!.member_id!)];
+      const local: Array<Message['type']> = ['MsgHup', 'MsgBeat', 'MsgUnreachable', 'MsgSnapStatus', 'MsgCheckQuorum'];
+      const messages = local.map((type): Message => ({
+        type, to, from: 0x77n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0,
+      }));
+      await sendRaw(cluster.members[0]!.peerEndpoint, Buffer.concat([opening(clusterId, 0x77n), frame(encodeMessageBatch(messages))]));
+      await c.put({ key: Buffer.from('after-local'), value: Buffer.from('1') }); // the member took them and still serves
+    } finally {
+      c.close();
+    }
   });
 
   it('leaves every member serving, the data as it was, and memory bounded', async () => {

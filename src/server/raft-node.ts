@@ -1,4 +1,4 @@
-import { ProposalDroppedError, StepPeerNotFoundError } from '../raft/errors';
+import { ProposalDroppedError, StepLocalMessageError, StepPeerNotFoundError } from '../raft/errors';
 import { RawNode } from '../raft/raw-node';
 import { ConfChange } from '../raft/conf-change';
 import { MemoryStorage } from '../raft/storage';
@@ -202,8 +202,11 @@ export class RaftNode {
     try {
       this.o.raw.step(m);
     } catch (err) {
-      // A forwarded proposal meeting a leaderless node, or a reply from a removed member.
-      if (!(err instanceof ProposalDroppedError) && !(err instanceof StepPeerNotFoundError)) throw err;
+      // A forwarded proposal meeting a leaderless node, a reply from a removed member, or a
+      // message of a type only a node makes for itself (MsgHup, MsgBeat...), which etcd's
+      // node.Step also drops when it comes from the network.
+      const dropped = err instanceof ProposalDroppedError || err instanceof StepPeerNotFoundError || err instanceof StepLocalMessageError;
+      if (!dropped) throw err;
     }
     this.kick();
   }
