@@ -97,7 +97,12 @@ export class MembershipState {
     const urlsTaken = () => this.members.some((m) => m.id !== member.id && m.peerURLs.some((u) => member.peerURLs.includes(u)));
     switch (type) {
       case 'add':
-        if (existing !== undefined && !sameUrls(existing.peerURLs, member.peerURLs)) throw new ServerError('member-exists');
+        // Only the bootstrap entries' re-add of a member as it is listed passes with its ID in use:
+        // an add as a voter of a listed learner (two adds of one URL in one second share the ID)
+        // would make Raft count a voter the membership calls a learner.
+        if (existing !== undefined && (!sameUrls(existing.peerURLs, member.peerURLs) || existing.isLearner !== member.isLearner)) {
+          throw new ServerError('member-exists');
+        }
         if (urlsTaken()) throw new ServerError('peer-url-exists');
         // Counted here too, since a proposer may not have applied the last add.
         if (existing === undefined && member.isLearner && this.learnersFull()) throw new ServerError('too-many-learners');
