@@ -7,10 +7,8 @@ const NO_LEADER = { code: grpc.status.UNAVAILABLE, details: 'etcdserver: no lead
 /** Election timeouts without a leader after which streams that require one are ended (etcd's maxNoLeaderCnt). */
 const ELECTIONS_WITHOUT_LEADER = 3;
 
-type Call = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
-
 /** Whether the client asked for a leader: clientv3.WithRequireLeader, the `hasleader` metadata. */
-function requiresLeader(call: Pick<Call, 'metadata'>): boolean {
+function requiresLeader(call: { metadata: grpc.Metadata }): boolean {
   return call.metadata.get('hasleader')[0] === 'true';
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../kube-object';
 import { kubeTime } from '../kube-time';
+import { sameJson } from './same-json';
 
 /** The alphabet of generateName suffixes: no vowels (no words), no look-alikes (apimachinery's). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -34,6 +34,5 @@ export function carryServerMeta(current: KubeObject, next: KubeObject): void {
     if (current.metadata[f] === undefined) delete next.metadata[f];
     else next.metadata[f] = current.metadata[f];
   }
-  // Compared as values: a Go client encodes fields in its structs' order, not the order stored.
-  if (!isDeepStrictEqual(current.spec, next.spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+  if (!sameJson(current.spec, next.spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
 }

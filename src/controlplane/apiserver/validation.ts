@@ -1,5 +1,6 @@
 import type { ResourceInfo } from './resources';
 import type { KubeObject } from '../kube-object';
+import { sameJson } from './same-json';
 import { invalid, type StatusCause } from './status-error';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -81,7 +82,7 @@ export function validateImmutable(r: ResourceInfo, current: KubeObject, next: Ku
     if (current.spec?.nodeName) immutable.push(['spec.nodeName', current.spec.nodeName, next.spec?.nodeName]);
   }
   if (r.kind === 'Deployment' || r.kind === 'ReplicaSet') immutable.push(['spec.selector', current.spec?.selector, next.spec?.selector]);
-  const changed = immutable.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b));
+  const changed = immutable.filter(([, a, b]) => !sameJson(a, b));
   const held = new Set<string>(current.metadata.finalizers ?? []);
   if (current.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).some((f: string) => !held.has(f))) {
     changed.push(['metadata.finalizers', held, next.metadata.finalizers, 'no new finalizers can be added if the object is being deleted']);
