@@ -139,9 +139,12 @@ describe('Watch service over gRPC', () => {
     const s = new Stream(m);
     s.send({ create_request: { key: b('s'), start_revision: 2 } });
     await s.until(() => s.events('0').length === 7);
+    // The catch-up ends where the engine had got to when the watch began, so the last puts may
+    // come after it as live events; either way each response names its own last event's revision.
     const withEvents = s.responses.filter((r) => r.events.length > 0);
-    assert.equal(withEvents.length, 2, JSON.stringify(s.summary()));
-    assert.deepEqual(withEvents.map((r) => [r.header?.revision, r.events[r.events.length - 1]!.kv?.mod_revision]), [['3', '3'], ['8', '8']]);
+    const stamps = withEvents.map((r) => [r.header?.revision, r.events[r.events.length - 1]!.kv?.mod_revision]);
+    assert.deepEqual(stamps[0], ['3', '3'], `the split after the large value: ${JSON.stringify(s.summary())}`);
+    for (const [header, last] of stamps) assert.equal(header, last, JSON.stringify(s.summary()));
     s.end();
   });
 
