@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       engine,
       walDir: walDirOf(flags.dataDir),
       transport: (self, clusterId, members) => {
-        peers.setPeers(self, clusterId, members.filter((m) => m.id !== self));
+        peers.setPeers(self, clusterId, members);
         return peers;
       },
       discover: (urls) => fetchClusterInfo(urls, DISCOVERY_TIMEOUT_MS, peerDial()),

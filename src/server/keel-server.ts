@@ -106,7 +106,7 @@ export interface ServerDeps {
   engine: Engine;
   /** Where the Raft log's write-ahead log lives (wal.ts): a directory of its own. */
   walDir: string;
-  /** Builds the peer transport once the member knows its identity and its peers. */
+  /** Builds the peer transport once the member knows its identity and the members (itself among them). */
   transport(memberId: NodeId, clusterId: bigint, peers: Member[]): PeerTransport;
   /** How a member joining a running cluster asks the others about it. */
   discover: DiscoverCluster;
@@ -489,7 +489,7 @@ export class KeelServer {
       this.removedFromCluster();
     } else if (change.type === 'remove') {
       this.node.transport.removePeer(id);
-    } else if (id !== this.memberId) {
+    } else {
       this.node.transport.setPeer(id, peerURLs);
     }
   }
@@ -500,7 +500,7 @@ export class KeelServer {
       this.removedFromCluster();
       return;
     }
-    for (const m of this.membership.list()) if (m.id !== this.memberId) this.node.transport.setPeer(m.id, m.peerURLs);
+    for (const m of this.membership.list()) this.node.transport.setPeer(m.id, m.peerURLs);
   }
 
   /**

@@ -89,6 +89,15 @@ async function tcpServer(serve: (socket: Socket) => void): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
+/** A loopback port nobody listens on (taken from the kernel, then let go). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /**
  * Connections to `port` through a forwarder whose open tunnels can be frozen: bytes stop both
  * ways and the sockets stay open, as on a link that drops everything. Each tunnel records which
@@ -363,6 +372,43 @@ describe('PeerPortTransport Raft streams', () => {
       return batches.flat().some((m) => m.commit === 2);
     });
     assert.equal(connections, 1);
+  });
+
+  // A member down while a peer's URL changed restarts with that peer's old URL in its membership:
+  // it heard the peer's appends and its answers went nowhere, so it never caught up to the change.
+  it('answers a peer listed at a dead address where the peer says it is, and dials the listed one again once that fails', async () => {
+    const atSelf = recorder();
+    const log = recordingLogger();
+    const self = await member(SELF, CLUSTER, atSelf, [[SENDER, await deadPort()]], log);
+    const atSender = recorder();
+    const moved = await member(SENDER, CLUSTER, atSender, [[SELF, self.ports[0]!]]);
+    moved.setPeer(SENDER, [`http://127.0.0.1:${moved.ports[0]}`]);
+    self.send([heartbeat(SELF, SENDER, 1)]);
+    await eventually('the listed address found dead', () => atSelf.unreachableTo.includes(SENDER));
+    moved.send([heartbeat(SENDER, SELF, 1)]);
+    await eventually('the moved peer heard', () => atSelf.received.length === 1);
+    await eventually('an answer reached the moved peer', () => {
+      self.send([heartbeat(SELF, SENDER, 2)]);
+      return atSender.received.some((m) => m.commit === 2);
+    });
+    assert.equal(log.fields[log.lines.indexOf('dialing a peer where it says it is')]!.address, `127.0.0.1:${moved.ports[0]}`);
+    await moved.close();
+    await eventually('back to the listed address', () => {
+      self.send([heartbeat(SELF, SENDER, 3)]);
+      return log.lines.includes('dialing a peer at its listed address again');
+    });
+  });
+
+  it('answers a peer its membership does not list yet (one that joined while it was down)', async () => {
+    const atSelf = recorder();
+    const self = await member(SELF, CLUSTER, atSelf);
+    const atJoined = recorder();
+    const joined = await member(3n, CLUSTER, atJoined, [[SELF, self.ports[0]!]]);
+    joined.setPeer(3n, [`http://127.0.0.1:${joined.ports[0]}`]);
+    joined.send([heartbeat(3n, SELF, 1)]);
+    await eventually('the joined peer heard', () => atSelf.received.length === 1);
+    self.send([heartbeat(SELF, 3n, 1)]);
+    await eventually('the answer reached it', () => atJoined.received.length === 1);
   });
 
   it('tells a removed member so, which then learns it was removed', async () => {

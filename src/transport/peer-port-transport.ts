@@ -10,7 +10,7 @@ import { Logger } from '../util/logger';
 import { LINK_TIMEOUT_MS, LinkLiveness } from './link-liveness';
 import { dialPeer, type PeerDialTls } from './peer-dial';
 import { peerPackage } from '../wire/peer-package';
-import { decodeMessageBatch } from './raft-wire';
+import { decodeMessageBatch, encodeSenderPeerURL, senderPeerURLOf } from './raft-wire';
 import {
   frame, framedBatches, FrameReader, HELLO_BYTES, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, opening, parseHello, type PeerStreamKind, PING, RAFT_PREFACE,
   sniffPeerConnection,
@@ -69,6 +69,10 @@ export class PeerPortTransport implements PeerTransport {
   /** Set by setPeers; streams from another cluster are refused, as etcd refuses them. */
   private clusterId = 0n;
   private self = 0n;
+  /** Where this member is reached (its first peer URL as its membership lists it), told to each peer as a stream to it opens. */
+  advertisedPeerURL: string | undefined;
+  /** Each peer's address as this member's membership lists it. */
+  private readonly listed = new Map<NodeId, string>();
   /** Raft and snapshot connections peers opened to this member, closed with it. */
   private readonly peerConnections = new Set<Duplex>();
 
@@ -152,24 +156,65 @@ export class PeerPortTransport implements PeerTransport {
     return t;
   }
 
-  /** Which cluster this member is in, and who the other members are. */
-  setPeers(self: NodeId, clusterId: bigint, peers: Array<{ id: NodeId; peerURLs: string[] }>): void {
+  /** Which cluster this member is in, and who the members are (itself among them). */
+  setPeers(self: NodeId, clusterId: bigint, members: Array<{ id: NodeId; peerURLs: string[] }>): void {
     this.self = self;
     this.clusterId = clusterId;
-    for (const p of peers) this.setPeer(p.id, p.peerURLs);
+    for (const m of members) this.setPeer(m.id, m.peerURLs);
   }
 
   setPeer(id: NodeId, peerURLs: string[]): void {
+    if (id === this.self) {
+      this.advertisedPeerURL = peerURLs[0];
+      return;
+    }
     const address = hostPort(peerURLs[0]!);
+    this.listed.set(id, address);
+    this.dialAt(id, address);
+  }
+
+  removePeer(id: NodeId): void {
+    this.listed.delete(id);
+    this.senders.get(id)?.close();
+    this.senders.delete(id);
+  }
+
+  /** Sends to `id` at `address` from now on, unless it already does. */
+  private dialAt(id: NodeId, address: string): void {
     const old = this.senders.get(id);
     if (old?.address === address) return;
     old?.close();
     this.senders.set(id, new PeerSender(id, address, this.clusterId, this.self, this, this.log));
   }
 
-  removePeer(id: NodeId): void {
-    this.senders.get(id)?.close();
-    this.senders.delete(id);
+  /**
+   * A peer that opened a stream to this member said where it is reached. A member whose membership
+   * is behind (it was down while that peer's URL changed, or while the peer joined) has no working
+   * link to it, and the peer would hear nothing back: no answers to its appends, so no catch-up,
+   * so no membership update. It dials where the peer says until its own link works again or its
+   * membership changes (etcd's peers answer on the streams the other side opened).
+   */
+  private heardFrom(id: NodeId, url: string): void {
+    let address: string;
+    try {
+      address = hostPort(url);
+    } catch {
+      return;
+    }
+    const current = this.senders.get(id);
+    if (current?.address === address || current?.connected) return;
+    this.log.info('dialing a peer where it says it is', { peer: id.toString(16), address, listed: this.listed.get(id) });
+    this.dialAt(id, address);
+  }
+
+  /** A dial to `id` found nobody: one at an address the peer gave goes back to its listed one. */
+  dialFailed(id: NodeId): void {
+    const listed = this.listed.get(id);
+    if (listed !== undefined && this.senders.get(id)?.address !== listed) {
+      this.log.info('dialing a peer at its listed address again', { peer: id.toString(16), address: listed });
+      this.dialAt(id, listed);
+    }
+    this.unreachable(id);
   }
 
   /** A gRPC call from a peer that refusal() turns away is answered FAILED_PRECONDITION; returns whether it may go on. */
@@ -247,11 +292,14 @@ export class PeerPortTransport implements PeerTransport {
         // cluster ID, checked in the hello, cannot change within a stream.
         if (this.receiver?.isRemoved(sender)) return refuse(REMOVED_DETAILS);
         let messages: Message[];
+        let url: string | undefined;
         try {
           messages = decodeMessageBatch(payload);
+          if (messages.length === 0) url = senderPeerURLOf(payload);
         } catch (err) {
           return drop('closed a raft stream with a malformed batch', err);
         }
+        if (url !== undefined) this.heardFrom(sender, url);
         for (const m of messages) this.receiver?.receive(m);
       }
     };
@@ -476,6 +524,11 @@ class PeerSender {
     this.transport.snapshotSent(this.id, failed);
   }
 
+  /** Whether its Raft stream to the peer is open. */
+  get connected(): boolean {
+    return this.connection !== undefined;
+  }
+
   close(): void {
     this.closed = true;
     this.connection?.end();
@@ -515,7 +568,9 @@ class PeerSender {
       this.dialing = false;
       if (this.closed) return void connection.destroy();
       this.connection = connection;
-      connection.write(opening(this.clusterId, this.self));
+      const url = this.transport.advertisedPeerURL;
+      connection.write(url === undefined ? opening(this.clusterId, this.self)
+        : Buffer.concat([opening(this.clusterId, this.self), frame(encodeSenderPeerURL(url))]));
       this.watch(connection, openedAt);
       this.flush();
     }, () => {
@@ -568,7 +623,7 @@ class PeerSender {
    */
   private unanswered(): void {
     this.reconnectAt = Date.now() + RECONNECT_MIN_MS;
-    this.transport.unreachable(this.id);
+    this.transport.dialFailed(this.id);
   }
 
   /** The link is down: says why, backs off before the next dial, and tells Raft. */

@@ -11,7 +11,9 @@ import { encodeMessageBatch } from './raft-wire';
  * (snapshot-stream.ts); lease and membership questions stay on gRPC.
  *
  * The sender opens with RAFT_PREFACE and a hello frame (its cluster ID and member ID, 8 bytes
- * each, big-endian), then sends one frame per batch of messages (raft-wire's MessageBatch). The
+ * each, big-endian), then a batch of no messages that carries where it is reached
+ * (MessageBatch.sender_peer_url, for a receiver whose membership is behind), then one frame per
+ * batch of messages (raft-wire's MessageBatch). The
  * receiver answers only to refuse: a frame with the reason, then it closes. Both sides ping on a
  * quiet stream with an empty frame (a batch of no messages) and give up on one that stays silent
  * (link-liveness.ts).

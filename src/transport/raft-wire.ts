@@ -13,6 +13,7 @@ import { ProtoReader, readFields } from '../util/proto-reader';
 
 // proto/keelpb/raft.proto field numbers.
 const BATCH_MESSAGES = 1;
+const BATCH_SENDER_PEER_URL = 2;
 const M_TYPE = 1;
 const M_TO = 2;
 const M_FROM = 3;
@@ -60,6 +61,25 @@ export function decodeMessageBatch(bytes: Uint8Array): Message[] {
     return true;
   });
   return messages;
+}
+
+/** A batch of no messages that says where its sender is reached: the first a Raft stream carries. */
+export function encodeSenderPeerURL(url: string): Buffer {
+  const text = Buffer.from(url);
+  const out = new ProtoWriter(Buffer.allocUnsafe(bytesFieldSize(text)));
+  out.bytesField(BATCH_SENDER_PEER_URL, text);
+  return out.buf;
+}
+
+/** The sender's peer URL a batch carries, if it carries one. */
+export function senderPeerURLOf(bytes: Uint8Array): string | undefined {
+  let url: string | undefined;
+  readFields(new ProtoReader(bytes), (field, c) => {
+    if (field !== BATCH_SENDER_PEER_URL) return false;
+    url = c.string();
+    return true;
+  });
+  return url;
 }
 
 // Sizes of what writeMessage writes; false is left out, as proto3 leaves it.

@@ -24,7 +24,10 @@ export interface PeerTransport {
   learnerReady(to: NodeId, learner: NodeId): Promise<boolean>;
   /** Asks the leader `to` which voters it has heard from lately (it refuses if it no longer leads). */
   activeVoters(to: NodeId): Promise<Set<NodeId>>;
-  /** A member was added, or its peer URLs changed (the first URL is used). */
+  /**
+   * A member was added, or its peer URLs changed (the first URL is used). Given this member's own,
+   * they are where it tells peers it is reached.
+   */
   setPeer(id: NodeId, peerURLs: string[]): void;
   /** A member was removed: nothing more is sent to it. */
   removePeer(id: NodeId): void;
