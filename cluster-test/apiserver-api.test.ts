@@ -152,10 +152,43 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.ok(graceful.body.metadata.deletionTimestamp, 'a pod on a node is marked, not removed');
       assert.equal(graceful.body.metadata.deletionGracePeriodSeconds, 30);
       assert.equal((await call(base, 'GET', `${PODS}/bound`)).status, 200);
+      // A deletion under way is only hurried, never restarted or made longer.
+      const again = await call(base, 'DELETE', `${PODS}/bound`, {});
+      assert.deepEqual([again.status, again.body.metadata.resourceVersion], [200, graceful.body.metadata.resourceVersion]);
+      const longer = await call(base, 'DELETE', `${PODS}/bound`, { gracePeriodSeconds: 60 });
+      assert.equal(longer.body.metadata.deletionTimestamp, graceful.body.metadata.deletionTimestamp);
+      const sooner = await call(base, 'DELETE', `${PODS}/bound`, { gracePeriodSeconds: 10 });
+      assert.equal(sooner.body.metadata.deletionGracePeriodSeconds, 10);
+      assert.equal(Date.parse(graceful.body.metadata.deletionTimestamp) - Date.parse(sooner.body.metadata.deletionTimestamp), 20_000);
       const stale = await call(base, 'DELETE', `${PODS}/bound`, { gracePeriodSeconds: 0, preconditions: { uid: 'someone-else' } });
       assert.equal(stale.status, 409);
       assert.equal((await call(base, 'DELETE', `${PODS}/bound`, { gracePeriodSeconds: 0 })).status, 200);
       assert.equal((await call(base, 'GET', `${PODS}/bound`)).status, 404);
+    });
+
+    it('deletes at once a pod that has ended or was never bound, whatever its grace period', async () => {
+      for (const phase of ['Succeeded', 'Failed']) {
+        const name = `ended-${phase.toLowerCase()}`;
+        await call(base, 'POST', PODS, pod(name, {}, { nodeName: 'n1' }));
+        const current = (await call(base, 'GET', `${PODS}/${name}`)).body;
+        assert.equal((await call(base, 'PUT', `${PODS}/${name}/status`, { ...current, status: { phase } })).status, 200);
+        assert.equal((await call(base, 'DELETE', `${PODS}/${name}`, { gracePeriodSeconds: 30 })).status, 200);
+        assert.equal((await call(base, 'GET', `${PODS}/${name}`)).status, 404, `a ${phase} pod`);
+      }
+      await call(base, 'POST', PODS, pod('unbound'));
+      assert.equal((await call(base, 'DELETE', `${PODS}/unbound`, { gracePeriodSeconds: 30 })).status, 200);
+      assert.equal((await call(base, 'GET', `${PODS}/unbound`)).status, 404);
+    });
+
+    it('refuses a PUT whose metadata.uid is not the stored object\'s (one meant for an object deleted since)', async () => {
+      const first = (await call(base, 'POST', PODS, pod('reborn'))).body;
+      await call(base, 'DELETE', `${PODS}/reborn`);
+      await call(base, 'POST', PODS, pod('reborn'));
+      const { resourceVersion: _stale, ...meta } = first.metadata;
+      const put = await call(base, 'PUT', `${PODS}/reborn`, { ...first, metadata: { ...meta, labels: { stale: 'yes' } } });
+      assert.equal(put.status, 409);
+      assert.match(put.body.message, /^Operation cannot be fulfilled on pods "reborn": Precondition failed: UID in precondition: /);
+      assert.equal((await call(base, 'GET', `${PODS}/reborn`)).body.metadata.labels?.stale, undefined);
     });
 
     it('holds an object with finalizers until the last one is removed', async () => {

@@ -5,6 +5,7 @@ import type { ListOptions, Registry } from './registry';
 import { groupVersion, RESOURCES } from './resources';
 import type { ResourceRoute } from './routes';
 import type { KubeObject } from '../kube-object';
+import { podDeletion } from './pod-deletion';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { ApiError, badRequest, conflict, notFound } from './status-error';
 import { applyDefaults, validate, validateImmutable } from './validation';
@@ -122,7 +123,16 @@ export class RestHandlers {
     const obj = this.checkBody(route, body);
     if (obj.metadata.name !== route.name) throw badRequest('the name of the object does not match the name on the URL');
     const warnings: string[] = [];
-    return { code: 200, body: await this.write(route, () => structuredClone(obj), fields, warnings), warnings };
+    // As kube-apiserver: a uid in the object is a precondition, so a PUT meant for an object that
+    // was deleted does not overwrite the new one of the same name.
+    const uid = obj.metadata.uid;
+    const change = (current: KubeObject) => {
+      if (uid && uid !== current.metadata.uid) {
+        throw conflict(route.resource.name, route.name!, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
+      }
+      return structuredClone(obj);
+    };
+    return { code: 200, body: await this.write(route, change, fields, warnings), warnings };
   }
 
   async patch(route: ResourceRoute, contentType: string, patch: Json, fields: FieldValidation = 'Warn'): Promise<Reply> {
@@ -133,8 +143,8 @@ export class RestHandlers {
   }
 
   /**
-   * DELETE: a pod on a node is deleted gracefully (deletionTimestamp set; its kubelet finishes it)
-   * unless the grace period is 0; everything else goes at once. Answers the object.
+   * DELETE: a running pod is deleted gracefully (pod-deletion.ts: deletionTimestamp set, its
+   * kubelet finishes it); everything else goes at once. Answers the object.
    */
   async delete(route: ResourceRoute, options: KubeObject): Promise<Reply> {
     const r = route.resource;
@@ -146,17 +156,18 @@ export class RestHandlers {
       }
     };
     if (r.kind === 'Pod') {
-      const current = await this.registry.get(r, route.namespace, route.name!);
-      const grace = options.gracePeriodSeconds ?? current.spec?.terminationGracePeriodSeconds ?? 30;
-      if (current.spec?.nodeName && grace > 0 && !current.metadata.deletionTimestamp) {
-        const marked = await this.registry.update(r, route.namespace, route.name!, (obj) => {
-          precondition(obj);
-          obj.metadata.deletionTimestamp = timestamp(new Date(Date.now() + grace * 1000));
-          obj.metadata.deletionGracePeriodSeconds = grace;
-          return obj;
-        }, true);
-        return { code: 200, body: marked };
-      }
+      let now = false;
+      const marked = await this.registry.update(r, route.namespace, route.name!, (obj) => {
+        precondition(obj);
+        const deletion = podDeletion(obj, options.gracePeriodSeconds);
+        now = deletion.kind === 'now';
+        if (deletion.kind === 'mark') {
+          obj.metadata.deletionTimestamp = deletion.deletionTimestamp;
+          obj.metadata.deletionGracePeriodSeconds = deletion.gracePeriodSeconds;
+        }
+        return obj; // unchanged unless marked: nothing is written
+      }, true);
+      if (!now) return { code: 200, body: marked };
     }
     if (r.kind === 'Namespace') return { code: 200, body: await this.deleteNamespace(route.name!, precondition) };
     return { code: 200, body: await this.registry.delete(r, route.namespace, route.name!, precondition) };
