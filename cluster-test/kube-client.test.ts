@@ -74,6 +74,20 @@ describe('the control plane\'s apiserver client (kube-client)', function () {
     }
   });
 
+  it('sends DeleteOptions with a DELETE, so a uid precondition is checked', async () => {
+    const c = new KubeClient([a.url]);
+    const path = apiPath(SERVICES, { namespace: 'default', name: 'guarded' });
+    try {
+      const created = await c.create(SVC, service('guarded'));
+      await assert.rejects(c.delete(path, { preconditions: { uid: 'not-its-uid' } }), isConflict);
+      assert.equal((await c.get(path)).metadata.uid, created.metadata.uid);
+      await c.delete(path, { preconditions: { uid: created.metadata.uid }, propagationPolicy: 'Background' });
+      await assert.rejects(c.get(path), isNotFound);
+    } finally {
+      c.close();
+    }
+  });
+
   it('moves on to the next apiserver when one cannot be reached, and stays there', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const c = new KubeClient([dead, b.url]);

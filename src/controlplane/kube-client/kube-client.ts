@@ -155,7 +155,9 @@ export class KubeClient {
 
   private requestOnce(server: string, method: string, path: string, body: string | undefined, contentType: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': contentType };
+      // Node frames a body without Content-Length only by chunking, and it does not chunk a DELETE:
+      // the DeleteOptions would reach the apiserver as the start of a second, garbled request.
+      const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(body)) };
       const req = this.send(server, method, path, headers, this.requestTimeoutMs);
       req.on('error', reject);
       req.on('response', (res) => {
