@@ -74,6 +74,16 @@ for (const kind of ['keel', 'etcd'] as MemberKind[]) {
       assert.equal((await call(base, 'GET', '/api/v1/widgets')).status, 404);
       const strict = await call(base, 'POST', `${PODS}?fieldValidation=Strict`, { ...pod('strict'), bogus: 1 });
       assert.deepEqual([strict.status, strict.body.message], [400, 'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "bogus"']);
+      // A quantity that does not parse is refused by the decoder, before validation, as kube-apiserver does.
+      const cannotParse = 'quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\'';
+      const badCpu = await call(base, 'POST', PODS, pod('bad-cpu', {}, { containers: [{ name: 'main', image: 'busybox', resources: { requests: { cpu: 'two' } } }] }));
+      assert.deepEqual([badCpu.status, badCpu.body.reason, badCpu.body.message], [400, 'BadRequest', `Pod in version "v1" cannot be handled as a Pod: ${cannotParse}`]);
+      const template = { metadata: { labels: { app: 'q' } }, spec: { containers: [{ name: 'main', image: 'busybox', resources: { limits: { memory: '1 Gi' } } }] } };
+      const badDeployment = await call(base, 'POST', '/apis/apps/v1/namespaces/default/deployments', { metadata: { name: 'bad-memory' }, spec: { selector: { matchLabels: { app: 'q' } }, template } });
+      assert.deepEqual([badDeployment.status, badDeployment.body.message], [400, `Deployment in version "v1" cannot be handled as a Deployment: ${cannotParse}`]);
+      assert.equal((await call(base, 'POST', PODS, pod('good-cpu'))).status, 201);
+      const badPatch = await call(base, 'PATCH', `${PODS}/good-cpu`, [{ op: 'add', path: '/spec/containers/0/resources', value: { requests: { cpu: 'two' } } }], { 'Content-Type': 'application/json-patch+json' });
+      assert.equal(badPatch.status, 400);
       const warned = await call(base, 'POST', PODS, { ...pod('warned'), bogus: 1 });
       assert.equal(warned.status, 201);
       assert.equal(warned.headers.warning, '299 - "unknown field \\"bogus\\""');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EtcdClient } from '../src/client/etcd-client';
 import { apiPath, EVENTS, NODES, PODS } from '../src/controlplane/kube-client/api-path';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import { Scheduler } from '../src/controlplane/scheduler/scheduler';
@@ -70,6 +71,33 @@ describe('keel scheduler', function () {
     await client.create(PODS_NS, pod('on-ssd', '100m', { nodeSelector: { disk: 'ssd' } }));
     await eventually('on-ssd bound', async () => (await nodeOf('on-ssd')) !== undefined);
     assert.equal(await nodeOf('on-ssd'), 'w2');
+  });
+
+  it('marks a stored pod whose requests do not parse unschedulable, and goes on placing the others', async () => {
+    // The apiserver refuses such pods now; one stored before that, or by hand, must not stop the scheduler.
+    const store = new EtcdClient(cluster.endpoints[0]!);
+    const stored = (name: string, nodeName?: string) => ({
+      ...pod(name, 'two', { schedulerName: 'default-scheduler', ...(nodeName ? { nodeName } : {}) }),
+      metadata: { name, namespace: 'default', uid: `uid-${name}`, creationTimestamp: '2026-11-25T00:00:00Z', labels: {} },
+      status: { phase: 'Pending' },
+    });
+    const keys = ['bad-unbound', 'bad-bound'].map((name) => Buffer.from(`/registry/pods/default/${name}`));
+    try {
+      await store.put({ key: keys[0]!, value: Buffer.from(JSON.stringify(stored('bad-unbound'))) });
+      await eventually('bad-unbound marked unschedulable', async () => {
+        const p = await client.get(apiPath(PODS, { namespace: 'default', name: 'bad-unbound' }));
+        const c = (p.status?.conditions ?? []).find((x: { type: string }) => x.type === 'PodScheduled');
+        return c?.status === 'False' && /^invalid resource requests: quantities must match the regular expression .*: "two"$/.test(c.message);
+      });
+      // One bound to a node counts there as a pod that requests nothing.
+      await store.put({ key: keys[1]!, value: Buffer.from(JSON.stringify(stored('bad-bound', 'w1'))) });
+      await client.create(PODS_NS, pod('behind-bad', '100m'));
+      await eventually('behind-bad bound', async () => (await nodeOf('behind-bad')) !== undefined);
+      assert.equal(await nodeOf('bad-unbound'), undefined);
+    } finally {
+      for (const key of keys) await store.deleteRange({ key });
+      store.close();
+    }
   });
 
   it('leaves a pod that fits nowhere Pending with the reasons, and places it once a node that fits arrives', async () => {

@@ -7,7 +7,8 @@ import type { ResourceRoute } from './routes';
 import type { KubeObject } from '../kube-object';
 import { podDeletion } from './pod-deletion';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { ApiError, badRequest, conflict, notFound } from './status-error';
+import { ApiError, badRequest, conflict, notFound, undecodable } from './status-error';
+import { checkQuantities } from './quantities';
 import { applyDefaults, validate, validateImmutable } from './validation';
 
 export interface Reply {
@@ -35,7 +36,7 @@ function checkFields(obj: KubeObject, mode: FieldValidation, warnings: string[])
   if (unknown.length === 0) return;
   const text = unknown.map((f) => `unknown field "${f}"`);
   if (mode === 'Strict') {
-    throw badRequest(`${obj.kind} in version "${obj.apiVersion.split('/').pop()}" cannot be handled as a ${obj.kind}: strict decoding error: ${text.join(', ')}`);
+    throw undecodable(obj.kind, obj.apiVersion, `strict decoding error: ${text.join(', ')}`);
   }
   dropFields(obj, unknown);
   if (mode === 'Warn') warnings.push(...text);
@@ -98,6 +99,7 @@ export class RestHandlers {
     if (route.subresource === 'eviction') return this.evict(route, body);
     if (route.name !== undefined || route.subresource !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const obj = this.checkBody(route, body);
+    checkQuantities(obj);
     const warnings: string[] = [];
     checkFields(obj, fields, warnings);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
@@ -212,6 +214,8 @@ export class RestHandlers {
     const r = route.resource;
     return this.registry.update(r, route.namespace, route.name!, (current) => {
       const changed = this.checkBody(route, change(structuredClone(current)));
+      // A status write keeps the stored spec: only what it sends is checked (a Node's capacity).
+      checkQuantities(route.subresource === 'status' ? { ...changed, spec: undefined } : changed);
       warnings.length = 0; // a retried update reports the fields of its last attempt only
       checkFields(changed, fields, warnings);
       const next = route.subresource === 'status'

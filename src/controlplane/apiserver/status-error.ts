@@ -40,6 +40,11 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
+/** 400 in kube-apiserver's decoder's words: the body is not an object of its kind. */
+export function undecodable(kind: string, apiVersion: string, why: string): ApiError {
+  return badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: ${why}`);
+}
+
 export function expired(message: string): ApiError {
   return new ApiError(410, 'Expired', message);
 }

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../kube-object';
-import { parseQuantity, podRequests } from './quantity';
+import { parseQuantity, podRequests } from '../quantity';
 
 /** What the pods already bound to a node request of it. */
 export interface NodeUsage {

@@ -5,7 +5,7 @@ import { isConflict, isNotFound } from '../kube-client/kube-api-error';
 import type { KubeClient } from '../kube-client/kube-client';
 import { Informer, objectKey } from '../kube-client/informer';
 import type { KubeObject } from '../kube-object';
-import { podRequests } from './quantity';
+import { podRequests, type PodRequests } from '../quantity';
 import { score, unschedulableMessage, whyNotFit, type NodeUsage } from './node-fit';
 import { kubeTime } from '../kube-time';
 
@@ -118,7 +118,7 @@ export class Scheduler {
       if (node === undefined) continue;
       // Bindings go out several at a time; the pod counts on its node from now on (assumed).
       this.assumed.set(key, node);
-      add(usage, node, pod);
+      add(usage, node, podRequests(pod));
       const bind = this.bind(key, pod, node).catch((err: unknown) => {
         this.assumed.delete(key);
         this.log.warn('could not bind pod; will retry', { pod: key, node, error: (err as Error).message });
@@ -132,6 +132,14 @@ export class Scheduler {
 
   /** The best node for the pod, or undefined after marking it unschedulable. */
   private choose(key: string, pod: KubeObject, usage: Map<string, NodeUsage>): string | undefined {
+    try {
+      podRequests(pod);
+    } catch (err) {
+      // Only a pod stored before the apiserver refused such quantities gets here: it fits nowhere,
+      // and must not stop the pods queued behind it.
+      void this.unschedulable(key, pod, `invalid resource requests: ${(err as Error).message}`);
+      return undefined;
+    }
     const nodes = this.nodes.list();
     const reasons: string[] = [];
     let best: { node: KubeObject; score: number } | undefined;
@@ -196,7 +204,7 @@ export class Scheduler {
     const out = new Map<string, NodeUsage>();
     for (const p of this.pods.list()) {
       const node = p.spec?.nodeName || this.assumed.get(objectKey(p));
-      if (node) add(out, node, p);
+      if (node) add(out, node, requestsOrNone(p));
     }
     return out;
   }
@@ -204,8 +212,16 @@ export class Scheduler {
 
 const MAX_BINDS_IN_FLIGHT = 16;
 
-function add(usage: Map<string, NodeUsage>, node: string, pod: KubeObject): void {
+function add(usage: Map<string, NodeUsage>, node: string, r: PodRequests): void {
   const u = usage.get(node) ?? { cpu: 0, memory: 0, pods: 0 };
-  const r = podRequests(pod);
   usage.set(node, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory, pods: u.pods + 1 });
+}
+
+/** A bound pod's requests; one whose quantities do not parse (stored before the apiserver refused them) still takes a pod slot. */
+function requestsOrNone(pod: KubeObject): PodRequests {
+  try {
+    return podRequests(pod);
+  } catch {
+    return { cpu: 0, memory: 0 };
+  }
 }

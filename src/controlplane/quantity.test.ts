@@ -8,7 +8,7 @@ describe('resource quantities', () => {
   for (const [q, want] of table) it(`${q} = ${want}`, () => assert.equal(parseQuantity(q), want));
 
   it('refuses what is not a quantity', () => {
-    for (const q of ['', 'abc', '1 Mi', '1MiB', '--1']) assert.throws(() => parseQuantity(q), /quantities must match/);
+    for (const q of ['', 'abc', '1 Mi', '1MiB', '--1', true, {}]) assert.throws(() => parseQuantity(q), /quantities must match/);
   });
 
   it('sums the requests of a pod\'s containers, counting absent ones as 0', () => {
