@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiPath, LEASES, NODES, PODS } from '../src/controlplane/kube-client/api-path';
+import { apiPath, EVENTS, LEASES, NODES, PODS } from '../src/controlplane/kube-client/api-path';
 import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import type { KubeObject } from '../src/controlplane/kube-object';
@@ -110,6 +110,19 @@ describe('keel-kubelet', function () {
     await eventually('probed restarted by its liveness probe', async () => ((await statusOf('probed')).containerStatuses?.[0]?.restartCount ?? 0) >= 1, 20_000);
     await rm(`${flag}.dead`);
     await client.delete(apiPath(PODS, { namespace: 'default', name: 'probed' }));
+  });
+
+  it('reports a container without a command as CreateContainerError, and runs the other pods', async () => {
+    await client.create(NS, pod('no-command', 'w1', {}));
+    await eventually('no-command waiting with CreateContainerError', async () => {
+      const waiting = (await statusOf('no-command')).containerStatuses?.[0]?.state?.waiting;
+      return waiting?.reason === 'CreateContainerError' && waiting.message === 'no command specified';
+    });
+    await eventually('a Failed event saying why', async () => (await client.list(apiPath(EVENTS, { namespace: 'default' }), { fieldSelector: 'involvedObject.name=no-command' }))
+      .items.some((e) => e.type === 'Warning' && e.reason === 'Failed' && e.message === 'Error: no command specified'));
+    await client.create(NS, pod('after-no-command', 'w1', { command: ['sh', '-c', `sleep 1000; : ${MARK}-after`] }));
+    await eventually('after-no-command Running', async () => (await statusOf('after-no-command')).phase === 'Running');
+    for (const name of ['no-command', 'after-no-command']) await client.delete(apiPath(PODS, { namespace: 'default', name }));
   });
 
   it('runs a static pod from its manifest directory, with a mirror pod', async () => {

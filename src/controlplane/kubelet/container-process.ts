@@ -33,12 +33,15 @@ export class ContainerProcess {
   private readonly child: ChildProcess;
   readonly exited: Promise<ContainerState>;
 
+  /** Throws when the process cannot be created at all (no command, no log file); a program that will not run ends `exited` with StartError. */
   constructor(container: KubeObject, logFile: string, cwd: string) {
     const [program, ...args] = commandLine(container);
+    // An image would supply the entrypoint; there is none here, so the container cannot be created.
+    if (program === undefined) throw new Error('no command specified');
     mkdirSync(cwd, { recursive: true });
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn(program!, args, { cwd: container.workingDir ?? cwd, env: containerEnv(container), stdio: ['ignore', fd, fd], detached: true });
+      this.child = spawn(program, args, { cwd: container.workingDir ?? cwd, env: containerEnv(container), stdio: ['ignore', fd, fd], detached: true });
     } finally {
       closeSync(fd);
     }

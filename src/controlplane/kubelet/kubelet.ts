@@ -72,9 +72,9 @@ export class Kubelet {
     // One node: only its pods. Many simulated nodes: every pod, sorted out here (one watch, not hundreds).
     const query = this.nodeNames.size === 1 ? { fieldSelector: `spec.nodeName=${[...this.nodeNames][0]}` } : { fieldSelector: 'spec.nodeName!=' };
     this.pods = new Informer(this.client, apiPath(PODS), {
-      added: (p) => this.sync(p),
-      updated: (p) => this.sync(p),
-      deleted: (p) => this.gone(p),
+      added: (p) => this.forOnePod(p, () => this.sync(p)),
+      updated: (p) => this.forOnePod(p, () => this.sync(p)),
+      deleted: (p) => this.forOnePod(p, () => this.gone(p)),
     }, { query, onError: (err) => this.log.warn('pod watch failed; retrying', { error: (err as Error).message }) });
     this.pods.start();
     await this.pods.hasSynced();
@@ -93,6 +93,15 @@ export class Kubelet {
     this.pods?.stop();
     await Promise.all([...this.workers.values()].map((w) => w.worker.terminate(2)));
     this.logServer?.close();
+  }
+
+  /** Runs a watch handler for one pod: what goes wrong with that pod is logged, never thrown into the watch, where it would end the kubelet and every other pod with it. */
+  private forOnePod(pod: KubeObject, handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.log.error('could not handle pod', { pod: objectKey(pod), error: (err as Error).message });
+    }
   }
 
   private sync(pod: KubeObject): void {

@@ -94,7 +94,13 @@ export class PodWorker {
   private launch(s: Slot): void {
     if (this.terminating) return;
     s.restartTimer = undefined;
-    const run = new ContainerProcess(s.spec, join(this.o.dir, `${s.spec.name}.log`), this.o.dir);
+    let run: ContainerProcess;
+    try {
+      run = new ContainerProcess(s.spec, join(this.o.dir, `${s.spec.name}.log`), this.o.dir);
+    } catch (err) {
+      this.notCreated(s, (err as Error).message);
+      return;
+    }
     s.run = run;
     if (run.pid !== undefined) writeFileSync(join(this.o.dir, `${s.spec.name}.pid`), String(run.pid));
     s.state = { running: { startedAt: run.startedAt } };
@@ -102,6 +108,15 @@ export class PodWorker {
     this.startProbes(s, run);
     this.o.changed();
     void run.exited.then((ended) => this.exited(s, run, ended));
+  }
+
+  /** Kubernetes' CreateContainerError: the container never ran; say why, and try again after the back-off as the kubelet does. */
+  private notCreated(s: Slot, why: string): void {
+    s.state = { waiting: { reason: 'CreateContainerError', message: why } };
+    this.o.event('Warning', 'Failed', `Error: ${why}`);
+    s.restartTimer = setTimeout(() => this.launch(s), s.backoffMs);
+    s.backoffMs = Math.min(s.backoffMs * 2, this.o.maxBackoffMs);
+    this.o.changed();
   }
 
   private exited(s: Slot, run: ContainerProcess, ended: ContainerState): void {
