@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiPath, EVENTS, LEASES, NODES, PODS } from '../src/controlplane/kube-client/api-path';
@@ -7,7 +7,7 @@ import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import type { KubeObject } from '../src/controlplane/kube-object';
 import { eventually } from '../src/util/eventually';
-import { pidsMatching as pids } from './support/processes';
+import { alive, pidsMatching as pids } from './support/processes';
 import { startApiServer, type TestApiServer } from './support/apiserver';
 import { startComponentProcess, type ComponentProcess } from './support/component-process';
 import { Kubectl } from './support/kubectl';
@@ -87,6 +87,21 @@ describe('keel-kubelet', function () {
     const s = (await statusOf('crasher')).containerStatuses[0];
     assert.equal(s.lastState.terminated.exitCode, 3);
     await client.delete(apiPath(PODS, { namespace: 'default', name: 'crasher' }));
+  });
+
+  it('ends what a container started when it exits or its pod is deleted', async () => {
+    const started = join(dir, 'leaky-children');
+    const livingChildren = async () => (await readFile(started, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').map(Number).filter(alive);
+    try {
+      await client.create(NS, pod('leaky', 'w1', { command: ['sh', '-c', `sleep 600 & echo $! >> ${started}; sleep 600 & echo $! >> ${started}; exit 1`] }));
+      await eventually('leaky restarted twice', async () => ((await statusOf('leaky')).containerStatuses?.[0]?.restartCount ?? 0) >= 2, 20_000, 100);
+      await eventually('the children of the runs that ended are gone', async () => (await livingChildren()).length <= 2); // the run now under way may have its two
+      await client.delete(apiPath(PODS, { namespace: 'default', name: 'leaky' }));
+      await eventually('leaky deleted', async () => get('leaky').then(() => false, isNotFound));
+      await eventually('no child left', async () => (await livingChildren()).length === 0);
+    } finally {
+      for (const pid of await livingChildren()) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('leaves a pod that ended with restartPolicy Never as Failed', async () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** The pids of processes whose command line contains `word` (pgrep -f); tests mark their pods' commands with one. */
 export function pidsMatching(word: string): number[] {
@@ -6,5 +7,14 @@ export function pidsMatching(word: string): number[] {
     return execFileSync('pgrep', ['-f', word], { encoding: 'utf8' }).trim().split('\n').map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Whether `pid` runs: a zombie (killed, not yet reaped by whoever adopted it) does not. */
+export function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return false;
   }
 }

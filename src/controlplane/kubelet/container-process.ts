@@ -31,6 +31,8 @@ export function containerEnv(container: KubeObject): NodeJS.ProcessEnv {
 export class ContainerProcess {
   readonly startedAt = now();
   private readonly child: ChildProcess;
+  /** Its group has been killed: the pid may now name someone else's group. */
+  private ended = false;
   readonly exited: Promise<ContainerState>;
 
   /** Throws when the process cannot be created at all (no command, no log file); a program that will not run ends `exited` with StartError. */
@@ -48,6 +50,10 @@ export class ContainerProcess {
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err) => resolve({ terminated: { exitCode: 128, reason: 'StartError', message: err.message, startedAt: this.startedAt, finishedAt: now() } }));
       this.child.once('exit', (code, signal) => {
+        // The container ends with its main process, as a pid namespace does when its init exits:
+        // whatever it started goes too, so nothing outlives a restart or the pod.
+        this.signal('SIGKILL');
+        this.ended = true;
         const exitCode = code ?? 128 + (signal ? osSignal(signal) : 0);
         resolve({ terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: this.startedAt, finishedAt: now(), ...(signal ? { signal: osSignal(signal) } : {}) } });
       });
@@ -58,9 +64,9 @@ export class ContainerProcess {
     return this.child.pid;
   }
 
-  /** Signals the whole process group; a group already gone is fine. */
+  /** Signals the whole process group until it has been ended; a group already gone is fine. */
   signal(sig: NodeJS.Signals): void {
-    if (this.child.pid === undefined) return;
+    if (this.child.pid === undefined || this.ended) return;
     try {
       process.kill(-this.child.pid, sig);
     } catch {

@@ -121,6 +121,7 @@ export class PodWorker {
 
   private exited(s: Slot, run: ContainerProcess, ended: ContainerState): void {
     if (s.run !== run) return;
+    // Its whole process group is gone (container-process.ts): no leftover for a later kubelet to end.
     rmSync(join(this.o.dir, `${s.spec.name}.pid`), { force: true });
     this.stopProbes(s);
     s.ready = false;
