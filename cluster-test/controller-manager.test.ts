@@ -81,6 +81,24 @@ describe('keel controller-manager', function () {
     await eventually('both ready', async () => (await client.get(apiPath(ENDPOINTS, { namespace: ns, name: 'web' }))).subsets?.[0]?.addresses?.length === 2);
   });
 
+  it('resolves a named targetPort to each pod\'s own port of that name, and deletes the Endpoints with their Service', async () => {
+    const servesHttpOn = (name: string, containerPort: number) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'named' } },
+      spec: { containers: [{ name: 'c', image: 'none', ports: [{ name: 'metrics', containerPort: 9100 }, { name: 'http', containerPort }] }] },
+    });
+    await client.create(apiPath(PODS, { namespace: ns }), servesHttpOn('named-a', 8080));
+    await client.create(apiPath(PODS, { namespace: ns }), servesHttpOn('named-b', 8081));
+    await markReady('named-a', '10.0.1.1');
+    await markReady('named-b', '10.0.1.2');
+    await client.create(apiPath(SERVICES, { namespace: ns }), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'named' }, spec: { selector: { app: 'named' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] } });
+    const endpoints = apiPath(ENDPOINTS, { namespace: ns, name: 'named' });
+    const portsByIp = async () => Object.fromEntries(((await client.get(endpoints).catch(() => undefined))?.subsets ?? [])
+      .flatMap((s: { addresses?: Array<{ ip: string }>; ports: Array<{ port: number }> }) => (s.addresses ?? []).map((a) => [a.ip, s.ports.map((p) => p.port)])).sort());
+    await eventually('each pod at its own http port', async () => JSON.stringify(await portsByIp()) === JSON.stringify({ '10.0.1.1': [8080], '10.0.1.2': [8081] }));
+    await client.delete(apiPath(SERVICES, { namespace: ns, name: 'named' }));
+    await eventually('the Endpoints deleted with the Service', async () => client.get(endpoints).then(() => false, isNotFound));
+  });
+
   it('deletes what a deleted namespace held', async () => {
     await client.create(apiPath(NAMESPACES), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } });
     await client.create(apiPath(DEPLOYMENTS, { namespace: 'doomed' }), deployment('inside', 2, 'sleep 1'));

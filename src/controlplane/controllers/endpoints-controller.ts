@@ -8,8 +8,8 @@ import { isPodReady, isTerminating } from './owner';
 
 /**
  * Keeps an Endpoints object beside each Service that has a selector: the IPs of its ready pods as
- * addresses, the others that have an IP as notReadyAddresses, and the service's ports (targetPort
- * when numeric).
+ * addresses, the others that have an IP as notReadyAddresses, with the ports each pod serves the
+ * service's ports on; removes it when the Service goes.
  */
 export class EndpointsController {
   constructor(
@@ -27,18 +27,13 @@ export class EndpointsController {
 
   async sync(key: string): Promise<void> {
     const svc = this.services.get(key);
-    if (svc === undefined || !svc.spec?.selector) return;
+    if (svc === undefined) return this.serviceGone(key);
+    if (!svc.spec?.selector) return;
     const ns: string = svc.metadata.namespace;
     const selector: Record<string, string> = svc.spec.selector;
     const pods = this.pods.list().filter((p) => p.metadata.namespace === ns && !isTerminating(p) && p.status?.podIP
       && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
-    const address = (p: KubeObject) => ({ ip: p.status.podIP, nodeName: p.spec?.nodeName, targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid } });
-    const ready = pods.filter(isPodReady).map(address);
-    const notReady = pods.filter((p) => !isPodReady(p)).map(address);
-    const ports = (svc.spec.ports ?? []).map((p: KubeObject) => ({
-      ...(p.name ? { name: p.name } : {}), port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol ?? 'TCP',
-    }));
-    const subsets = ready.length + notReady.length === 0 ? [] : [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }];
+    const subsets = subsetsOf(svc.spec.ports ?? [], pods);
     const existing = this.endpoints.get(key);
     if (existing !== undefined && JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets)) return;
     const body = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata.name, namespace: ns, labels: svc.metadata.labels }, subsets };
@@ -52,6 +47,52 @@ export class EndpointsController {
         if (!isNotFound(err)) throw err;
       });
     }
-    this.log.debug('updated endpoints', { service: key, ready: ready.length, 'not-ready': notReady.length });
+    this.log.debug('updated endpoints', { service: key, subsets: subsets.length });
   }
+
+  /** The Service was deleted: its Endpoints go too (the informer may not have shown them yet, so ask). */
+  private async serviceGone(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    await this.client.delete(apiPath(ENDPOINTS, { namespace, name })).then(
+      () => this.log.debug('deleted endpoints of a deleted service', { service: key }),
+      (err) => {
+        if (!isNotFound(err)) throw err;
+      },
+    );
+  }
+}
+
+/**
+ * An Endpoints' subsets: the pods grouped by the ports they serve the service's ports on, as kube's
+ * RepackSubsets groups them. A named targetPort is each pod's own containerPort of that name, so
+ * pods can differ; a pod without it does not serve that port, and one serving none is left out.
+ */
+function subsetsOf(servicePorts: KubeObject[], pods: KubeObject[]): KubeObject[] {
+  const groups = new Map<string, { addresses: KubeObject[]; notReadyAddresses: KubeObject[]; ports: KubeObject[] }>();
+  for (const pod of pods) {
+    const ports = servicePorts.flatMap((sp) => {
+      const port = targetPortOf(sp, pod);
+      return port === undefined ? [] : [{ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP' }];
+    });
+    if (ports.length === 0 && servicePorts.length > 0) continue;
+    const group = JSON.stringify(ports);
+    if (!groups.has(group)) groups.set(group, { addresses: [], notReadyAddresses: [], ports });
+    const address = { ip: pod.status.podIP, nodeName: pod.spec?.nodeName, targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+    (isPodReady(pod) ? groups.get(group)!.addresses : groups.get(group)!.notReadyAddresses).push(address);
+  }
+  return [...groups.values()].map((g) => ({
+    ...(g.addresses.length ? { addresses: g.addresses } : {}), ...(g.notReadyAddresses.length ? { notReadyAddresses: g.notReadyAddresses } : {}), ports: g.ports,
+  }));
+}
+
+/** The pod's port for a service port: a numeric targetPort as it is, a named one by the pod's containerPort of that name and protocol. */
+function targetPortOf(servicePort: KubeObject, pod: KubeObject): number | undefined {
+  const target = servicePort.targetPort ?? servicePort.port;
+  if (typeof target === 'number') return target;
+  const protocol = servicePort.protocol ?? 'TCP';
+  for (const c of pod.spec?.containers ?? []) {
+    const found = (c.ports ?? []).find((p: KubeObject) => p.name === target && (p.protocol ?? 'TCP') === protocol);
+    if (found !== undefined) return found.containerPort;
+  }
+  return undefined;
 }
