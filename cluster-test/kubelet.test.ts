@@ -66,6 +66,19 @@ describe('keel-kubelet', function () {
     }, 10_000, 100);
   });
 
+  it('moves a node condition\'s lastTransitionTime only when its status changes, not on every heartbeat', async () => {
+    const ready = async () => (await client.get(apiPath(NODES, { name: 'w1' }))).status.conditions.find((c: KubeObject) => c.type === 'Ready');
+    const first = await ready();
+    await eventually('a later heartbeat', async () => (await ready()).lastHeartbeatTime > first.lastHeartbeatTime, 10_000, 100);
+    assert.equal((await ready()).lastTransitionTime, first.lastTransitionTime);
+    // What the node lifecycle controller does when heartbeats stop; the kubelet's next one is a transition.
+    await client.patch(apiPath(NODES, { name: 'w1', subresource: 'status' }),
+      { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', lastHeartbeatTime: first.lastHeartbeatTime, lastTransitionTime: first.lastHeartbeatTime }] } }, 'strategic');
+    await eventually('Ready again', async () => (await ready()).status === 'True', 10_000, 100);
+    const back = await ready();
+    assert.ok(back.lastTransitionTime > first.lastHeartbeatTime, `${back.lastTransitionTime} is when it became Ready again`);
+  });
+
   it('runs a pod as a process, reports it Running and Ready, serves kubectl logs, and kills it on delete', async () => {
     await client.create(NS, pod('hello', 'w1', { command: ['sh', '-c', `echo hello from the kubelet; sleep 1000; : ${MARK}-hello`] }));
     await eventually('hello Running and Ready', async () => {

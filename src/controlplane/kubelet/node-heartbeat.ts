@@ -55,14 +55,22 @@ export function nodeObject(id: NodeIdentity, simulated: boolean): KubeObject {
   };
 }
 
-function conditions(): KubeObject[] {
+/**
+ * The kubelet's node conditions with a fresh heartbeat. A condition keeps the lastTransitionTime it
+ * has in `current` (the stored Node's) while its status stays; a status that differs, such as a
+ * Ready the node lifecycle controller set Unknown, transitions now.
+ */
+function conditions(current: KubeObject[] = []): KubeObject[] {
   const now = kubeTime();
-  const ok = (type: string, reason: string, message: string) => ({ type, status: 'False', reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
+  const condition = (type: string, status: string, reason: string, message: string) => {
+    const was = current.find((c) => c.type === type);
+    return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: was?.status === status ? was.lastTransitionTime ?? now : now };
+  };
   return [
-    ok('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-    ok('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-    ok('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-    { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+    condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+    condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+    condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+    condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
   ];
 }
 
@@ -116,7 +124,8 @@ export class NodeHeartbeat {
 
   private async postStatus(): Promise<void> {
     try {
-      await this.client.patch(apiPath(NODES, { name: this.name, subresource: 'status' }), { status: { conditions: conditions() } }, 'strategic');
+      const current = await this.client.get(apiPath(NODES, { name: this.name }));
+      await this.client.patch(apiPath(NODES, { name: this.name, subresource: 'status' }), { status: { conditions: conditions(current.status?.conditions) } }, 'strategic');
     } catch (err) {
       this.log.warn('could not post node status', { node: this.name, error: (err as Error).message });
     }
