@@ -10,6 +10,7 @@ import { isConflict, isNotFound } from '../src/controlplane/kube-client/kube-api
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import { Informer } from '../src/controlplane/kube-client/informer';
 import { eventually } from '../src/util/eventually';
+import { startFreezableRelay } from './support/freezable-relay';
 import { freePort, startCluster, type ClusterProcesses } from './support/member-process';
 
 /** An apiserver on a fixed loopback port, so a test can stop it and bring it back at the same URL. */
@@ -97,6 +98,30 @@ describe('the control plane\'s apiserver client (kube-client)', function () {
       assert.equal((await c.list(SVC)).items.filter((s) => s.metadata.name === 'failover').length, 1);
     } finally {
       c.close();
+    }
+  });
+
+  it('ends a watch its apiserver has gone silent on, and watches on at the next apiserver', async () => {
+    const frozen = await startFreezableRelay(a.port);
+    const c = new KubeClient([frozen.url, b.url], { requestTimeoutMs: 500, minWatchTimeoutSeconds: 1 });
+    const seen: string[] = [];
+    const informer = new Informer(c, SVC, { added: (o) => seen.push(o.metadata.name) }, { retryMs: 50, maxRetryMs: 200 });
+    const writer = new KubeClient([b.url]);
+    try {
+      informer.start();
+      await informer.hasSynced();
+      await writer.create(SVC, service('before-freeze'));
+      await eventually('the watch through the relay is open', () => seen.includes('before-freeze'));
+      assert.equal(c.server, frozen.url);
+      frozen.freeze(); // its open watch now hears nothing, and nothing says it has ended
+      await writer.create(SVC, service('after-freeze'));
+      await eventually('the informer saw the service through the other apiserver', () => seen.includes('after-freeze'));
+      assert.equal(c.server, b.url);
+    } finally {
+      informer.stop();
+      c.close();
+      writer.close();
+      await frozen.close();
     }
   });
 

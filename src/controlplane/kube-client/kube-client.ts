@@ -10,8 +10,14 @@ export interface KubeClientOptions {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
-  /** How long a request (not a watch) may take before it fails and the next apiserver is tried. */
+  /** How long a request may take before it fails and the next apiserver is tried; for a watch, how long until it is accepted. */
   requestTimeoutMs?: number;
+  /**
+   * Each watch asks the apiserver to end it after a random time from this many seconds up to twice
+   * as many (client-go: 5 to 10 minutes), so watches are spread over the apiservers again; one
+   * silent for longer than that means a frozen apiserver, and is ended so the next one is tried.
+   */
+  minWatchTimeoutSeconds?: number;
   /** Who is calling, for the apiserver's logs and audit (`User-Agent`). */
   userAgent?: string;
 }
@@ -56,6 +62,7 @@ export class KubeClient {
   private current = 0;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly requestTimeoutMs: number;
+  private readonly minWatchTimeoutSeconds: number;
 
   constructor(
     private readonly servers: string[],
@@ -64,6 +71,7 @@ export class KubeClient {
     if (servers.length === 0) throw new Error('at least one apiserver URL is needed');
     for (const s of servers) new URL(s); // a malformed URL fails here, not on the first request
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.minWatchTimeoutSeconds = options.minWatchTimeoutSeconds ?? 300;
     this.agents = {
       http: new http.Agent({ keepAlive: true }),
       https: new https.Agent({ keepAlive: true, ca: options.ca, cert: options.cert, key: options.key }),
@@ -107,11 +115,14 @@ export class KubeClient {
    * in order. Resolves once the apiserver has accepted the watch; a 410 or other refusal rejects.
    */
   async watch(path: string, query: Record<string, string>, onEvent: (ev: WatchEvent) => void): Promise<KubeWatch> {
-    const url = withQuery(path, { ...query, watch: 'true' });
+    const timeoutSeconds = query.timeoutSeconds ?? String(Math.floor(this.minWatchTimeoutSeconds * (1 + Math.random())));
+    const url = withQuery(path, { ...query, timeoutSeconds, watch: 'true' });
+    // The apiserver ends the watch at its timeout; silence well past that is an apiserver that froze.
+    const silenceMs = Number(timeoutSeconds) * 1000 + this.requestTimeoutMs;
     for (let tried = 1; ; tried++) {
       const server = this.server;
       try {
-        return await this.openWatch(server, url, onEvent);
+        return await this.openWatch(server, url, silenceMs, onEvent);
       } catch (err) {
         if (!unreachable(err) || tried >= this.servers.length) throw err;
         this.failedOver(server);
@@ -175,12 +186,13 @@ export class KubeClient {
     });
   }
 
-  private openWatch(server: string, path: string, onEvent: (ev: WatchEvent) => void): Promise<KubeWatch> {
+  private openWatch(server: string, path: string, silenceMs: number, onEvent: (ev: WatchEvent) => void): Promise<KubeWatch> {
     return new Promise((resolve, reject) => {
-      const req = this.send(server, 'GET', path, {}, 0);
+      const req = this.send(server, 'GET', path, {}, this.requestTimeoutMs);
       let accepted = false;
       req.on('error', (err) => {
         if (!accepted) reject(err);
+        else if (unreachable(err)) this.failedOver(server); // the watch ends; the caller's next one goes elsewhere
       });
       req.on('response', (res) => {
         const code = res.statusCode ?? 0;
@@ -192,6 +204,7 @@ export class KubeClient {
           return;
         }
         accepted = true;
+        req.setTimeout(silenceMs);
         const ended = new Promise<void>((done) => res.once('close', () => done()));
         res.on('error', () => {}); // a broken stream just ends the watch; the caller resumes from its last revision
         let pending = '';
