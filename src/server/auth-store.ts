@@ -69,7 +69,8 @@ export class AuthStore {
 
   /**
    * Whether a request checked at auth revision `checkedAt` (0: not checked) may still be applied:
-   * not if auth changed in between, since the check may no longer hold.
+   * not if auth changed in between, since the check may no longer hold. Revisions start at 1, so
+   * a write checked while auth was off is refused once auth is on.
    */
   stillPermits(checkedAt: number): boolean {
     return !this.enabled || checkedAt === 0 || checkedAt >= this.revision;
@@ -130,8 +131,10 @@ export class AuthStore {
       case 'status':
         return { enabled: this.enabled, authRevision: String(this.revision) };
       case 'authenticate': {
-        const { name, simple_token } = req.authenticate!;
+        const { name, simple_token, auth_revision } = req.authenticate!;
         if (!this.users.has(name)) throw new ServerError('auth-failed');
+        const checkedAt = Number(auth_revision);
+        if (checkedAt !== 0 && checkedAt < this.revision) throw new ServerError('auth-old-revision');
         this.tokens.assign(simple_token, name);
         return { token: simple_token };
       }

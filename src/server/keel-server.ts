@@ -539,14 +539,25 @@ export class KeelServer {
     return (await this.propose<object>({ auth: req })).response;
   }
 
-  /** Auth.Authenticate: the password is checked here, then the new token goes through the log to every member. */
+  /**
+   * Auth.Authenticate: the password is checked here, then the new token goes through the log to
+   * every member. Checked again if auth changed before the token was applied: the password may
+   * have been changed meanwhile.
+   */
   async authenticate(name: string, password: string): Promise<{ token: string }> {
-    if (!this.authStore.isEnabled) throw new ServerError('auth-not-enabled');
-    const hash = this.authStore.passwordOf(name);
-    if (hash === '') throw new ServerError('no-password-user');
-    if (hash === undefined || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
-    const token = this.authStore.tokens.issue(name, this.authStore.currentRevision);
-    return (await this.propose<{ token: string }>({ auth: { authenticate: { name, simple_token: token } } })).response;
+    for (;;) {
+      if (!this.authStore.isEnabled) throw new ServerError('auth-not-enabled');
+      const checkedAt = this.authStore.currentRevision;
+      const hash = this.authStore.passwordOf(name);
+      if (hash === '') throw new ServerError('no-password-user');
+      if (hash === undefined || !(await verifyPassword(password, hash))) throw new ServerError('auth-failed');
+      const token = this.authStore.tokens.issue(name, checkedAt);
+      try {
+        return (await this.propose<{ token: string }>({ auth: { authenticate: { name, simple_token: token, auth_revision: checkedAt } } })).response;
+      } catch (err) {
+        if (!(err instanceof ServerError && err.reason === 'auth-old-revision')) throw err;
+      }
+    }
   }
 
   /**
@@ -675,9 +686,10 @@ export class KeelServer {
   /**
    * The auth revision a client write was checked at. The guard checks a call's permissions in the
    * same turn of the event loop as the handler reaches here, so the revision now is the one checked.
+   * Sent with auth off too: a write that passed unchecked must not apply once auth is on.
    */
   private authCheckedAt(): number {
-    return this.authStore.isEnabled ? this.authStore.currentRevision : 0;
+    return this.authStore.currentRevision;
   }
 
   private async propose<T>(req: InternalRequest): Promise<{ response: T; physicalCompaction?: Promise<void> }> {

@@ -18,6 +18,7 @@ describe('key-interval covers (permission checks)', () => {
     ['"\\0" grants everything from the key on', [['m', '\\0']], ['z', '\\0'], true],
     ['a bounded grant does not hold an open-ended range', [['a', 'z']], ['b', '\\0'], false],
     ['nothing granted holds nothing', [], ['a', ''], false],
+    ['no grant holds an inverted range, as in etcd', [['a', 'zz']], ['z', 'a'], false],
   ];
   for (const [title, granted, wanted, expected] of table) {
     it(title, () => assert.equal(covers(granted.map(([k, e]) => iv(k, e)), iv(wanted[0], wanted[1])), expected));

@@ -13,9 +13,12 @@ export function keyInterval(key: Buffer, rangeEnd: Buffer): KeyInterval {
   return { start: key, end: rangeEnd };
 }
 
-/** Whether the union of `granted` holds every key of `wanted` (an empty `wanted` is always held). */
+/**
+ * Whether the union of `granted` holds every key of `wanted`. An empty or inverted `wanted` is
+ * held by nothing, as etcd's interval tree contains no such interval: only root may ask for one.
+ */
 export function covers(granted: KeyInterval[], wanted: KeyInterval): boolean {
-  if (wanted.end !== null && Buffer.compare(wanted.start, wanted.end) >= 0) return true;
+  if (wanted.end !== null && Buffer.compare(wanted.start, wanted.end) >= 0) return false;
   // Walk the grants in start order, extending how far from wanted.start is held without a gap.
   let reached = wanted.start;
   for (const g of [...granted].sort((a, b) => Buffer.compare(a.start, b.start))) {
