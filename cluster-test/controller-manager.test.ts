@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerManager } from '../src/controlplane/controllers/controller-manager';
-import { apiPath, DEPLOYMENTS, ENDPOINTS, NAMESPACES, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
+import { apiPath, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
 import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
 import { silentLogger as quiet } from '../src/util/logger';
@@ -97,6 +97,38 @@ describe('keel controller-manager', function () {
     await eventually('each pod at its own http port', async () => JSON.stringify(await portsByIp()) === JSON.stringify({ '10.0.1.1': [8080], '10.0.1.2': [8081] }));
     await client.delete(apiPath(SERVICES, { namespace: ns, name: 'named' }));
     await eventually('the Endpoints deleted with the Service', async () => client.get(endpoints).then(() => false, isNotFound));
+  });
+
+  /** A node as its kubelet registers it, Ready at `heartbeat`, with `taints`. */
+  const readyNode = (name: string, heartbeat: string, taints: object[] = []) => ({
+    apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: { taints },
+    status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat }] },
+  });
+  const boundPod = (name: string, node: string, tolerations: object[] = []) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, tolerations, containers: [{ name: 'c', image: 'x' }] },
+  });
+  const pod = async (name: string) => client.get(apiPath(PODS, { namespace: ns, name }));
+
+  it('evicts at once a pod that does not tolerate a NoExecute taint on its node, and keeps one that does', async () => {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await client.create(apiPath(NODES, {}), readyNode('tainted', now, [{ key: 'dedicated', value: 'db', effect: 'NoExecute', timeAdded: now }]));
+    await client.create(apiPath(PODS, { namespace: ns }), boundPod('intolerant', 'tainted'));
+    await client.create(apiPath(PODS, { namespace: ns }), boundPod('tolerant', 'tainted', [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }]));
+    await eventually('the intolerant pod evicted', async () => Boolean((await pod('intolerant')).metadata.deletionTimestamp));
+    assert.equal((await pod('tolerant')).metadata.deletionTimestamp, undefined);
+    await client.delete(apiPath(NODES, { name: 'tainted' }));
+  });
+
+  it('marks the pods of a node that stopped posting status not Ready, so its Service stops sending them traffic', async () => {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await client.create(apiPath(NODES, {}), readyNode('silent', now));
+    await client.create(apiPath(PODS, { namespace: ns }), boundPod('stranded', 'silent'));
+    await markReady('stranded', '10.9.9.9');
+    await eventually('the pod marked not Ready', async () => {
+      const conditions = (await pod('stranded')).status?.conditions ?? [];
+      return conditions.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'False');
+    }, 20_000);
+    await client.delete(apiPath(NODES, { name: 'silent' }));
   });
 
   it('deletes what a deleted namespace held', async () => {

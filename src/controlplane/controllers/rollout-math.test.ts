@@ -23,4 +23,12 @@ describe('rollout and eviction arithmetic', () => {
     assert.equal(tolerationSeconds({ spec: { tolerations: [{ key: taint.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }] } }, taint, 300), 5);
     assert.equal(tolerationSeconds({ spec: { tolerations: [{ operator: 'Exists' }] } }, taint, 300), Infinity);
   });
+
+  it('gives pods no time on a node with any other NoExecute taint unless they tolerate it, value and all', () => {
+    const taint = { key: 'dedicated', value: 'db', effect: 'NoExecute' };
+    assert.equal(tolerationSeconds({ spec: {} }, taint, 300), 0);
+    assert.equal(tolerationSeconds({ spec: { tolerations: [{ key: 'dedicated', value: 'web', effect: 'NoExecute' }] } }, taint, 300), 0);
+    assert.equal(tolerationSeconds({ spec: { tolerations: [{ key: 'dedicated', value: 'db', tolerationSeconds: 10 }] } }, taint, 300), 10);
+    assert.equal(tolerationSeconds({ spec: { tolerations: [{ key: 'dedicated', operator: 'Exists' }] } }, taint, 300), Infinity);
+  });
 });

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../kube-object';
 import { parseQuantity, podRequests } from '../quantity';
+import { type Taint, type Toleration, tolerationFor } from '../tolerations';
 
 /** What the pods already bound to a node request of it. */
 export interface NodeUsage {
@@ -8,27 +9,8 @@ export interface NodeUsage {
   pods: number;
 }
 
-interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
-
-interface Toleration {
-  key?: string;
-  operator?: 'Equal' | 'Exists';
-  value?: string;
-  effect?: string;
-}
-
-/** Kubernetes' rule: an empty key with Exists tolerates everything; an empty effect matches every effect. */
 export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (!t.key) return t.operator === 'Exists';
-    if (t.key !== taint.key) return false;
-    return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-  });
+  return tolerationFor(tolerations, taint) !== undefined;
 }
 
 function isReady(node: KubeObject): boolean {
