@@ -47,7 +47,8 @@ describe('keel command line', () => {
   }
 
   it('refuses an initial cluster that does not name this member', async () => {
-    const r = await runKeel(['--data-dir', join(dir, 'a'), '--initial-cluster', 'other=http://127.0.0.1:2380']);
+    // Port 0: the peer port is bound before the flags are checked, and 2380 may be someone else's.
+    const r = await runKeel(['--data-dir', join(dir, 'a'), '--initial-cluster', 'other=http://127.0.0.1:2380', '--listen-peer-urls', 'http://127.0.0.1:0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /couldn't find local name "default" in the initial cluster configuration/);
   });
@@ -70,7 +71,7 @@ describe('keel command line', () => {
       await running.stop();
     }
     const other = await runKeel(['--name', 'intruder', '--data-dir', running.dataDir,
-      '--initial-cluster', 'intruder=http://127.0.0.1:2380', '--listen-client-urls', 'http://127.0.0.1:0']);
+      '--initial-cluster', 'intruder=http://127.0.0.1:2380', '--listen-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0']);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /data dir belongs to member "owner", not "intruder"/);
   });

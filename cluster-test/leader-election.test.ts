@@ -97,6 +97,8 @@ describe('leader election on a coordination.k8s.io/v1 Lease', function () {
     try {
       await a.elector.stop();
       await eventually('b leads', () => b.elector.isLeader());
+      // b's write may be answered before the watch delivers it.
+      await eventually('the watch saw b take over', () => holders[holders.length - 1] === 'b');
       assert.deepEqual(holders, ['a', '', 'b']);
       assert.deepEqual(timeline, ['a started leading', 'a stopped leading', 'b started leading']);
       assert.equal((await lease('release')).leaseTransitions, 1);

@@ -62,7 +62,10 @@ describe('keel scheduler', function () {
     await eventually('every pod bound', async () => (await client.list(PODS_NS)).items.every((p) => p.spec.nodeName));
     const placed = (await client.list(PODS_NS)).items.map((p) => p.spec.nodeName as string);
     assert.deepEqual([placed.filter((n) => n === 'w1').length, placed.filter((n) => n === 'w2').length], [3, 3]);
-    const scheduled = (await client.list(apiPath(EVENTS, { namespace: 'default' }))).items.filter((e) => e.reason === 'Scheduled');
+    // The scheduler records each event after its bind returns, without waiting for it.
+    const scheduledEvents = async () => (await client.list(apiPath(EVENTS, { namespace: 'default' }))).items.filter((e) => e.reason === 'Scheduled');
+    await eventually('a Scheduled event per pod', async () => (await scheduledEvents()).length >= 6);
+    const scheduled = await scheduledEvents();
     assert.equal(scheduled.length, 6, 'one Scheduled event per pod: no pod was bound twice');
     assert.match(scheduled[0]!.message, /^Successfully assigned default\/p\d to w[12]$/);
   });

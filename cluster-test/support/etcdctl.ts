@@ -16,9 +16,16 @@ export interface CtlOptions {
   stdin?: string;
   /** Kills etcdctl if it has not exited by then (an error); etcdctl's own --command-timeout is 5 s. */
   timeoutMs?: number;
-  /** For commands that run until stopped (watch, elect): stop it after this long and return its output. */
+  /**
+   * For commands that run until stopped (watch, elect, lock): stop it this long after it first
+   * prints, and return its output. Timed from its first output, not its start: keelctl, a Node
+   * program, took up to 1.9 s to start on a loaded machine, and was stopped before it had said anything.
+   */
   stopAfterMs?: number;
 }
+
+/** How long a command run with stopAfterMs may go without printing anything before it is stopped. */
+const SILENT_STOP_MS = 10_000;
 
 /**
  * Runs the real etcdctl with the v3 API against one endpoint (host:port) and returns what it printed.
@@ -44,11 +51,26 @@ function runCtl(command: string, prefixArgs: string[], endpoint: string, args: s
     const child = spawn(command, [...prefixArgs, `--endpoints=${endpoint}`, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = opts.stopAfterMs !== undefined
-      ? setTimeout(() => child.kill('SIGTERM'), opts.stopAfterMs)
+    const stopAfterMs = opts.stopAfterMs;
+    // A command stopped once it printed that never prints is stopped after the longest start.
+    let timer = stopAfterMs !== undefined
+      ? setTimeout(() => child.kill('SIGTERM'), SILENT_STOP_MS)
       : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+    let printed = false;
+    const heard = () => {
+      if (printed || stopAfterMs === undefined) return;
+      printed = true;
+      clearTimeout(timer);
+      timer = setTimeout(() => child.kill('SIGTERM'), stopAfterMs);
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      heard();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      heard();
+    });
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);

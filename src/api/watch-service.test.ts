@@ -293,10 +293,14 @@ describe('Watch progress and fragments', function () {
     s.send({ create_request: { key: b('idle too'), progress_notify: true } });
     await s.until((r) => r.filter((x) => x.created).length === 3);
     const notes = (id: string) => s.responses.filter((x) => !x.created && x.watch_id === id && x.events.length === 0).length;
-    // Puts to the busy key, one after another, until both idle watchers have had three notifications
-    // (a 200 ms interval: well within 10 s).
+    // Puts to the busy key until both idle watchers have had three notifications (a 200 ms
+    // interval: well within 10 s). Four writers at once: one put and its flush to the engine took
+    // longer than an interval on a loaded machine, so the busy watcher had a quiet one.
     const deadline = Date.now() + 10_000;
-    for (let i = 0; (notes('1') < 3 || notes('2') < 3) && Date.now() < deadline; i++) await m.client.put({ key: b('busy'), value: b(String(i)) });
+    const writer = async (w: number) => {
+      for (let i = 0; (notes('1') < 3 || notes('2') < 3) && Date.now() < deadline; i++) await m.client.put({ key: b('busy'), value: b(`${w}-${i}`) });
+    };
+    await Promise.all([0, 1, 2, 3].map(writer));
     assert.deepEqual([notes('0'), Math.min(notes('1'), 3), Math.min(notes('2'), 3)], [0, 3, 3], 'notifications of the busy watcher and the two idle ones');
     assert.ok(s.events('0').length > 0);
     s.end();

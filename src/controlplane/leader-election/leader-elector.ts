@@ -43,6 +43,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The attempt under way, which a stop waits for: a release racing a renew lost to it (409) and was dropped. */
+  private attempting: Promise<void> | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private reportedLeader = '';
 
@@ -71,6 +73,7 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
+    await this.attempting;
     if (!this.leading) return;
     this.leading = false;
     this.callbacks.stoppedLeading();
@@ -83,7 +86,9 @@ export class LeaderElector {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.attempt(), delayMs);
+    this.timer = setTimeout(() => {
+      this.attempting = this.attempt();
+    }, delayMs);
   }
 
   private async attempt(): Promise<void> {
