@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerManager } from '../src/controlplane/controllers/controller-manager';
+import { sameTemplate } from '../src/controlplane/controllers/deployment-controller';
 import { apiPath, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, REPLICA_SETS, SERVICES } from '../src/controlplane/kube-client/api-path';
 import { isNotFound } from '../src/controlplane/kube-client/kube-api-error';
 import { KubeClient } from '../src/controlplane/kube-client/kube-client';
@@ -50,6 +51,23 @@ describe('keel controller-manager', function () {
     await client.delete(apiPath(DEPLOYMENTS, { namespace: ns, name: 'gc' }));
     await eventually('the ReplicaSet and pods gone', async () => (await podsWith('app=gc')).length === 0
       && (await client.get(apiPath(REPLICA_SETS, { namespace: ns, name: rs[0]!.metadata.name })).then(() => false, (err) => isNotFound(err))));
+  });
+
+  it('rolls back to the old ReplicaSet, as `kubectl rollout undo` sends its template, and makes it the newest revision', async () => {
+    const path = apiPath(DEPLOYMENTS, { namespace: ns, name: 'undo' });
+    await client.create(apiPath(DEPLOYMENTS, { namespace: ns }), deployment('undo', 1, 'sleep 1'));
+    const v1 = structuredClone((await client.get(path)).spec.template);
+    const owned = async () => (await client.list(apiPath(REPLICA_SETS, { namespace: ns }))).items.filter((rs) => rs.metadata.name.startsWith('undo-'));
+    await eventually('the first ReplicaSet', async () => (await owned()).length === 1);
+    await client.patch(path, { spec: { template: { spec: { containers: [{ name: 'undo', command: ['sh', '-c', 'sleep 2'] }] } } } }, 'strategic');
+    await eventually('the second ReplicaSet', async () => (await owned()).length === 2);
+    // kubectl sends the old ReplicaSet's template back with Go's zero values spelled out.
+    await client.patch(path, { spec: { template: { ...v1, metadata: { ...v1.metadata, creationTimestamp: null } } } }, 'merge');
+    const first = (await owned()).find((rs) => sameTemplate(rs.spec.template, v1))!;
+    await eventually('the first ReplicaSet is revision 3', async () =>
+      (await client.get(apiPath(REPLICA_SETS, { namespace: ns, name: first.metadata.name }))).metadata.annotations?.['deployment.kubernetes.io/revision'] === '3');
+    assert.equal((await owned()).length, 2, 'no third ReplicaSet for the template rolled back to');
+    await client.delete(path);
   });
 
   it('lets a ReplicaSet adopt a matching orphan and delete its surplus', async () => {

@@ -10,11 +10,38 @@ import { controllerRef, controllerUid, timestamp } from './owner';
 const REVISION = 'deployment.kubernetes.io/revision';
 const HASH_LABEL = 'pod-template-hash';
 
-/** A stable short hash of a pod template, as the `pod-template-hash` label and the ReplicaSet name suffix. */
+/**
+ * A stable short hash of a pod template, as the `pod-template-hash` label and the ReplicaSet name
+ * suffix. The same template hashes the same however it was written: `kubectl rollout undo` sends
+ * an old one back with `creationTimestamp: null` and `resources: {}`, which Go reads as absent,
+ * and its keys in another order; a hash of the text made a second ReplicaSet for it.
+ */
 export function templateHash(template: KubeObject): string {
-  const h = createHash('sha256').update(JSON.stringify(template ?? {})).digest();
+  const h = createHash('sha256').update(JSON.stringify(canonical(template) ?? {})).digest();
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return [...h.subarray(0, 10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** `value` with object keys sorted, and nulls, empty objects and empty arrays left out (Go's zero values). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length === 0 ? undefined : value.map((v) => canonical(v) ?? null);
+  if (value === null || typeof value !== 'object') return value ?? undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = canonical((value as Record<string, unknown>)[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/**
+ * Whether a ReplicaSet's pod template is the Deployment's, its pod-template-hash label aside
+ * (Kubernetes' EqualIgnoreHash): a rollback finds its old ReplicaSet this way whatever the hash.
+ */
+export function sameTemplate(replicaSetTemplate: KubeObject | undefined, template: KubeObject | undefined): boolean {
+  const bare: KubeObject = structuredClone(replicaSetTemplate ?? {});
+  delete bare.metadata?.labels?.[HASH_LABEL];
+  return JSON.stringify(canonical(bare)) === JSON.stringify(canonical(template ?? {}));
 }
 
 /** maxSurge / maxUnavailable: a count, or a percentage of `replicas` (surge rounds up, unavailable down). */
@@ -53,8 +80,7 @@ export class DeploymentController {
     if (d === undefined || d.metadata.deletionTimestamp) return;
     const ns: string = d.metadata.namespace;
     const owned = this.replicaSets.list().filter((rs) => rs.metadata.namespace === ns && controllerUid(rs) === d.metadata.uid && !rs.metadata.deletionTimestamp);
-    const hash = templateHash(d.spec?.template);
-    let current = owned.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash);
+    let current = owned.find((rs) => sameTemplate(rs.spec?.template, d.spec?.template));
     const old = owned.filter((rs) => rs !== current);
     const replicas: number = d.spec?.replicas ?? 1;
     const recreate = d.spec?.strategy?.type === 'Recreate';
@@ -62,11 +88,15 @@ export class DeploymentController {
     const unavailable = recreate ? replicas : resolveIntOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable, replicas, '25%', false);
     const oldPods = old.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0);
 
+    const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
+    const newest = Math.max(0, ...old.map(revisionOf));
     if (current === undefined) {
-      const revision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0))) + 1;
       // With nothing to replace it starts at full size; otherwise the rollout below grows it.
       const start = old.length === 0 ? replicas : 0;
-      current = await this.createReplicaSet(d, hash, revision, start);
+      current = await this.createReplicaSet(d, templateHash(d.spec?.template), newest + 1, start);
+    } else if (revisionOf(current) < newest) {
+      // A rollback to an older ReplicaSet makes it the newest revision again, as Kubernetes does.
+      await this.client.patch(apiPath(REPLICA_SETS, { namespace: ns, name: current.metadata.name }), { metadata: { annotations: { [REVISION]: String(newest + 1) } } });
     }
 
     if (recreate) {

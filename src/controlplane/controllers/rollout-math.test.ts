@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { resolveIntOrPercent, templateHash } from './deployment-controller';
+import { resolveIntOrPercent, sameTemplate, templateHash } from './deployment-controller';
 import { tolerationSeconds } from './node-lifecycle-controller';
 
 describe('rollout and eviction arithmetic', () => {
@@ -15,6 +15,16 @@ describe('rollout and eviction arithmetic', () => {
     assert.equal(templateHash(t), templateHash(structuredClone(t)));
     assert.notEqual(templateHash(t), templateHash({ ...t, spec: { containers: [{ name: 'c', command: ['y'] }] } }));
     assert.match(templateHash(t), /^[a-z0-9]{10}$/);
+    // As `kubectl rollout undo` sends a template back: Go's zero values spelled out, keys reordered.
+    const undone = { spec: { containers: [{ command: ['x'], resources: {}, name: 'c' }] }, metadata: { creationTimestamp: null, labels: { app: 'a' } } };
+    assert.equal(templateHash(undone), templateHash(t));
+  });
+
+  it('finds a ReplicaSet by its template, its pod-template-hash label aside', () => {
+    const t = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'v1' }] } };
+    const ofReplicaSet = { metadata: { labels: { app: 'a', 'pod-template-hash': 'abc' } }, spec: { containers: [{ image: 'v1', name: 'c' }] } };
+    assert.ok(sameTemplate(ofReplicaSet, { ...t, metadata: { ...t.metadata, creationTimestamp: null } }));
+    assert.ok(!sameTemplate(ofReplicaSet, { ...t, spec: { containers: [{ name: 'c', image: 'v2' }] } }));
   });
 
   it('gives pods the default toleration of an unreachable node unless they state their own', () => {
