@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
-import { pidsMatching as pids } from './support/processes';
+import { killContainersMatching, pidsMatching as pids } from './support/processes';
 import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
 import { deployment, pod } from './support/manifests';
 
@@ -38,7 +38,7 @@ describe('the control plane end to end (npm run cluster, real kubectl)', functio
   });
   after(async () => {
     await cluster?.stop();
-    for (const pid of pids(MARK)) process.kill(pid, 'SIGKILL'); // processes of a kubelet a test killed
+    killContainersMatching(MARK); // processes of a kubelet a test killed
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../src/util/eventually';
 import { deployment, pod } from './support/manifests';
-import { pidsMatching as pids } from './support/processes';
+import { killContainersMatching } from './support/processes';
 import { startControlPlaneCluster, type RunningCluster } from './support/control-plane-cluster';
 
 const MARK = `keel-faults-${process.pid}`;
@@ -38,7 +38,7 @@ describe('the control plane through faults (npm run cluster)', function () {
   });
   after(async () => {
     await cluster?.stop();
-    for (const pid of pids(MARK)) process.kill(pid, 'SIGKILL');
+    killContainersMatching(MARK);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -18,3 +18,21 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Kills what is left of the containers whose command line contains `word` (a kubelet a test killed
+ * could not stop them): each container's whole process group, as the kubelet starts each in its
+ * own, so the children it started go too.
+ */
+export function killContainersMatching(word: string): void {
+  for (const pid of pidsMatching(word)) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+        break;
+      } catch {
+        // not a group leader (try the process alone), or gone already
+      }
+    }
+  }
+}
