@@ -34,7 +34,8 @@ export class Mutex {
     this.revision = resp.header!.revision;
     if (first === undefined || first.create_revision === myRev) return;
     try {
-      await waitDeletes(this.client, this.prefix, BigInt(myRev) - 1n);
+      // As clientv3: the lock's revision is when it was had, not when it was asked for.
+      this.revision = await waitDeletes(this.client, this.prefix, BigInt(myRev) - 1n);
     } catch (err) {
       await this.unlock();
       throw err;

@@ -19,16 +19,17 @@ export function waitDelete(client: EtcdClient, key: Buffer, fromRevision: string
 
 /**
  * clientv3 concurrency's waitDeletes: waits until no key under `prefix` was created at or before
- * `maxCreateRevision`, i.e. until everyone ahead in the queue has gone, newest first.
+ * `maxCreateRevision`, i.e. until everyone ahead in the queue has gone, newest first. Returns the
+ * revision at which it found the queue ahead empty: when the wait ended, as a fencing token.
  */
-export async function waitDeletes(client: EtcdClient, prefix: Buffer, maxCreateRevision: bigint): Promise<void> {
+export async function waitDeletes(client: EtcdClient, prefix: Buffer, maxCreateRevision: bigint): Promise<string> {
   for (;;) {
     const r = await client.range({
       key: prefix, range_end: prefixRangeEnd(prefix), max_create_revision: maxCreateRevision.toString(),
       sort_target: 'CREATE', sort_order: 'DESCEND', limit: 1,
     });
     const last = r.kvs[0];
-    if (last === undefined) return;
+    if (last === undefined) return r.header!.revision;
     await waitDelete(client, Buffer.from(last.key), r.header!.revision);
   }
 }

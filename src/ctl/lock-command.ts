@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Mutex } from '../client/mutex';
 import { Session } from '../client/session';
-import { CtlCommand, leaf } from './command';
+import { CtlCommand, int64Flag, leaf } from './command';
 import { CtlError, ExitCode } from './exit';
 
 /** Runs `argv` with the lock's key and revision in its environment; resolves with its exit code. */
@@ -15,7 +15,7 @@ function runHolding(argv: string[], m: Mutex): Promise<number> {
 export const lockCommand: CtlCommand = {
   register(program, bind) {
     leaf(program, 'lock', 'Acquires a named lock')
-      .option('--ttl <seconds>', 'timeout for session', (v) => Number(v), 10)
+      .option('--ttl <seconds>', 'timeout for session', int64Flag, 10)
       .action(bind(async (ctx, args, opts) => {
         if (args.length === 0) throw new CtlError(ExitCode.BadArgs, 'lock takes a lock name argument and an optional command to execute');
         const client = await ctx.client();
