@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, MemberProcess, startKeel, waitForLeader } from './support/member-process';
+import { distinctPorts, MemberProcess, startKeel, waitForLeader } from './support/member-process';
 
 /** Whether a member's log file comes to contain `text` within `timeoutMs` (polled). */
 async function logMentions(m: MemberProcess, text: string, timeoutMs = 10_000): Promise<boolean> {
@@ -28,7 +28,8 @@ describe('cluster identity', function () {
   });
 
   it('refuses peers started for another cluster, and the right members still form one', async () => {
-    const ports = await Promise.all([0, 1, 2].map(async () => ({ client: await freePort(), peer: await freePort() })));
+    // Six ports asked of the kernel one by one may repeat: a member then failed to bind (EADDRINUSE).
+    const ports = await distinctPorts(3);
     const initialCluster = ports.map((p, i) => `m${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
     // m3 gets another --initial-cluster-token: same flags otherwise, but a different cluster.
     const tokens = ['cluster-a', 'cluster-a', 'cluster-b'];
