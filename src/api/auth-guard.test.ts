@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { EtcdClient } from '../client/etcd-client';
 import { startInProcessMember, type InProcessMember } from '../cmd/in-process-member';
+import { ROOT_AND_WRITER } from '../server/testing/auth-users';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -10,12 +11,7 @@ describe('auth guard: what a user without read access to keys may learn of them'
   let w: EtcdClient;
   before(async () => {
     m = await startInProcessMember();
-    for (const req of [
-      { user_add: { name: 'root', password: 'r' } }, { role_add: { name: 'root' } }, { user_grant_role: { user: 'root', role: 'root' } },
-      { user_add: { name: 'w', password: 'w' } }, { role_add: { name: 'writer' } },
-      { role_grant_permission: { name: 'writer', perm: { permType: 'READWRITE' as const, key: b('k'), range_end: b('l') } } },
-      { user_grant_role: { user: 'w', role: 'writer' } }, { enable: {} },
-    ]) await m.server.authRequest(req);
+    for (const req of [...ROOT_AND_WRITER, { enable: {} }]) await m.server.authRequest(req);
     await m.client.authenticate('root', 'r');
     w = new EtcdClient(m.endpoint);
     await w.authenticate('w', 'w');

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { startInProcessCluster, type InProcessCluster } from '../cmd/in-process-member';
 import { ServerError } from './errors';
+import { ROOT_AND_WRITER } from './testing/auth-users';
 
 const b = (s: string) => Buffer.from(s);
-
-/** Root, and user w who may read and write [k, l) through role writer. */
-const USERS = [
-  { user_add: { name: 'root', password: 'r' } }, { role_add: { name: 'root' } }, { user_grant_role: { user: 'root', role: 'root' } },
-  { user_add: { name: 'w', password: 'w' } }, { role_add: { name: 'writer' } },
-  { role_grant_permission: { name: 'writer', perm: { permType: 'READWRITE' as const, key: b('k'), range_end: b('l') } } },
-  { user_grant_role: { user: 'w', role: 'writer' } },
-];
 
 describe('auth revision: a write checked before an auth change and applied after it', function () {
   this.timeout(30_000);
@@ -20,7 +13,7 @@ describe('auth revision: a write checked before an auth change and applied after
   it('is refused when auth was off at the check and on at the apply', async () => {
     c = await startInProcessCluster(1);
     const { server, client } = await c.leader();
-    for (const req of USERS) await server.authRequest(req);
+    for (const req of ROOT_AND_WRITER) await server.authRequest(req);
     const enable = server.authRequest({ enable: {} });
     const put = server.put({ key: b('k1'), value: b('unchecked') } as never);
     await enable;
@@ -32,7 +25,7 @@ describe('auth revision: a write checked before an auth change and applied after
   it('refuses a login whose password was checked before auth changed, and checks it again', async () => {
     c = await startInProcessCluster(1);
     const { server } = await c.leader();
-    for (const req of [...USERS, { enable: {} }]) await server.authRequest(req);
+    for (const req of [...ROOT_AND_WRITER, { enable: {} }]) await server.authRequest(req);
     const checkedAt = Number((await server.authRequest({ status: {} }) as { authRevision: string }).authRevision);
     await server.authRequest({ user_change_password: { name: 'w', password: 'new' } });
     await assert.rejects(server.authRequest({ authenticate: { name: 'w', simple_token: 'stale', auth_revision: checkedAt } }),
@@ -46,7 +39,7 @@ describe('auth revision: a write checked before an auth change and applied after
   it('is refused with "revision of auth store is old", and one checked after the change is applied', async () => {
     c = await startInProcessCluster(1);
     const { server, client } = await c.leader();
-    for (const req of [...USERS, { enable: {} }]) await server.authRequest(req);
+    for (const req of [...ROOT_AND_WRITER, { enable: {} }]) await server.authRequest(req);
 
     // The revoke is proposed first; the put is checked (stamped) before the revoke is applied, so
     // the log holds revoke, then put, and the put's check no longer holds when it is applied.
@@ -72,7 +65,7 @@ describe('auth on a follower behind the leader', function () {
   it('refuses a linearizable read of a permission the leader had already revoked', async () => {
     c = await startInProcessCluster(3);
     const leader = await c.leader();
-    for (const req of [...USERS, { enable: {} }]) await leader.server.authRequest(req);
+    for (const req of [...ROOT_AND_WRITER, { enable: {} }]) await leader.server.authRequest(req);
     await leader.client.authenticate('root', 'r');
     await leader.client.put({ key: b('k1'), value: b('secret') });
     const follower = c.members.find((m) => m !== leader)!;
